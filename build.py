@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""PyLens task runner. Runs with a plain python3 (3.11+, standard library only at import time)
+and sets up what each command needs.
+
+    python3 build.py serve [--port N]                  set up, then serve the app on http://localhost:N
+    python3 build.py test [PYTEST ARGS]                set up, then run ruff and every test
+    python3 build.py models                            fetch and verify the model files
+    python3 build.py pyodide                           fetch and verify a self-hosted Pyodide
+    python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
+
+Environment:
+    PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)
+    MODEL_MIRROR   a folder laid out like models/<id>/<file> to copy model files from instead of upstream
+    IMAGE_MIRROR   a folder holding the demo photos of site/demos.toml by file name, instead of upstream
+    CHROMIUM       the Chromium binary for the headless commands (default /usr/bin/chromium)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import functools
+import hashlib
+import http.server
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BUILD = ROOT / "build"
+VENV = ROOT / ".venv"
+NODE_MODULES = ROOT / "node_modules"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PYODIDE = PYPROJECT["tool"]["pylens"]["pyodide"]
+BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+class SetupError(RuntimeError):
+    """Something the command needs is missing or wrong; the message says what to do."""
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- verified files
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_source(url: str, mirror: Path | None) -> tuple[bytes, str]:
+    """The bytes of a file from the mirror path when given, else from its URL."""
+    if mirror is not None:
+        if not mirror.is_file():
+            raise SetupError(f"{mirror.name}: not found in the mirror at {mirror}")
+        return mirror.read_bytes(), str(mirror)
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.read(), url
+    except (urllib.error.URLError, TimeoutError) as exc:
+        raise SetupError(f"{Path(url).name}: download from {url} failed ({exc}). "
+                         "Check the network, or set MODEL_MIRROR / PYODIDE_DIST to a local copy.") from None
+
+
+def fetch_verified(dest: Path, sha256: str, url: str, mirror: Path | None = None) -> None:
+    """Place the file at dest unless it is there already with the right checksum.
+
+    The bytes are checked before anything is written, and written through a temporary
+    file, so a failed or mismatching fetch never leaves a half-written or wrong file.
+    """
+    if dest.is_file() and sha256_of(dest) == sha256:
+        return
+    data, origin = _read_source(url, mirror)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != sha256:
+        raise SetupError(f"{dest.name}: checksum mismatch for the copy from {origin} "
+                         f"(expected sha256 {sha256}, got {actual}). The file was not installed.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, dest)
+
+
+# ---------------------------------------------------------------- models
+
+def model_cards() -> list:
+    sys.path.insert(0, str(ROOT / "py"))
+    from cards import parse_card  # noqa: PLC0415 — py/ is not importable before this
+
+    return [parse_card(p.read_text(), p.name) for p in sorted((ROOT / "models").glob("*.toml"))]
+
+
+def ensure_models(dest_root: Path = BUILD / "models") -> None:
+    """Fetch every card's source files into build/models/<id>/, verified by sha256."""
+    mirror = os.environ.get("MODEL_MIRROR")
+    for card in model_cards():
+        for src in card.sources:
+            fetch_verified(dest_root / card.id / src.file, src.sha256, src.url,
+                           Path(mirror, card.id, src.file) if mirror else None)
+    log(f"models ready in {dest_root.relative_to(ROOT)}/")
+
+
+def ensure_demos(dest: Path = BUILD / "demos") -> None:
+    """Fetch the demo photos listed in site/demos.toml, verified by sha256."""
+    mirror = os.environ.get("IMAGE_MIRROR")
+    for demo in tomllib.loads((ROOT / "site" / "demos.toml").read_text())["demos"]:
+        fetch_verified(dest / demo["file"], demo["sha256"], demo["url"],
+                       Path(mirror, demo["file"]) if mirror else None)
+
+
+# ---------------------------------------------------------------- Pyodide
+
+def _check_lock(lock_path: Path) -> None:
+    lock = json.loads(lock_path.read_text())
+    if lock.get("info", {}).get("version") != PYODIDE["version"]:
+        raise SetupError(f"{lock_path}: not the lock file of Pyodide {PYODIDE['version']}")
+    for name in PYODIDE["packages"]:
+        entry = lock.get("packages", {}).get(name)
+        if entry is None or PYODIDE["sha256"].get(entry["file_name"]) != entry["sha256"]:
+            raise SetupError(f"{lock_path}: package '{name}' is missing or not the pinned build")
+
+
+def ensure_pyodide() -> Path:
+    """A verified self-hostable Pyodide: PYODIDE_DIST when set, else downloaded from the CDN once."""
+    given = os.environ.get("PYODIDE_DIST")
+    if given:
+        dist = Path(given).resolve()
+        for name, sha in PYODIDE["sha256"].items():
+            path = dist / name
+            if not path.is_file():
+                raise SetupError(f"PYODIDE_DIST={given}: {name} is missing")
+            if sha256_of(path) != sha:
+                raise SetupError(f"PYODIDE_DIST={given}: {name} fails its checksum")
+        _check_lock(dist / "pyodide-lock.json")
+        return dist
+    dist = BUILD / "pyodide" / PYODIDE["version"]
+    for name, sha in PYODIDE["sha256"].items():
+        fetch_verified(dist / name, sha, PYODIDE["cdn"] + name)
+    lock = dist / "pyodide-lock.json"
+    if not lock.is_file():
+        data, _ = _read_source(PYODIDE["cdn"] + "pyodide-lock.json", None)
+        lock.write_bytes(data)
+    _check_lock(lock)
+    return dist
+
+
+# ---------------------------------------------------------------- front-end runtimes
+
+def ensure_npm() -> None:
+    """Install the pinned PyScript and tf.js from package-lock.json when node_modules is stale."""
+    marker = NODE_MODULES / ".package-lock.json"
+    lock = ROOT / "package-lock.json"
+    if marker.is_file() and marker.stat().st_mtime >= lock.stat().st_mtime:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SetupError("npm is not installed: install Node.js 20 or newer (with npm) and run this again.")
+    log("installing PyScript and tf.js (npm ci)…")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
+
+
+# ---------------------------------------------------------------- the served tree
+
+def routes(pyodide_dist: Path | None) -> list[tuple[str, Path]]:
+    """URL prefix -> folder, first match wins. The same layout serves development and tests."""
+    table = [
+        ("/py/", ROOT / "py"),
+        ("/models/", ROOT / "models"),
+        ("/models/", BUILD / "models"),
+        ("/demos/", BUILD / "demos"),
+        ("/vendor/pyscript/", NODE_MODULES / "@pyscript/core/dist"),
+        ("/vendor/tfjs/", NODE_MODULES / "@tensorflow/tfjs/dist"),
+        ("/vendor/tfjs-backend-wasm/", NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist"),
+        ("/vendor/tfjs-backend-webgpu/", NODE_MODULES / "@tensorflow/tfjs-backend-webgpu/dist"),
+    ]
+    if pyodide_dist is not None:
+        table.append(("/pyodide/", pyodide_dist))
+    table.append(("/", ROOT / "site"))
+    return table
+
+
+def pyscript_config(self_hosted: bool) -> bytes:
+    """site/pyscript.toml, pointed at the self-hosted Pyodide when there is one."""
+    text = (ROOT / "site" / "pyscript.toml").read_text()
+    if self_hosted:
+        text = 'interpreter = "./pyodide/pyodide.mjs"\n' + text
+    return text.encode()
+
+
+class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".toml": "text/plain; charset=utf-8",
+        ".py": "text/x-python; charset=utf-8",
+        ".whl": "application/zip",
+        ".zip": "application/zip",
+        ".bin": "application/octet-stream",
+    }
+
+    def __init__(self, *args, table: list[tuple[str, Path]], quiet: bool, **kwargs):
+        self.table = table
+        self.quiet = quiet
+        super().__init__(*args, directory=str(ROOT / "site"), **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        url_path = path.split("?", 1)[0].split("#", 1)[0]
+        fallback = None
+        for prefix, folder in self.table:
+            if url_path.startswith(prefix):
+                rel = urllib.request.url2pathname(url_path[len(prefix):])
+                candidate = (folder / rel).resolve()
+                if not candidate.is_relative_to(folder.resolve()):
+                    continue
+                if candidate.exists():
+                    return str(candidate)
+                fallback = fallback or str(candidate)
+        return fallback or str(ROOT / "site" / "__missing__")
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/pyscript.toml":
+            body = pyscript_config(any(p == "/pyodide/" for p, _ in self.table))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+def make_server(port: int, pyodide_dist: Path | None, quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(SiteHandler, table=routes(pyodide_dist), quiet=quiet)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server
+
+
+@contextlib.contextmanager
+def serving(pyodide_dist: Path | None) -> Iterator[str]:
+    """Serve the site on a free local port in a background thread; yields its base URL."""
+    server = make_server(0, pyodide_dist, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---------------------------------------------------------------- Python tools and Chromium
+
+def ensure_dev_env() -> None:
+    """Run this script inside .venv with the dev dependency group installed (re-executes itself)."""
+    requirements = PYPROJECT["dependency-groups"]["dev"]
+    python = VENV / "bin" / "python"
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    stamp = VENV / ".requirements"
+    wanted = "\n".join(requirements)
+    if not python.exists():
+        log("creating .venv…")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        log("installing Python tools into .venv…")
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        *requirements], check=True)
+        stamp.write_text(wanted)
+    os.execv(str(python), [str(python), str(ROOT / "build.py"), *sys.argv[1:]])
+
+
+def find_chromium() -> str:
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not Path(path).is_file():
+        raise SetupError(f"Chromium was not found at {path}. Install it (Debian/Ubuntu: "
+                         "sudo apt-get install -y chromium) or set CHROMIUM to its path.")
+    return path
+
+
+def ensure_chromium() -> str:
+    """find_chromium, installing Debian's package first when missing and able to (as root)."""
+    with contextlib.suppress(SetupError):
+        return find_chromium()
+    if "CHROMIUM" not in os.environ and shutil.which("apt-get") and os.geteuid() == 0:
+        log("installing chromium (apt-get)…")
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return find_chromium()
+
+
+# ---------------------------------------------------------------- the app in headless Chromium
+
+class HeadlessApp:
+    """The real page, in headless Chromium, driven through the API the Python app puts on `window.pylens`."""
+
+    READY_TIMEOUT_MS = 180_000
+
+    def __init__(self, base_url: str, backend: str | None = None, chromium_args: list[str] = ()):
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
+
+        self._playwright = sync_playwright().start()
+        self.browser = self._playwright.chromium.launch(
+            executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
+        self.page = self.browser.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda msg: self.console.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.console.append(str(exc)))
+        self.page.goto(base_url + (f"?backend={backend}" if backend else ""))
+        self.page.wait_for_function("window.pylens && (window.pylens.ready || window.pylens.error)",
+                                    timeout=self.READY_TIMEOUT_MS)
+        error = self.page.evaluate("window.pylens.error || null")
+        if error:
+            self.close()
+            raise SetupError(f"the app did not start: {error}")
+
+    def detect(self, data: bytes, name: str) -> dict:
+        """Run the page's face-mask pipeline on image bytes; returns the result or {'error': ...}."""
+        return json.loads(self.page.evaluate(
+            """async ([b64, name]) => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                return await window.pylens.detectImage(bytes, name);
+            }""",
+            [base64.b64encode(data).decode(), name]))
+
+    def close(self) -> None:
+        self.browser.close()
+        self._playwright.stop()
+
+    def __enter__(self) -> HeadlessApp:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def prepare_site(self_host: bool) -> Path | None:
+    """Everything the served page needs; the self-hosted Pyodide's folder when asked for."""
+    ensure_npm()
+    ensure_models()
+    ensure_demos()
+    return ensure_pyodide() if self_host else None
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    pyodide_dist = prepare_site(self_host=bool(os.environ.get("PYODIDE_DIST")))
+    server = make_server(args.port, pyodide_dist)
+    where = "self-hosted from " + str(pyodide_dist) if pyodide_dist else "from its CDN"
+    log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); Ctrl+C stops")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    ensure_models()
+    return 0
+
+
+def cmd_pyodide(args: argparse.Namespace) -> int:
+    log(f"Pyodide ready in {ensure_pyodide()}")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    ensure_chromium()
+    os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+    subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "py", "tests"], cwd=ROOT, check=True)
+    return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    pyodide_dist = prepare_site(self_host=True)
+    failed = False
+    with serving(pyodide_dist) as url, HeadlessApp(url, args.backend) as app:
+        for image in args.images:
+            try:
+                data = Path(image).read_bytes()
+            except OSError as exc:
+                result = {"error": f"{image} cannot be read: {exc.strerror}."}
+            else:
+                result = app.detect(data, Path(image).name)
+            failed |= "error" in result
+            print(json.dumps({"image": image, **result}), flush=True)
+    return 1 if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="set up and serve the app")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+    sub.add_parser("models", help="fetch and verify model files").set_defaults(run=cmd_models)
+    sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
+    test = sub.add_parser("test", help="set up and run every test")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(run=cmd_test)
+    detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
+    detect.add_argument("--backend", choices=BACKENDS)
+    detect.add_argument("images", nargs="+", metavar="IMAGE")
+    detect.set_defaults(run=cmd_detect)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except SetupError as exc:
+        log(f"error: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,61 @@
+"""The face-mask pipeline: pixels on the device -> model -> one readback -> numpy post-processing.
+
+The UI and the headless commands call this same code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import tfbridge
+from anchors import generate_anchors
+from boxes import decode_boxes
+from cards import DetectorCard
+from results import DecodedFrame
+
+
+def now_ms() -> float:
+    return time.perf_counter() * 1000.0
+
+
+class FaceMaskDetector:
+    """An SSD detector described by a model card: anchors computed once, one public call (`infer`)."""
+
+    def __init__(self, card: DetectorCard, model) -> None:
+        self.card = card
+        self.model = model
+        self.anchors = generate_anchors(card.anchors)
+
+    @classmethod
+    async def load(
+        cls, card: DetectorCard, models_url: str, on_progress: Callable[[int, int | None], None]
+    ) -> FaceMaskDetector:
+        model = await tfbridge.load_model(card, models_url, on_progress)
+        tfbridge.warm_up(model, card)
+        return cls(card, model)
+
+    async def infer(self, source, timings: dict[str, float]) -> DecodedFrame:
+        """Detect on a canvas, image or video element; adds its stage times to `timings` (ms)."""
+        start = now_ms()
+        with tfbridge.tensor_scope():
+            batch = tfbridge.preprocess(source, self.card)
+            mark = now_ms()
+            joined = tfbridge.tf().keep(tfbridge.predict_joined(self.model, batch, self.card))
+        inferred = now_ms()
+        raw = await tfbridge.read_array(joined)
+        read = now_ms()
+        frame = self.decode(raw)
+        timings.update(
+            preprocess=mark - start, inference=inferred - mark, readback=read - inferred, box_decode=now_ms() - read
+        )
+        return frame
+
+    def decode(self, raw: np.ndarray) -> DecodedFrame:
+        """[N, 4 + classes] model output -> candidate boxes with their best class and score."""
+        class_scores = raw[:, 4:]
+        classes = class_scores.argmax(axis=1)
+        scores = class_scores[np.arange(len(classes)), classes]
+        return DecodedFrame(decode_boxes(raw[:, :4], self.anchors, self.card.variances), scores, classes)

@@ -1,0 +1,70 @@
+"""Drawing on the page's canvases: the picture, and the detections over it."""
+
+from __future__ import annotations
+
+import js
+
+from imaging import Picture
+from results import Detection
+
+
+def show_picture(canvas, picture: Picture) -> None:
+    """Put a Picture's pixels on a canvas, resizing the canvas to the picture."""
+    canvas.width, canvas.height = picture.width, picture.height
+    pixels = js.Uint8ClampedArray.new(len(picture.rgba))
+    pixels.assign(picture.rgba)
+    canvas.getContext("2d").putImageData(js.ImageData.new(pixels, picture.width, picture.height), 0, 0)
+
+
+def show_video_frame(canvas, video, mirrored: bool) -> None:
+    """Copy the current video frame onto a canvas of the video's size, mirrored like a mirror if asked."""
+    width, height = video.videoWidth, video.videoHeight
+    if canvas.width != width or canvas.height != height:
+        canvas.width, canvas.height = width, height
+    ctx = canvas.getContext("2d")
+    ctx.save()
+    if mirrored:
+        ctx.setTransform(-1, 0, 0, 1, width, 0)
+    ctx.drawImage(video, 0, 0, width, height)
+    ctx.restore()
+
+
+def draw_detections(
+    canvas, detections: list[Detection], colors: list[str], scale: float, mirrored: bool = False
+) -> None:
+    """Clear the overlay canvas and draw each detection's box with its label and score.
+
+    Boxes are in pixels of the source image; `scale` maps them to canvas pixels.
+    """
+    ctx = canvas.getContext("2d")
+    width = canvas.width
+    ctx.clearRect(0, 0, width, canvas.height)
+    line = max(2.0, max(width, canvas.height) / 320)
+    font_px = round(max(12.0, line * 6))
+    ctx.font = f"600 {font_px}px system-ui, sans-serif"
+    ctx.lineWidth = line
+    ctx.textBaseline = "bottom"
+    for det in detections:
+        xmin, ymin, xmax, ymax = (v * scale for v in det.box)
+        if mirrored:
+            xmin, xmax = width - xmax, width - xmin
+        color = colors[det.class_id]
+        ctx.strokeStyle = color
+        ctx.strokeRect(xmin, ymin, xmax - xmin, ymax - ymin)
+        text = f"{det.label} {det.score:.2f}"
+        text_width = ctx.measureText(text).width + 2 * line
+        top = ymin if ymin > font_px + line else ymax + font_px + line
+        ctx.fillStyle = color
+        ctx.fillRect(xmin - line / 2, top - font_px - line, text_width, font_px + line)
+        ctx.fillStyle = "#ffffff"
+        ctx.fillText(text, xmin + line / 2, top - line / 2)
+
+
+def composite_png(picture_canvas, overlay_canvas) -> str:
+    """The picture with its detections drawn in, as a PNG data URL."""
+    out = js.document.createElement("canvas")
+    out.width, out.height = picture_canvas.width, picture_canvas.height
+    ctx = out.getContext("2d")
+    ctx.drawImage(picture_canvas, 0, 0)
+    ctx.drawImage(overlay_canvas, 0, 0)
+    return out.toDataURL("image/png")

@@ -1,0 +1,445 @@
+"""PyLens page: wires the face-mask pipeline to the page. Loaded by PyScript from site/index.html.
+
+Sources (file, drop, paste, demo, webcam) -> upright pixels on a canvas -> FaceMaskDetector ->
+NMS with the sliders' thresholds -> boxes drawn over the picture, a list, timings.
+The same `analyse_bytes` serves the page and the headless commands (window.pylens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tomllib
+import traceback
+
+import js
+from pyodide.ffi import JsException, create_proxy, to_js
+from pyodide.ffi.wrappers import add_event_listener
+
+import tfbridge
+from cards import parse_card
+from detector import FaceMaskDetector, now_ms
+from draw import composite_png, draw_detections, show_picture, show_video_frame
+from imaging import ImageError, load_picture
+from results import DecodedFrame, FrameResult, select_detections
+from webcam import CameraError, Webcam
+
+CARD_PATH = "models/aizoo-face-mask.toml"
+MODELS_URL = "./models/"
+DEMOS_PATH = "demos.toml"
+DEMOS_URL = "./demos/"
+STAGE_NAMES = {
+    "image_decode": "Image decode",
+    "capture": "Capture",
+    "preprocess": "Preprocess",
+    "inference": "Inference",
+    "readback": "Readback",
+    "box_decode": "Box decode",
+    "nms": "NMS",
+    "draw": "Draw",
+}
+
+document = js.document
+
+
+def element(id_: str):
+    return document.getElementById(id_)
+
+
+def megabytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+class App:
+    def __init__(self) -> None:
+        self.card = parse_card(open(CARD_PATH).read(), CARD_PATH)
+        self.colors = [label.color for label in self.card.labels]
+        self.detector: FaceMaskDetector | None = None
+        self.backend = ""
+        self.frame: DecodedFrame | None = None
+        self.result: FrameResult | None = None
+        self.source_name = ""
+        self.scale = 1.0
+        self.mirrored = False
+        self.webcam: Webcam | None = None
+        self.frames = 0
+        self.fps = 0.0
+        self._last_frame_at = 0.0
+        self._api_proxies: list = []
+
+    # ------------------------------------------------------------ start-up
+
+    async def start(self) -> None:
+        document.body.dataset.python = "ready"
+        try:
+            self.status("Starting TensorFlow.js…")
+            wanted = js.URLSearchParams.new(js.location.search).get("backend")
+            await self.use_backend(wanted)
+            self.status("Downloading the face-mask model…")
+            self.detector = await FaceMaskDetector.load(self.card, MODELS_URL, self.model_progress)
+        except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
+            message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
+            js.console.error(traceback.format_exc())
+            self.status("The app could not start.")
+            self.show_error(message)
+            js.window.pylens = to_js({"error": message}, dict_converter=js.Object.fromEntries)
+            return
+        self.bind_events()
+        self.add_demo_buttons()
+        element("loading").hidden = True
+        for id_ in ("open", "webcam", "backend"):
+            element(id_).disabled = False
+        self.expose_api()
+
+    async def use_backend(self, wanted: str | None) -> None:
+        self.backend, note = await tfbridge.select_backend(wanted)
+        element("backend").value = wanted if wanted in tfbridge.AUTO_ORDER else "auto"
+        element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
+        if note:
+            self.show_error(note)
+
+    def model_progress(self, received: int, total: int | None) -> None:
+        progress = element("progress")
+        if total:
+            progress.max, progress.value = total, received
+            self.status(f"Downloading the face-mask model… {megabytes(received)} of {megabytes(total)}")
+        else:
+            self.status(f"Downloading the face-mask model… {megabytes(received)}")
+
+    def expose_api(self) -> None:
+        """window.pylens: what the headless commands and tests call (the same code paths as the UI)."""
+        api = js.Object.new()
+        for name, fn in (("detectImage", self.api_detect_image), ("stats", self.api_stats),
+                         ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam)):
+            proxy = create_proxy(fn)
+            self._api_proxies.append(proxy)
+            setattr(api, name, proxy)
+        api.ready = True
+        js.window.pylens = api
+
+    async def api_detect_image(self, data, name: str) -> str:
+        return json.dumps(await self.analyse_bytes(data.to_bytes(), name))
+
+    def api_stats(self) -> str:
+        return json.dumps({
+            "tensors": tfbridge.tensor_count(),
+            "frames": self.frames,
+            "backend": self.backend,
+            "webcam": self.webcam is not None,
+            "result": self.result.as_dict(self.source_name) if self.result else None,
+        })
+
+    # ------------------------------------------------------------ page plumbing
+
+    def status(self, text: str) -> None:
+        element("status").textContent = text
+
+    def show_error(self, message: str) -> None:
+        element("error-text").textContent = message
+        element("error").hidden = False
+
+    def hide_error(self) -> None:
+        element("error").hidden = True
+
+    def report_unexpected(self, what: str, exc: BaseException) -> None:
+        js.console.error(traceback.format_exc())
+        self.show_error(f"Something went wrong while {what}: {exc}. The app is still running; try again "
+                        "or with another image.")
+
+    def bind_events(self) -> None:
+        file_input = element("file")
+        stage = element("stage")
+        add_event_listener(element("open"), "click", lambda e: file_input.click())
+        add_event_listener(file_input, "change", self.on_file_chosen)
+        add_event_listener(stage, "dragover", self.on_drag_over)
+        add_event_listener(stage, "dragleave", lambda e: stage.classList.remove("dragging"))
+        add_event_listener(stage, "drop", self.on_drop)
+        add_event_listener(stage, "keydown", self.on_stage_key)
+        add_event_listener(document, "paste", self.on_paste)
+        add_event_listener(element("score"), "input", self.on_threshold)
+        add_event_listener(element("iou"), "input", self.on_threshold)
+        add_event_listener(element("webcam"), "click", self.on_webcam_button)
+        add_event_listener(element("backend"), "change", self.on_backend_change)
+        add_event_listener(element("save-png"), "click", self.on_save_png)
+        add_event_listener(element("save-json"), "click", self.on_save_json)
+        add_event_listener(element("error-close"), "click", lambda e: self.hide_error())
+
+    def add_demo_buttons(self) -> None:
+        with open(DEMOS_PATH, "rb") as f:
+            demos = tomllib.load(f)["demos"]
+        holder = element("demos")
+        for demo in demos:
+            button = document.createElement("button")
+            button.type = "button"
+            button.textContent = f"Demo: {demo['title']}"
+            button.title = f"Photo from {demo['credit']}"
+            add_event_listener(button, "click", lambda e, file=demo["file"]: self.open_demo(file))
+            holder.appendChild(button)
+
+    # ------------------------------------------------------------ sources
+
+    async def analyse_file(self, file) -> dict:
+        """A File from the picker, a drop or a paste."""
+        try:
+            data = (await file.arrayBuffer()).to_bytes()
+        except JsException as exc:
+            message = f"{file.name} could not be read ({exc})."
+            self.show_error(message)
+            return {"error": message}
+        return await self.analyse_bytes(data, file.name or "pasted image")
+
+    async def open_demo(self, file: str) -> None:
+        response = await js.fetch(DEMOS_URL + file)
+        if not response.ok:
+            self.show_error(f"The demo image {file} is not on the server (HTTP {response.status}).")
+            return
+        await self.analyse_bytes((await response.arrayBuffer()).to_bytes(), file)
+
+    async def analyse_bytes(self, data: bytes, name: str) -> dict:
+        """Decode an image, show it and detect on it. Bad input leaves the previous picture in place."""
+        self.stop_webcam()
+        timings: dict[str, float] = {}
+        start = now_ms()
+        try:
+            picture = load_picture(data, name)
+        except ImageError as exc:
+            self.show_error(str(exc))
+            return {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 — a decoder bug must not take the app down
+            self.report_unexpected(f"decoding {name}", exc)
+            return {"error": f"{name} could not be decoded ({exc})."}
+        canvas = element("picture")
+        show_picture(canvas, picture)
+        timings["image_decode"] = now_ms() - start
+        self.hide_error()
+        self.show_stage()
+        self.source_name = name
+        self.scale, self.mirrored = picture.width / picture.source_width, False
+        try:
+            result = await self.run_frame(canvas, picture.source_width, picture.source_height, timings)
+        except Exception as exc:  # noqa: BLE001
+            self.report_unexpected(f"analysing {name}", exc)
+            return {"error": f"{name} could not be analysed ({exc})."}
+        return result.as_dict()
+
+    def show_stage(self) -> None:
+        element("placeholder").hidden = True
+        element("save-png").disabled = False
+        element("save-json").disabled = False
+
+    # ------------------------------------------------------------ the pipeline
+
+    async def run_frame(self, source, width: int, height: int, timings: dict[str, float]) -> FrameResult:
+        self.frame = await self.detector.infer(source, timings)
+        self.result = FrameResult(width, height, [], timings)
+        return self.postprocess()
+
+    def thresholds(self) -> tuple[float, float]:
+        return float(element("score").value), float(element("iou").value)
+
+    def postprocess(self) -> FrameResult:
+        """NMS with the current thresholds and drawing, on the last frame's model output."""
+        result = self.result
+        score, iou = self.thresholds()
+        start = now_ms()
+        result.detections = select_detections(self.frame, self.card, result.width, result.height, score, iou)
+        mark = now_ms()
+        overlay, picture = element("overlay"), element("picture")
+        if overlay.width != picture.width or overlay.height != picture.height:
+            overlay.width, overlay.height = picture.width, picture.height
+        draw_detections(overlay, result.detections, self.colors, self.scale, self.mirrored)
+        self.render_detections(result)
+        result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
+        self.render_timings(result.timings_ms)
+        return result
+
+    def render_detections(self, result: FrameResult) -> None:
+        items = element("detections")
+        items.replaceChildren()
+        for det in result.detections:
+            item = document.createElement("li")
+            label = document.createElement("span")
+            label.className = det.label
+            label.textContent = f"{det.label} {det.score:.2f}"
+            box = document.createElement("span")
+            box.className = "box"
+            box.textContent = " [{}, {}, {}, {}]".format(*det.box)
+            item.append(label, box)
+            items.appendChild(item)
+        counts = {lab.name: 0 for lab in self.card.labels}
+        for det in result.detections:
+            counts[det.label] += 1
+        element("summary").textContent = ", ".join(f"{n} {name}" for name, n in counts.items())
+
+    def render_timings(self, timings: dict[str, float]) -> None:
+        body = element("timings").tBodies[0]
+        body.replaceChildren()
+        for key, name in STAGE_NAMES.items():
+            if key in timings:
+                row = body.insertRow()
+                row.insertCell().textContent = name
+                row.insertCell().textContent = f"{timings[key]:.1f} ms"
+        total = body.insertRow()
+        total.className = "total"
+        total.insertCell().textContent = "Total"
+        total.insertCell().textContent = f"{sum(timings.values()):.1f} ms"
+
+    # ------------------------------------------------------------ events
+
+    async def on_file_chosen(self, event) -> None:
+        files = event.target.files
+        if files.length:
+            await self.analyse_file(files.item(0))
+        event.target.value = ""  # choosing the same file again fires `change` again
+
+    def on_drag_over(self, event) -> None:
+        event.preventDefault()
+        element("stage").classList.add("dragging")
+
+    async def on_drop(self, event) -> None:
+        event.preventDefault()
+        element("stage").classList.remove("dragging")
+        files = event.dataTransfer.files
+        if not files.length:
+            self.show_error("Nothing to analyse: drop an image file (from your files, not a link or text).")
+            return
+        await self.analyse_file(files.item(0))
+
+    async def on_paste(self, event) -> None:
+        items = event.clipboardData.items if event.clipboardData else []
+        for item in items:
+            if item.kind == "file" and item.type.startswith("image/"):
+                event.preventDefault()
+                await self.analyse_file(item.getAsFile())
+                return
+        if event.target.tagName not in ("INPUT", "TEXTAREA", "SELECT"):
+            self.show_error("The clipboard holds no image. Copy an image itself (not its file name), "
+                            "then paste again.")
+
+    def on_stage_key(self, event) -> None:
+        if event.key in ("Enter", " ") and self.webcam is None:
+            event.preventDefault()
+            element("file").click()
+
+    def on_threshold(self, event) -> None:
+        score, iou = self.thresholds()
+        element("score-value").textContent = f"{score:.2f}"
+        element("iou-value").textContent = f"{iou:.2f}"
+        if self.frame is not None and self.webcam is None:
+            self.postprocess()
+
+    async def on_backend_change(self, event) -> None:
+        wanted = event.target.value
+        select = element("backend")
+        select.disabled = True
+        try:
+            await self.use_backend(None if wanted == "auto" else wanted)
+            tfbridge.warm_up(self.detector.model, self.card)
+            url = js.URL.new(js.location.href)
+            if wanted == "auto":
+                url.searchParams.delete("backend")
+            else:
+                url.searchParams.set("backend", wanted)
+            js.history.replaceState(None, "", url.href)
+            if self.result is not None and self.webcam is None:
+                await self.run_frame(element("picture"), self.result.width, self.result.height,
+                                     {"image_decode": self.result.timings_ms.get("image_decode", 0.0)})
+        except Exception as exc:  # noqa: BLE001
+            self.report_unexpected("switching the backend", exc)
+        finally:
+            select.disabled = False
+
+    def on_save_png(self, event) -> None:
+        self.download(composite_png(element("picture"), element("overlay")), f"{self.stem()}-detections.png")
+
+    def on_save_json(self, event) -> None:
+        if self.result is None:
+            return
+        text = json.dumps(self.result.as_dict(self.source_name), indent=2)
+        blob = js.Blob.new(to_js([text]), to_js({"type": "application/json"}, dict_converter=js.Object.fromEntries))
+        url = js.URL.createObjectURL(blob)
+        self.download(url, f"{self.stem()}-detections.json")
+        js.URL.revokeObjectURL(url)
+
+    def stem(self) -> str:
+        return (self.source_name.rsplit(".", 1)[0] or "pylens").replace("/", "_")
+
+    def download(self, url: str, filename: str) -> None:
+        link = document.createElement("a")
+        link.href, link.download = url, filename
+        link.click()
+
+    # ------------------------------------------------------------ webcam
+
+    async def on_webcam_button(self, event) -> None:
+        if self.webcam is None:
+            await self.start_webcam()
+        else:
+            self.stop_webcam()
+
+    async def start_webcam(self) -> bool:
+        if self.webcam is not None:
+            return True
+        button = element("webcam")
+        button.disabled = True
+        cam = Webcam(element("video"))
+        try:
+            await cam.open()
+        except CameraError as exc:
+            cam.close()
+            self.show_error(str(exc))
+            return False
+        finally:
+            button.disabled = False
+        self.hide_error()
+        self.webcam = cam
+        self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
+        self.source_name, self.scale, self.mirrored = "webcam", 1.0, True
+        button.textContent = "Stop webcam"
+        button.setAttribute("aria-pressed", "true")
+        self.show_stage()
+        asyncio.ensure_future(self.webcam_loop())
+        return True
+
+    def stop_webcam(self) -> None:
+        cam, self.webcam = self.webcam, None
+        if cam is None:
+            return
+        cam.close()
+        button = element("webcam")
+        button.textContent = "Start webcam"
+        button.setAttribute("aria-pressed", "false")
+        element("fps").textContent = ""
+
+    async def webcam_loop(self) -> None:
+        """Process the newest camera frame whenever the previous one is done: frames that arrive
+        while a frame is being processed are dropped, never queued."""
+        cam = self.webcam
+        canvas = element("picture")
+        while self.webcam is cam:
+            try:
+                await cam.next_frame()
+                if self.webcam is not cam:
+                    break
+                start = now_ms()
+                show_video_frame(canvas, cam.video, mirrored=True)
+                timings = {"capture": now_ms() - start}
+                await self.run_frame(cam.video, cam.video.videoWidth, cam.video.videoHeight, timings)
+            except Exception as exc:  # noqa: BLE001
+                if self.webcam is cam:
+                    self.stop_webcam()
+                    self.report_unexpected("processing the webcam", exc)
+                break
+            self.count_frame(start)
+
+    def count_frame(self, started: float) -> None:
+        self.frames += 1
+        if self._last_frame_at:
+            instant = 1000.0 / max(started - self._last_frame_at, 1e-3)
+            self.fps = instant if self.fps == 0 else 0.9 * self.fps + 0.1 * instant
+            element("fps").textContent = f"{self.fps:.1f} fps"
+        self._last_frame_at = started
+
+
+app = App()
+asyncio.ensure_future(app.start())

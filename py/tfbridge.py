@@ -1,0 +1,202 @@
+"""The thin layer between Python and tf.js: backend choice, model loading, tensors in and out.
+
+Every tensor made here is either disposed here (inside `tensor_scope`) or returned to a
+caller that owns it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import js
+import numpy as np
+from pyodide.ffi import JsException, to_js
+
+from cards import DetectorCard
+
+AUTO_ORDER = ("webgpu", "webgl", "wasm", "cpu")
+BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU"}
+SOFTWARE_RENDERERS = ("swiftshader", "llvmpipe", "software")
+
+
+class ModelLoadError(RuntimeError):
+    """A model file is missing, damaged or cannot be built; the message says which and why."""
+
+
+def tf():
+    """The tf.js namespace; a clear error when its script did not load."""
+    if not hasattr(js, "tf") or not hasattr(js.tf, "wasm"):
+        raise RuntimeError("TensorFlow.js did not load. Reload the page; if it persists, "
+                           "the files under vendor/ are missing from the server (run build.py serve).")
+    return js.tf
+
+
+def js_value(value):
+    """A Python list or dict as a plain JS array or object."""
+    return to_js(value, dict_converter=js.Object.fromEntries)
+
+
+def _webgl_is_software() -> bool:
+    """True when WebGL would run on a software rasteriser (slower than WebAssembly)."""
+    gl = js.document.createElement("canvas").getContext("webgl2")
+    if not gl:
+        return True
+    info = gl.getExtension("WEBGL_debug_renderer_info")
+    renderer = str(gl.getParameter(info.UNMASKED_RENDERER_WEBGL if info else gl.RENDERER)).lower()
+    return any(name in renderer for name in SOFTWARE_RENDERERS)
+
+
+async def _try_backend(name: str) -> bool:
+    tfjs = tf()
+    if name == "webgpu":
+        gpu = getattr(js.navigator, "gpu", None)
+        if not gpu or not await gpu.requestAdapter():
+            return False
+    try:
+        return bool(await tfjs.setBackend(name)) and tfjs.getBackend() == name
+    except JsException:
+        return False
+
+
+async def select_backend(wanted: str | None) -> tuple[str, str | None]:
+    """Switch tf.js to `wanted`, or choose automatically (WebGPU, WebGL, wasm, then cpu).
+
+    Automatic choice skips WebGL on a software rasteriser. Returns the active backend and,
+    when `wanted` could not be used, a sentence saying so.
+    """
+    tf().wasm.setWasmPaths("./vendor/tfjs-backend-wasm/")
+    if wanted in AUTO_ORDER:
+        if await _try_backend(wanted):
+            return wanted, None
+        note = f"{BACKEND_NAMES[wanted]} is not available in this browser"
+    else:
+        note = None
+    for name in AUTO_ORDER:
+        if name == "webgl" and _webgl_is_software():
+            continue
+        if await _try_backend(name):
+            return name, (f"{note}; using {BACKEND_NAMES[name]} instead." if note else None)
+    raise RuntimeError("No TensorFlow.js backend could start in this browser.")
+
+
+@contextmanager
+def tensor_scope() -> Iterator[None]:
+    """Dispose every tensor made inside the block, except those passed to tf.keep (like tf.tidy)."""
+    engine = tf().engine()
+    engine.startScope()
+    try:
+        yield
+    finally:
+        engine.endScope()
+
+
+async def fetch_bytes(url: str, sha256: str, on_bytes: Callable[[int, int | None], None]) -> bytes:
+    """Download one file, reporting (bytes so far, total or None), and check its sha256."""
+    name = url.rsplit("/", 1)[-1]
+    try:
+        response = await js.fetch(url)
+    except JsException as exc:
+        raise ModelLoadError(f"Model file {name} could not be downloaded ({exc}). Check the connection "
+                             "and reload the page.") from None
+    if not response.ok:
+        raise ModelLoadError(f"Model file {name} is missing on the server (HTTP {response.status}). "
+                             "Run `python3 build.py models` and reload the page.")
+    length = response.headers.get("Content-Length")
+    total = int(length) if length else None
+    reader = response.body.getReader()
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        chunk = await reader.read()
+        if chunk.done:
+            break
+        data = chunk.value.to_bytes()
+        chunks.append(data)
+        received += len(data)
+        on_bytes(received, total)
+    data = b"".join(chunks)
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ModelLoadError(f"Model file {name} is damaged: its checksum does not match the model card. "
+                             "Run `python3 build.py models` to fetch it again, then reload the page.")
+    return data
+
+
+async def load_model(card: DetectorCard, base_url: str, on_progress: Callable[[int, int | None], None]):
+    """Fetch and verify a card's files, then build the tf.js model from memory.
+
+    on_progress(bytes so far, total bytes or None) is called as the files arrive.
+    """
+    done = 0
+    files: dict[str, bytes] = {}
+    for src in card.sources:
+        def progress(received: int, total: int | None, before: int = done) -> None:
+            on_progress(before + received, None if total is None else before + total)
+
+        files[src.file] = await fetch_bytes(f"{base_url}{card.id}/{src.file}", src.sha256, progress)
+        done += len(files[src.file])
+    try:
+        manifest = json.loads(files[card.entry])
+        weight_specs = [w for group in manifest["weightsManifest"] for w in group["weights"]]
+        weight_data = b"".join(files[p] for group in manifest["weightsManifest"] for p in group["paths"])
+    except (ValueError, KeyError) as exc:
+        raise ModelLoadError(f"Model file {card.entry} is not a tf.js model manifest ({exc}).") from None
+    # Through JSON.parse rather than to_js: the topology's nulls must stay null, not become undefined.
+    artifacts = js.JSON.parse(json.dumps({
+        "modelTopology": manifest["modelTopology"],
+        "format": manifest.get("format"),
+        "generatedBy": manifest.get("generatedBy"),
+        "convertedBy": manifest.get("convertedBy"),
+        "weightSpecs": weight_specs,
+    }))
+    artifacts.weightData = to_js(weight_data).buffer
+    tfjs = tf()
+    handler = tfjs.io.fromMemory(artifacts)
+    try:
+        if card.format == "tfjs-layers":
+            return await tfjs.loadLayersModel(handler)
+        return await tfjs.loadGraphModel(handler)
+    except JsException as exc:
+        raise ModelLoadError(f"The model {card.name} could not be built: {exc}") from None
+
+
+def preprocess(source, card: DetectorCard):
+    """Pixels of a canvas, image or video -> [1, H, W, 3] float32 input, on the device.
+
+    Call inside tensor_scope; the result belongs to that scope.
+    """
+    tfjs = tf()
+    pixels = tfjs.browser.fromPixels(source)
+    resized = tfjs.image.resizeBilinear(pixels, js_value([card.input_height, card.input_width]))
+    return resized.div(card.input_scale).expandDims(0)
+
+
+def predict_joined(model, batch, card: DetectorCard):
+    """Run the detector and join its box and score outputs into one [N, 4 + classes] tensor,
+    so that they are read back in one transfer. Call inside tensor_scope and tf.keep the result."""
+    outputs = model.predict(batch)
+    boxes, scores = outputs[card.box_output], outputs[card.score_output]
+    return tf().concat(js_value([boxes.squeeze(js_value([0])), scores.squeeze(js_value([0]))]), 1)
+
+
+async def read_array(tensor) -> np.ndarray:
+    """Read a float32 tensor back into numpy (asynchronously) and dispose it."""
+    try:
+        data = await tensor.data()
+        return np.frombuffer(data.to_py(), dtype=np.float32).reshape(tuple(tensor.shape.to_py()))
+    finally:
+        tensor.dispose()
+
+
+def warm_up(model, card: DetectorCard) -> None:
+    """One prediction on zeros, so that the first real frame does not pay for kernel set-up."""
+    with tensor_scope():
+        outputs = model.predict(tf().zeros(js_value([1, card.input_height, card.input_width, 3])))
+        for output in outputs:
+            output.dataSync()
+
+
+def tensor_count() -> int:
+    return int(tf().memory().numTensors)
