@@ -183,12 +183,12 @@ def ensure_npm() -> None:
 
 # ---------------------------------------------------------------- the served tree
 
-def routes(pyodide_dist: Path | None) -> list[tuple[str, Path]]:
+def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[tuple[str, Path]]:
     """URL prefix -> folder, first match wins. The same layout serves development and tests."""
     table = [
         ("/py/", ROOT / "py"),
         ("/models/", ROOT / "models"),
-        ("/models/", BUILD / "models"),
+        ("/models/", models),
         ("/demos/", BUILD / "demos"),
         ("/vendor/pyscript/", NODE_MODULES / "@pyscript/core/dist"),
         ("/vendor/tfjs/", NODE_MODULES / "@tensorflow/tfjs/dist"),
@@ -262,17 +262,17 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(port: int, pyodide_dist: Path | None, quiet: bool = False) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(SiteHandler, table=routes(pyodide_dist), quiet=quiet)
+def make_server(port: int, table: list[tuple[str, Path]], quiet: bool = False) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(SiteHandler, table=table, quiet=quiet)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server
 
 
 @contextlib.contextmanager
-def serving(pyodide_dist: Path | None) -> Iterator[str]:
-    """Serve the site on a free local port in a background thread; yields its base URL."""
-    server = make_server(0, pyodide_dist, quiet=True)
+def serving(table: list[tuple[str, Path]]) -> Iterator[str]:
+    """Serve a route table on a free local port in a background thread; yields its base URL."""
+    server = make_server(0, table, quiet=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -330,23 +330,25 @@ class HeadlessApp:
 
     READY_TIMEOUT_MS = 180_000
 
-    def __init__(self, base_url: str, backend: str | None = None, chromium_args: list[str] = ()):
+    def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
+                 permissions: tuple[str, ...] = (), fail_on_error: bool = True):
         from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
 
         self._playwright = sync_playwright().start()
         self.browser = self._playwright.chromium.launch(
             executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
-        self.page = self.browser.new_page()
+        self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True)
+        self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda msg: self.console.append(msg.text))
         self.page.on("pageerror", lambda exc: self.console.append(str(exc)))
         self.page.goto(base_url + (f"?backend={backend}" if backend else ""))
         self.page.wait_for_function("window.pylens && (window.pylens.ready || window.pylens.error)",
                                     timeout=self.READY_TIMEOUT_MS)
-        error = self.page.evaluate("window.pylens.error || null")
-        if error:
+        self.error = self.page.evaluate("window.pylens.error || null")
+        if self.error and fail_on_error:
             self.close()
-            raise SetupError(f"the app did not start: {error}")
+            raise SetupError(f"the app did not start: {self.error}")
 
     def detect(self, data: bytes, name: str) -> dict:
         """Run the page's face-mask pipeline on image bytes; returns the result or {'error': ...}."""
@@ -356,6 +358,9 @@ class HeadlessApp:
                 return await window.pylens.detectImage(bytes, name);
             }""",
             [base64.b64encode(data).decode(), name]))
+
+    def stats(self) -> dict:
+        return json.loads(self.page.evaluate("window.pylens.stats()"))
 
     def close(self) -> None:
         self.browser.close()
@@ -380,7 +385,7 @@ def prepare_site(self_host: bool) -> Path | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     pyodide_dist = prepare_site(self_host=bool(os.environ.get("PYODIDE_DIST")))
-    server = make_server(args.port, pyodide_dist)
+    server = make_server(args.port, routes(pyodide_dist))
     where = "self-hosted from " + str(pyodide_dist) if pyodide_dist else "from its CDN"
     log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); Ctrl+C stops")
     with contextlib.suppress(KeyboardInterrupt):
@@ -410,7 +415,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
     failed = False
-    with serving(pyodide_dist) as url, HeadlessApp(url, args.backend) as app:
+    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
         for image in args.images:
             try:
                 data = Path(image).read_bytes()

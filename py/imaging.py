@@ -18,6 +18,7 @@ MAX_WORKING_SIDE = 4096
 # Beyond this many pixels an image is refused rather than decoded (a decompression bomb).
 MAX_PIXELS = 120_000_000
 EXIF_ORIENTATION = 0x0112
+_LARGEST = f"the largest image this app opens is {MAX_PIXELS // 1_000_000} megapixels"
 
 
 class ImageError(ValueError):
@@ -51,8 +52,8 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise ImageError(
             f"{name} is not an image this app can read. Use a JPEG, PNG, GIF, WebP or BMP file."
         ) from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{name} is too large to open.") from None
+    except Image.DecompressionBombError:  # far beyond MAX_PIXELS: Pillow refuses before we can
+        raise ImageError(f"{name} has too many pixels; {_LARGEST}.") from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -76,10 +77,7 @@ def load_picture(data: bytes, name: str = "The file") -> Picture:
     img = _open(data, name)
     width, height = img.size
     if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"{name} is {width}×{height} pixels; the largest image this app opens is "
-            f"{MAX_PIXELS // 1_000_000} megapixels."
-        )
+        raise ImageError(f"{name} is {width}×{height} pixels; {_LARGEST}.")
     try:
         long_side = max(width, height)
         if long_side > MAX_WORKING_SIDE and img.format == "JPEG":

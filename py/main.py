@@ -63,6 +63,9 @@ class App:
         self.mirrored = False
         self.webcam: Webcam | None = None
         self.frames = 0
+        self.inferences = 0
+        self.baseline_tensors = 0
+        self.leaky_frames = 0
         self.fps = 0.0
         self._last_frame_at = 0.0
         self._api_proxies: list = []
@@ -77,6 +80,7 @@ class App:
             await self.use_backend(wanted)
             self.status("Downloading the face-mask model…")
             self.detector = await FaceMaskDetector.load(self.card, MODELS_URL, self.model_progress)
+            self.baseline_tensors = tfbridge.tensor_count()
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
             js.console.error(traceback.format_exc())
@@ -124,6 +128,9 @@ class App:
         return json.dumps({
             "tensors": tfbridge.tensor_count(),
             "frames": self.frames,
+            "inferences": self.inferences,
+            "baseline_tensors": self.baseline_tensors,
+            "leaky_frames": self.leaky_frames,
             "backend": self.backend,
             "webcam": self.webcam is not None,
             "result": self.result.as_dict(self.source_name) if self.result else None,
@@ -231,8 +238,18 @@ class App:
 
     async def run_frame(self, source, width: int, height: int, timings: dict[str, float]) -> FrameResult:
         self.frame = await self.detector.infer(source, timings)
+        self.inferences += 1
+        self.check_tensors()
         self.result = FrameResult(width, height, [], timings)
         return self.postprocess()
+
+    def check_tensors(self) -> None:
+        """After a frame only the model's own tensors may remain; anything more is a leak."""
+        count = tfbridge.tensor_count()
+        if count != self.baseline_tensors:
+            self.leaky_frames += 1
+            if self.leaky_frames == 1:
+                js.console.warn(f"tf.js tensor leak: {count} tensors after a frame, {self.baseline_tensors} expected")
 
     def thresholds(self) -> tuple[float, float]:
         return float(element("score").value), float(element("iou").value)

@@ -1,0 +1,85 @@
+"""Shared fixtures: the served site and the real page in headless Chromium (real Pyodide, tf.js, weights)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import build
+import samples
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()) or "site_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def pyodide_dist() -> Path:
+    return build.ensure_pyodide()
+
+
+@pytest.fixture(scope="session")
+def site_url(pyodide_dist) -> str:
+    build.prepare_site(self_host=False)
+    with build.serving(build.routes(pyodide_dist)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def app(site_url) -> build.HeadlessApp:
+    """One page on the wasm backend, shared by the tests that only feed it images."""
+    with build.HeadlessApp(site_url, "wasm") as headless:
+        yield headless
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict:
+    return json.loads((samples.shared_dir() / "references" / "face_mask_js_reference.json").read_text())["images"]
+
+
+@pytest.fixture(scope="session")
+def js_reference(app):
+    """The independent plain tf.js pipeline (tests/js_reference.js), loaded into the shared page."""
+    card = build.model_cards()[0]
+    spec = {
+        "feature_maps": [rows for rows, _ in card.anchors.feature_maps],
+        "sizes": card.anchors.sizes, "ratios": card.anchors.ratios, "variances": card.variances,
+        "width": card.input_width, "height": card.input_height, "max_detections": card.max_detections,
+    }
+    app.page.add_script_tag(path=str(ROOT / "tests" / "js_reference.js"))
+    app.page.evaluate("spec => window.jsReference.load('./models/aizoo-face-mask/model.json', spec)", spec)
+
+    def detect(score_threshold: float = 0.5, iou_threshold: float = 0.5) -> list[dict]:
+        """Detections of the plain JS pipeline on the picture the app shows now."""
+        result = app.stats()["result"]
+        return app.page.evaluate(
+            "([w, h, s, i]) => window.jsReference.detect(document.getElementById('picture'), w, h, s, i)",
+            [result["width"], result["height"], score_threshold, iou_threshold])
+
+    return detect
+
+
+def box_iou(a, b) -> float:
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def assert_same_detections(got: list[dict], expected: list[dict], min_iou=0.9, max_score_diff=0.02):
+    """Same number, and each expected detection matched by one of the same class, IoU and score."""
+    assert len(got) == len(expected), f"{len(got)} detections, expected {len(expected)}: {got} vs {expected}"
+    unmatched = list(got)
+    for want in expected:
+        match = max(unmatched, key=lambda d: box_iou(d["box"], want["box"]))
+        assert match["class_id"] == want["class_id"], f"{match} vs {want}"
+        assert box_iou(match["box"], want["box"]) >= min_iou, f"{match} vs {want}"
+        assert abs(match["score"] - want["score"]) <= max_score_diff, f"{match} vs {want}"
+        unmatched.remove(match)

@@ -1,0 +1,98 @@
+"""The Python pipeline in the real page agrees with the JavaScript pipeline of the face-mask model."""
+
+import io
+
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+
+import samples
+from conftest import assert_same_detections, box_iou
+
+PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_matches_the_reference_results(app, reference, name):
+    result = app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    expected = reference[name]
+    assert (result["width"], result["height"]) == (expected["width"], expected["height"])
+    assert_same_detections(result["detections"], expected["detections"])
+    labels = {0: "Mask", 1: "NoMask"}
+    assert all(d["label"] == labels[d["class_id"]] for d in result["detections"])
+    assert set(result["timings_ms"]) == {"image_decode", "preprocess", "inference", "readback", "box_decode",
+                                         "nms", "draw"}
+    stats = app.stats()
+    assert stats["tensors"] == stats["baseline_tensors"] and stats["leaky_frames"] == 0
+
+
+def variations():
+    """New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit."""
+    demo = samples.photo("aizoo_demo.jpg").convert("RGB")
+    face = samples.photo("fst_face.jpg").convert("RGB")
+    mask = samples.photo("fmd_demo2.jpg").convert("RGB")
+    canvas = Image.new("RGB", (1200, 700), (90, 110, 130))
+    canvas.paste(mask, (30, 200))
+    canvas.paste(demo.resize((400, 528)), (700, 100))
+    return {
+        "demo-mirrored": ImageOps.mirror(demo),
+        "demo-top-crop": demo.crop((0, 0, 520, 300)),
+        "demo-small": demo.resize((260, 343), Image.Resampling.LANCZOS),
+        "demo-large": demo.resize((1560, 2058), Image.Resampling.BICUBIC),
+        "demo-dark": ImageEnhance.Brightness(demo).enhance(0.6),
+        "face-rotated": face.rotate(12, expand=True, fillcolor=(255, 255, 255)),
+        "face-wide": ImageOps.pad(face, (2400, 900), color=(20, 20, 20)),
+        "collage": canvas,
+        "mask-contrast": ImageEnhance.Contrast(mask).enhance(1.5),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(variations()))
+def test_matches_a_plain_javascript_pipeline_on_new_photos(app, js_reference, name):
+    out = io.BytesIO()
+    variations()[name].save(out, "JPEG", quality=92)
+    result = app.detect(out.getvalue(), name + ".jpg")
+    # Both pipelines run on the very same pixels: the canvas the app shows.
+    assert_same_detections(result["detections"], js_reference())
+
+
+@pytest.mark.parametrize("name", sorted(samples.awkward_images()))
+def test_awkward_formats_find_the_same_faces(app, js_reference, name):
+    result = app.detect(samples.awkward_images()[name], name)
+    assert (result["width"], result["height"]) == (520, 686)
+    assert_same_detections(result["detections"], js_reference())
+    original = app.detect((samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes(), "aizoo_demo.jpg")
+    if name != "greyscale-alpha.png":  # a see-through grey photo is a different picture for the model
+        assert len(result["detections"]) == len(original["detections"])
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_phone_photos_are_analysed_upright(app, reference, orientation):
+    upright = samples.photo("aizoo_demo.jpg").convert("RGB")
+    result = app.detect(samples.with_orientation(upright, orientation), f"phone-{orientation}.jpg")
+    assert (result["width"], result["height"]) == (520, 686)
+    assert_same_detections(result["detections"], reference["aizoo_demo.jpg"]["detections"],
+                           min_iou=0.8, max_score_diff=0.05)
+
+
+def test_huge_image_is_analysed_and_reported_in_its_own_pixels(app, reference):
+    result = app.detect(samples.huge_jpeg(), "huge.jpg")
+    assert (result["width"], result["height"]) == (9000, 7000)
+    sx, sy = 9000 / 520, 7000 / 686
+    expected = [{**d, "box": [round(d["box"][0] * sx), round(d["box"][1] * sy), round(d["box"][2] * sx),
+                              round(d["box"][3] * sy)]} for d in reference["aizoo_demo.jpg"]["detections"]]
+    got = result["detections"]
+    assert len(got) == len(expected)
+    for want in expected:
+        assert max(box_iou(d["box"], want["box"]) for d in got if d["class_id"] == want["class_id"]) >= 0.8
+
+
+@pytest.mark.parametrize("name", sorted(samples.broken_files()))
+def test_broken_files_give_an_error_and_the_app_goes_on(app, name):
+    data, phrase = samples.broken_files()[name]
+    result = app.detect(data, name)
+    assert phrase in result["error"] and name in result["error"]
+    assert app.page.locator("#error").is_visible()
+    assert phrase in app.page.locator("#error-text").inner_text()
+    after = app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    assert len(after["detections"]) == 1
+    assert not app.page.locator("#error").is_visible()

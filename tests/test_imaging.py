@@ -1,0 +1,86 @@
+"""Image intake under CPython with the same Pillow version as in Pyodide."""
+
+import io
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import samples
+from imaging import MAX_WORKING_SIDE, ImageError, load_picture
+
+
+def pixels(picture):
+    return np.frombuffer(picture.rgba, np.uint8).reshape(picture.height, picture.width, 4)
+
+
+def test_jpeg_becomes_opaque_rgba_of_its_size():
+    data = (samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes()
+    picture = load_picture(data)
+    assert (picture.width, picture.height) == (picture.source_width, picture.source_height) == (520, 686)
+    assert len(picture.rgba) == 520 * 686 * 4
+    assert np.all(pixels(picture)[..., 3] == 255)
+
+
+@pytest.mark.parametrize("name", sorted(samples.awkward_images()))
+def test_awkward_formats_are_read_as_the_photo(name):
+    reference = np.asarray(samples.photo("aizoo_demo.jpg").convert("L"), np.float32)
+    picture = load_picture(samples.awkward_images()[name], name)
+    assert (picture.source_width, picture.source_height) == (520, 686)
+    grey = np.asarray(Image.frombytes("RGBA", (picture.width, picture.height), picture.rgba).convert("L"), np.float32)
+    # Same picture: lossy re-encoding, palettes and white-composited alpha change it only a little.
+    assert np.mean(np.abs(grey - reference)) < 25
+    assert np.corrcoef(grey.ravel(), reference.ravel())[0, 1] > 0.9
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    grey16 = Image.fromarray(np.full((8, 8), 32768, np.uint16))
+    picture = load_picture(samples.encode(grey16, "PNG"))
+    assert np.all(np.abs(pixels(picture)[..., :3].astype(int) - 127) <= 1)
+
+
+def test_alpha_is_composited_over_white():
+    clear = Image.new("RGBA", (4, 4), (255, 0, 0, 0))
+    assert np.all(pixels(load_picture(samples.encode(clear, "PNG")))[..., :3] == 255)
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_exif_orientation_is_applied(orientation):
+    upright = samples.photo("fmd_demo2.jpg").convert("RGB")
+    picture = load_picture(samples.with_orientation(upright, orientation))
+    assert (picture.width, picture.height) == (picture.source_width, picture.source_height) == upright.size
+    diff = np.abs(pixels(picture)[..., :3].astype(int) - np.asarray(upright, int))
+    assert diff.mean() < 6
+
+
+def test_animated_gif_gives_its_first_frame():
+    first = samples.photo("aizoo_demo.jpg").convert("RGB")
+    picture = load_picture(samples.animated_gif(first, samples.photo("fst_stata.jpg")))
+    diff = np.abs(pixels(picture)[..., :3].astype(int) - np.asarray(first, int))
+    assert diff.mean() < 12
+
+
+def test_huge_image_is_decoded_at_a_working_size_but_reported_at_its_own():
+    picture = load_picture(samples.huge_jpeg())
+    assert (picture.source_width, picture.source_height) == (9000, 7000)
+    assert max(picture.width, picture.height) <= MAX_WORKING_SIDE
+    assert abs(picture.width / picture.height - 9000 / 7000) < 0.01
+
+
+def test_too_many_pixels_is_refused_before_decoding():
+    header_only = io.BytesIO()
+    Image.new("L", (1, 1)).save(header_only, "PNG")
+    data = bytearray(header_only.getvalue())
+    data[16:24] = (20000).to_bytes(4, "big") + (20000).to_bytes(4, "big")  # IHDR says 20000 x 20000
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    with pytest.raises(ImageError, match="largest image this app opens"):
+        load_picture(bytes(data), "big.png")
+
+
+@pytest.mark.parametrize("name", sorted(samples.broken_files()))
+def test_broken_files_get_a_specific_message(name):
+    data, phrase = samples.broken_files()[name]
+    with pytest.raises(ImageError, match=phrase) as info:
+        load_picture(data, name)
+    assert name in str(info.value)
