@@ -64,7 +64,6 @@ class App:
         self.webcam: Webcam | None = None
         self.frames = 0
         self.inferences = 0
-        self.baseline_tensors = 0
         self.leaky_frames = 0
         self.fps = 0.0
         self._last_frame_at = 0.0
@@ -80,7 +79,6 @@ class App:
             await self.use_backend(wanted)
             self.status("Downloading the face-mask model…")
             self.detector = await FaceMaskDetector.load(self.card, MODELS_URL, self.model_progress)
-            self.baseline_tensors = tfbridge.tensor_count()
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
             js.console.error(traceback.format_exc())
@@ -129,7 +127,6 @@ class App:
             "tensors": tfbridge.tensor_count(),
             "frames": self.frames,
             "inferences": self.inferences,
-            "baseline_tensors": self.baseline_tensors,
             "leaky_frames": self.leaky_frames,
             "backend": self.backend,
             "webcam": self.webcam is not None,
@@ -180,8 +177,13 @@ class App:
             button.type = "button"
             button.textContent = f"Demo: {demo['title']}"
             button.title = f"Photo from {demo['credit']}"
-            add_event_listener(button, "click", lambda e, file=demo["file"]: self.open_demo(file))
+            add_event_listener(button, "click", self.demo_handler(demo["file"]))
             holder.appendChild(button)
+
+    def demo_handler(self, file: str):
+        async def on_click(event) -> None:
+            await self.open_demo(file)
+        return on_click
 
     # ------------------------------------------------------------ sources
 
@@ -237,19 +239,20 @@ class App:
     # ------------------------------------------------------------ the pipeline
 
     async def run_frame(self, source, width: int, height: int, timings: dict[str, float]) -> FrameResult:
+        tensors_before = tfbridge.tensor_count()
         self.frame = await self.detector.infer(source, timings)
         self.inferences += 1
-        self.check_tensors()
+        self.check_tensors(tensors_before)
         self.result = FrameResult(width, height, [], timings)
         return self.postprocess()
 
-    def check_tensors(self) -> None:
-        """After a frame only the model's own tensors may remain; anything more is a leak."""
+    def check_tensors(self, before: int) -> None:
+        """A frame must leave as many tensors as it found; more is a leak, warned about once."""
         count = tfbridge.tensor_count()
-        if count != self.baseline_tensors:
+        if count != before:
             self.leaky_frames += 1
             if self.leaky_frames == 1:
-                js.console.warn(f"tf.js tensor leak: {count} tensors after a frame, {self.baseline_tensors} expected")
+                js.console.warn(f"tf.js tensor leak: {count} tensors after a frame, {before} before it")
 
     def thresholds(self) -> tuple[float, float]:
         return float(element("score").value), float(element("iou").value)

@@ -1,0 +1,174 @@
+"""The page as a person uses it: loading, picking, dropping and pasting images, sliders, saving, backends."""
+
+import base64
+import json
+
+from PIL import Image
+from playwright.sync_api import expect
+
+import samples
+from conftest import assert_same_detections
+
+DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
+MASK = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+
+
+def wait_for_inference(app, before: int) -> dict:
+    app.page.wait_for_function(f"JSON.parse(window.pylens.stats()).inferences > {before}")
+    return app.stats()
+
+
+def dispatch_file(app, event: str, data: bytes, name: str, mime: str) -> None:
+    """Drop on the stage, or paste into the page, a File made of `data` (as a browser would)."""
+    app.page.evaluate(
+        """([event, b64, name, type]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, {type}));
+            if (event === 'drop') {
+                const stage = document.getElementById('stage');
+                for (const kind of ['dragover', 'drop'])
+                    stage.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            } else {
+                document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true}));
+            }
+        }""",
+        [event, base64.b64encode(data).decode(), name, mime])
+
+
+def listed(app) -> list[str]:
+    return app.page.locator("#detections li").all_inner_texts()
+
+
+def test_page_is_ready_with_its_backend_and_credits(app):
+    page = app.page
+    assert page.locator("#loading").is_hidden()
+    assert page.locator("#backend-active").inner_text() == "using WebAssembly"
+    for button in ("#open", "#webcam", "#backend"):
+        assert page.locator(button).is_enabled()
+    about = page.locator("#about")
+    about.locator("summary").click()
+    assert "AIZOOTech" in about.inner_text() and "MIT" in about.inner_text()
+
+
+def test_open_image_button(app):
+    before = app.stats()["inferences"]
+    with app.page.expect_file_chooser() as chooser:
+        app.page.click("#open")
+    chooser.value.set_files(str(DEMO))
+    stats = wait_for_inference(app, before)
+    assert stats["result"]["image"] == "aizoo_demo.jpg" and len(stats["result"]["detections"]) == 3
+    assert app.page.locator("#summary").inner_text() == "1 Mask, 2 NoMask"
+    assert len(listed(app)) == 3 and listed(app)[0].startswith("NoMask 1.00")
+    timing_rows = app.page.locator("#timings tr").all_inner_texts()
+    assert [row.split("\t")[0] for row in timing_rows] == [
+        "Image decode", "Preprocess", "Inference", "Readback", "Box decode", "NMS", "Draw", "Total"]
+    assert app.page.eval_on_selector("#picture", "c => [c.width, c.height]") == [520, 686]
+
+
+def test_drop_an_image(app):
+    before = app.stats()["inferences"]
+    dispatch_file(app, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+    stats = wait_for_inference(app, before)
+    assert stats["result"]["image"] == "dropped.jpg" and len(stats["result"]["detections"]) == 1
+    assert listed(app)[0].startswith("Mask 0.88")
+
+
+def test_paste_an_image(app):
+    before = app.stats()["inferences"]
+    dispatch_file(app, "paste", samples.encode(Image.open(DEMO), "PNG"), "image.png", "image/png")
+    assert len(wait_for_inference(app, before)["result"]["detections"]) == 3
+
+
+def test_demo_buttons(app):
+    before = app.stats()["inferences"]
+    app.page.get_by_role("button", name="Demo: A person in a mask").click()
+    stats = wait_for_inference(app, before)
+    assert stats["result"]["image"] == "fmd_demo2.jpg" and len(stats["result"]["detections"]) == 1
+
+
+def test_sliders_rerun_only_the_postprocessing(app, js_reference):
+    page = app.page
+    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    inferences = app.stats()["inferences"]
+    page.locator("#score").fill("0.05")
+    page.locator("#iou").fill("0.05")
+    few = app.stats()["result"]["detections"]
+    assert_same_detections(few, js_reference(0.05, 0.05))
+    page.locator("#iou").fill("0.95")
+    many = app.stats()["result"]["detections"]
+    assert len(many) > len(few) and len(listed(app)) == len(many)
+    assert_same_detections(many, js_reference(0.05, 0.95))
+    page.locator("#score").fill("0.99")
+    strict = app.stats()["result"]["detections"]
+    assert len(strict) < len(many)
+    assert_same_detections(strict, js_reference(0.99, 0.95))
+    assert page.locator("#score-value").inner_text() == "0.99"
+    assert app.stats()["inferences"] == inferences
+    # Keyboard: a focused slider moves by one step per arrow key.
+    page.locator("#score").focus()
+    page.keyboard.press("ArrowLeft")
+    assert page.locator("#score-value").inner_text() == "0.98"
+    for selector in ("#score", "#iou"):
+        page.locator(selector).fill("0.5")
+    assert len(app.stats()["result"]["detections"]) == 3
+
+
+def test_save_results_json_and_annotated_png(app):
+    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    with app.page.expect_download() as download:
+        app.page.click("#save-json")
+    assert download.value.suggested_filename == "aizoo_demo-detections.json"
+    saved = json.loads(open(download.value.path()).read())
+    assert saved == app.stats()["result"]
+    with app.page.expect_download() as download:
+        app.page.click("#save-png")
+    assert download.value.suggested_filename == "aizoo_demo-detections.png"
+    png = Image.open(download.value.path()).convert("RGB")
+    assert png.size == (520, 686)
+    # The boxes are drawn in: a NoMask box edge is red, a Mask box edge green.
+    nomask = next(d for d in saved["detections"] if d["label"] == "NoMask")["box"]
+    mask = next(d for d in saved["detections"] if d["label"] == "Mask")["box"]
+    r, g, b = png.getpixel((nomask[0], (nomask[1] + nomask[3]) // 2))
+    assert r > 150 and g < 120
+    r, g, b = png.getpixel((mask[0], (mask[1] + mask[3]) // 2))
+    assert g > 150 and r < 120
+
+
+def test_bad_file_keeps_the_previous_result(app):
+    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    before = app.stats()
+    with app.page.expect_file_chooser() as chooser:
+        app.page.click("#open")
+    chooser.value.set_files({"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a picture"})
+    expect(app.page.locator("#error-text")).to_contain_text("notes.txt is not an image")
+    after = app.stats()
+    assert after["result"] == before["result"] and len(listed(app)) == 3
+    app.page.click("#error-close")
+    expect(app.page.locator("#error")).to_be_hidden()
+
+
+def test_drop_without_a_file_says_so(app):
+    app.page.evaluate("""() => {
+        const transfer = new DataTransfer();
+        transfer.setData('text/plain', 'https://example.org/cat.jpg');
+        document.getElementById('stage').dispatchEvent(
+            new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    }""")
+    expect(app.page.locator("#error-text")).to_contain_text("drop an image file")
+    app.page.click("#error-close")
+
+
+def test_switch_backend_and_back(app, js_reference):
+    page = app.page
+    app.detect(MASK.read_bytes(), "fmd_demo2.jpg")
+    before = app.stats()["inferences"]
+    page.select_option("#backend", "cpu")
+    page.wait_for_function("document.getElementById('backend-active').textContent === 'using CPU'")
+    stats = wait_for_inference(app, before)
+    assert stats["backend"] == "cpu" and "backend=cpu" in page.url
+    assert_same_detections(stats["result"]["detections"], js_reference())
+    page.select_option("#backend", "wasm")
+    page.wait_for_function("document.getElementById('backend-active').textContent === 'using WebAssembly'")
+    stats = wait_for_inference(app, stats["inferences"])
+    assert stats["backend"] == "wasm" and stats["leaky_frames"] == 0
