@@ -325,6 +325,18 @@ def ensure_chromium() -> str:
 
 # ---------------------------------------------------------------- the app in headless Chromium
 
+@functools.cache
+def playwright():
+    """The process's one Playwright driver (its sync API allows one per thread); stopped at exit."""
+    import atexit  # noqa: PLC0415
+
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
+
+    driver = sync_playwright().start()
+    atexit.register(driver.stop)
+    return driver
+
+
 class HeadlessApp:
     """The real page, in headless Chromium, driven through the API the Python app puts on `window.pylens`."""
 
@@ -332,10 +344,7 @@ class HeadlessApp:
 
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
                  permissions: tuple[str, ...] = (), fail_on_error: bool = True):
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
-
-        self._playwright = sync_playwright().start()
-        self.browser = self._playwright.chromium.launch(
+        self.browser = playwright().chromium.launch(
             executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True)
         self.page = self.context.new_page()
@@ -364,7 +373,6 @@ class HeadlessApp:
 
     def close(self) -> None:
         self.browser.close()
-        self._playwright.stop()
 
     def __enter__(self) -> HeadlessApp:
         return self

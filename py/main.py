@@ -67,6 +67,8 @@ class App:
         self.leaky_frames = 0
         self.fps = 0.0
         self._last_frame_at = 0.0
+        self._frame_loop: asyncio.Task | None = None
+        self._opening: Webcam | None = None
         self._api_proxies: list = []
 
     # ------------------------------------------------------------ start-up
@@ -206,7 +208,7 @@ class App:
 
     async def analyse_bytes(self, data: bytes, name: str) -> dict:
         """Decode an image, show it and detect on it. Bad input leaves the previous picture in place."""
-        self.stop_webcam()
+        await self.stop_webcam()
         timings: dict[str, float] = {}
         start = now_ms()
         try:
@@ -395,14 +397,14 @@ class App:
         if self.webcam is None:
             await self.start_webcam()
         else:
-            self.stop_webcam()
+            await self.stop_webcam()
 
     async def start_webcam(self) -> bool:
         if self.webcam is not None:
             return True
         button = element("webcam")
         button.disabled = True
-        cam = Webcam(element("video"))
+        cam = self._opening = Webcam(element("video"))
         try:
             await cam.open()
         except CameraError as exc:
@@ -411,6 +413,10 @@ class App:
             return False
         finally:
             button.disabled = False
+        if self._opening is not cam:  # an image was opened while the camera started
+            cam.close()
+            return False
+        self._opening = None
         self.hide_error()
         self.webcam = cam
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
@@ -418,10 +424,18 @@ class App:
         button.textContent = "Stop webcam"
         button.setAttribute("aria-pressed", "true")
         self.show_stage()
-        asyncio.ensure_future(self.webcam_loop())
+        self._frame_loop = asyncio.ensure_future(self.webcam_loop())
         return True
 
-    def stop_webcam(self) -> None:
+    async def stop_webcam(self) -> None:
+        """Stop the camera (or its start) and wait for the frame in progress, so nothing draws after it."""
+        self._opening = None
+        self.release_camera()
+        if self._frame_loop is not None:
+            await self._frame_loop
+            self._frame_loop = None
+
+    def release_camera(self) -> None:
         cam, self.webcam = self.webcam, None
         if cam is None:
             return
@@ -447,7 +461,7 @@ class App:
                 await self.run_frame(cam.video, cam.video.videoWidth, cam.video.videoHeight, timings)
             except Exception as exc:  # noqa: BLE001
                 if self.webcam is cam:
-                    self.stop_webcam()
+                    self.release_camera()
                     self.report_unexpected("processing the webcam", exc)
                 break
             self.count_frame(start)

@@ -21,6 +21,9 @@ CAMERA_ERRORS = {
 }
 
 
+FRAME_WAIT_S = 0.25
+
+
 class CameraError(RuntimeError):
     """The camera cannot be used; the message says what the person can do."""
 
@@ -60,13 +63,26 @@ class Webcam:
             self._frame.set_result(None)
 
     async def next_frame(self) -> None:
-        """Wait until the video shows a frame newer than the last one waited for."""
+        """Wait until the video shows a frame newer than the last one waited for (at most
+        FRAME_WAIT_S: a browser that misses a frame callback must not stall the loop)."""
         self._frame = asyncio.get_running_loop().create_future()
         if hasattr(self.video, "requestVideoFrameCallback"):
             self._pending = ("video", self.video.requestVideoFrameCallback(self._on_frame))
         else:
             self._pending = ("window", js.requestAnimationFrame(self._on_frame))
-        await self._frame
+        try:
+            await asyncio.wait_for(self._frame, FRAME_WAIT_S)
+        except TimeoutError:
+            self._cancel_pending()
+
+    def _cancel_pending(self) -> None:
+        if self._pending is not None:
+            kind, handle = self._pending
+            if kind == "video":
+                self.video.cancelVideoFrameCallback(handle)
+            else:
+                js.cancelAnimationFrame(handle)
+            self._pending = None
 
     def close(self) -> None:
         if self.stream is not None:
@@ -74,15 +90,9 @@ class Webcam:
                 track.stop()
             self.video.srcObject = None
             self.stream = None
-        if self._pending is not None:  # a callback still due would call a destroyed proxy
-            kind, handle = self._pending
-            if kind == "video":
-                self.video.cancelVideoFrameCallback(handle)
-            else:
-                js.cancelAnimationFrame(handle)
-            self._pending = None
+        self._cancel_pending()  # a callback still due would call a destroyed proxy
         if self._frame is not None and not self._frame.done():
-            self._frame.cancel()
+            self._frame.set_result(None)  # wakes the frame loop, which sees the camera closed
         if self._on_frame is not None:
             self._on_frame.destroy()
             self._on_frame = None

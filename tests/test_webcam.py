@@ -1,0 +1,104 @@
+"""The webcam mode with Chromium's fake camera playing a video made from the test photos."""
+
+import pytest
+from playwright.sync_api import expect
+
+import build
+import samples
+
+FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+
+
+@pytest.fixture(scope="module")
+def camera_app(site_url, tmp_path_factory):
+    video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m",
+                              ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg"])
+    with build.HeadlessApp(site_url, "wasm",
+                           chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}")) as headless:
+        yield headless
+
+
+def frames(app) -> int:
+    return app.stats()["frames"]
+
+
+def heap_used(app, cdp) -> int:
+    cdp.send("HeapProfiler.collectGarbage")
+    return cdp.send("Runtime.getHeapUsage")["usedSize"]
+
+
+def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
+    page = camera_app.page
+    page.click("#webcam")
+    expect(page.locator("#webcam")).to_have_text("Stop webcam")
+    expect(page.locator("#webcam")).to_have_attribute("aria-pressed", "true")
+    page.wait_for_function("(s => s.webcam && s.frames >= 20)(JSON.parse(window.pylens.stats()))", timeout=120_000)
+    stats = camera_app.stats()
+    result = stats["result"]
+    assert result["image"] == "webcam" and (result["width"], result["height"]) == (640, 480)
+    assert set(result["timings_ms"]) == {"capture", "preprocess", "inference", "readback", "box_decode", "nms",
+                                         "draw"}
+    expect(page.locator("#fps")).to_contain_text("fps")
+    # The video shows faces: over the frames seen, the photos' faces are found.
+    page.wait_for_function("JSON.parse(window.pylens.stats()).result?.detections.length >= 1", timeout=60_000)
+    assert camera_app.stats()["leaky_frames"] == 0
+    page.click("#webcam")
+    expect(page.locator("#webcam")).to_have_text("Start webcam")
+    stopped = frames(camera_app)
+    page.wait_for_timeout(500)
+    assert frames(camera_app) == stopped and not camera_app.stats()["webcam"]
+
+
+def test_an_image_opened_while_the_camera_starts_wins(camera_app):
+    page = camera_app.page
+    page.click("#webcam")  # getUserMedia takes a moment; the image arrives before the camera
+    result = camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    assert len(result["detections"]) == 1
+    page.wait_for_timeout(1500)
+    assert not camera_app.stats()["webcam"] and camera_app.stats()["result"]["image"] == "fmd_demo2.jpg"
+    expect(page.locator("#webcam")).to_have_text("Start webcam")
+
+
+def test_an_image_can_be_opened_while_the_webcam_runs(camera_app):
+    page = camera_app.page
+    page.click("#webcam")
+    page.wait_for_function("(s => s.webcam && s.frames >= 3)(JSON.parse(window.pylens.stats()))", timeout=60_000)
+    result = camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    assert len(result["detections"]) == 1
+    assert not camera_app.stats()["webcam"]
+    expect(page.locator("#webcam")).to_have_text("Start webcam")
+
+
+def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
+    page = camera_app.page
+    cdp = camera_app.context.new_cdp_session(page)
+    page.click("#webcam")
+    page.wait_for_function("(s => s.webcam && s.frames >= 30)(JSON.parse(window.pylens.stats()))", timeout=120_000)
+    start_frames, start_heap = frames(camera_app), heap_used(camera_app, cdp)
+    page.wait_for_function(f"JSON.parse(window.pylens.stats()).frames >= {start_frames + 300}", timeout=600_000)
+    end_heap = heap_used(camera_app, cdp)
+    stats = camera_app.stats()
+    page.click("#webcam")
+    assert stats["leaky_frames"] == 0
+    growth = (end_heap - start_heap) / start_heap
+    print(f"JS heap over 300 frames: {start_heap / 1e6:.2f} MB -> {end_heap / 1e6:.2f} MB ({growth:+.1%})")
+    assert growth <= 0.05
+
+
+def test_camera_denied(site_url):
+    # No fake-UI flag and no permission granted: the browser refuses the camera.
+    with build.HeadlessApp(site_url, "wasm", chromium_args=("--use-fake-device-for-media-stream",)) as app:
+        app.page.click("#webcam")
+        expect(app.page.locator("#error-text")).to_contain_text("Camera access was denied")
+        expect(app.page.locator("#webcam")).to_have_text("Start webcam")
+        assert not app.stats()["webcam"]
+        result = app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+        assert len(result["detections"]) == 1
+
+
+def test_no_camera(site_url):
+    # Permission granted, but this machine has no camera and no fake one is offered.
+    with build.HeadlessApp(site_url, "wasm", permissions=("camera",)) as app:
+        app.page.click("#webcam")
+        expect(app.page.locator("#error-text")).to_contain_text("No camera was found")
+        assert not app.stats()["webcam"]
