@@ -1,0 +1,93 @@
+"""build.py's own pieces: verified fetches, the served tree, MIME types."""
+
+import hashlib
+import urllib.error
+import urllib.request
+
+import pytest
+
+import build
+
+
+def test_fetch_verified_copies_and_reuses(tmp_path):
+    source = tmp_path / "mirror.bin"
+    source.write_bytes(b"weights")
+    dest = tmp_path / "out" / "model.bin"
+    sha = hashlib.sha256(b"weights").hexdigest()
+    build.fetch_verified(dest, sha, "https://example.invalid/model.bin", source)
+    assert dest.read_bytes() == b"weights"
+    source.unlink()  # present with the right checksum: not fetched again
+    build.fetch_verified(dest, sha, "https://example.invalid/model.bin", source)
+
+
+def test_checksum_mismatch_names_the_file_and_leaves_nothing(tmp_path):
+    source = tmp_path / "mirror.bin"
+    source.write_bytes(b"tampered")
+    dest = tmp_path / "out" / "model.bin"
+    with pytest.raises(build.SetupError, match=r"model.bin: checksum mismatch .* not installed"):
+        build.fetch_verified(dest, "0" * 64, "https://example.invalid/model.bin", source)
+    assert not dest.exists() and not dest.with_name("model.bin.part").exists()
+
+
+def test_a_wrong_file_in_place_is_replaced(tmp_path):
+    source = tmp_path / "mirror.bin"
+    source.write_bytes(b"weights")
+    dest = tmp_path / "model.bin"
+    dest.write_bytes(b"stale")
+    build.fetch_verified(dest, hashlib.sha256(b"weights").hexdigest(), "https://example.invalid/x", source)
+    assert dest.read_bytes() == b"weights"
+
+
+def test_pyodide_dist_is_checked(tmp_path, monkeypatch, pyodide_dist):
+    broken = tmp_path / "pyodide"
+    broken.mkdir()
+    for name in build.PYODIDE["sha256"]:
+        (broken / name).symlink_to(pyodide_dist / name)
+    (broken / "pyodide-lock.json").symlink_to(pyodide_dist / "pyodide-lock.json")
+    (broken / "pyodide.mjs").unlink()
+    (broken / "pyodide.mjs").write_text("// not pyodide")
+    monkeypatch.setenv("PYODIDE_DIST", str(broken))
+    with pytest.raises(build.SetupError, match="pyodide.mjs fails its checksum"):
+        build.ensure_pyodide()
+
+
+def get(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, "", b""
+
+
+@pytest.mark.parametrize("path, mime", [
+    ("", "text/html"),
+    ("pyodide/pyodide.mjs", "text/javascript"),
+    ("pyodide/pyodide.asm.wasm", "application/wasm"),
+    ("vendor/tfjs-backend-wasm/tfjs-backend-wasm-simd.wasm", "application/wasm"),
+    ("vendor/pyscript/core.js", "text/javascript"),
+    ("models/aizoo-face-mask/model.json", "application/json"),
+    ("models/aizoo-face-mask.toml", "text/plain; charset=utf-8"),
+    ("py/boxes.py", "text/x-python; charset=utf-8"),
+])
+def test_served_tree_and_mime_types(site_url, path, mime):
+    status, content_type, _ = get(site_url + path)
+    assert status == 200 and content_type == mime
+
+
+def test_self_hosted_config_points_at_local_pyodide(site_url):
+    _, _, body = get(site_url + "pyscript.toml")
+    assert body.decode().startswith('interpreter = "./pyodide/pyodide.mjs"\n')
+    cdn_config = build.pyscript_config(self_hosted=False).decode()
+    assert not any(line.startswith("interpreter") for line in cdn_config.splitlines())
+
+
+def test_paths_outside_the_tree_are_not_served(site_url):
+    assert get(site_url + "py/../../build.py")[0] == 404
+    assert get(site_url + "py/%2e%2e/%2e%2e/build.py")[0] == 404
+
+
+def test_every_module_is_in_the_pyscript_config():
+    config = (build.ROOT / "site" / "pyscript.toml").read_text()
+    for module in sorted((build.ROOT / "py").glob("*.py")):
+        if module.name != "main.py":
+            assert f'"./py/{module.name}" = "./{module.name}"' in config, module.name
