@@ -7,6 +7,7 @@ and sets up what each command needs.
     python3 build.py models                            fetch and verify the model files
     python3 build.py pyodide                           fetch and verify a self-hosted Pyodide
     python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
+    python3 build.py bench [--backend B] [--frames N]  time the pipeline against the model alone
 
 Environment:
     PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)
@@ -415,7 +416,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     ensure_dev_env()
     ensure_chromium()
     os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
-    subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "py", "tests"], cwd=ROOT, check=True)
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "py", "tests"], cwd=ROOT)
+    if lint.returncode:
+        return lint.returncode
     return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
 
 
@@ -436,6 +439,30 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    pyodide_dist = prepare_site(self_host=True)
+    image = BUILD / "demos" / "aizoo_demo.jpg"
+    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
+        app.detect(image.read_bytes(), image.name)
+        browser = app.browser.version
+        figures = json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n)", args.frames))
+    ratio = figures["python_pipeline_ms"] / figures["predict_ms"]
+    rows = [
+        ("model: predict + readback", figures["predict_ms"]),
+        ("Python pipeline, whole frame", figures["python_pipeline_ms"]),
+        ("  of which post-processing (readback, decode, NMS)", figures["postprocess_ms"]),
+        *((f"  stage: {name}", ms) for name, ms in figures["stages_ms"].items()),
+    ]
+    print(f"face-mask, {image.name}, {figures['frames']} frames, backend {figures['backend']}, Chromium {browser}")
+    for name, ms in rows:
+        print(f"  {name:<52} {ms:8.2f} ms")
+    print(f"  {'pipeline / model':<52} {ratio:8.3f}")
+    if args.json:
+        print(json.dumps({"backend": figures["backend"], "browser": f"Chromium {browser}", "face_mask": figures}))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -444,14 +471,21 @@ def main(argv: list[str]) -> int:
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("models", help="fetch and verify model files").set_defaults(run=cmd_models)
     sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
-    test = sub.add_parser("test", help="set up and run every test")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
     test.set_defaults(run=cmd_test)
     detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
     detect.add_argument("--backend", choices=BACKENDS)
     detect.add_argument("images", nargs="+", metavar="IMAGE")
     detect.set_defaults(run=cmd_detect)
-    args = parser.parse_args(argv)
+    bench = sub.add_parser("bench", help="time the face-mask pipeline against the model alone, in Chromium")
+    bench.add_argument("--backend", choices=BACKENDS, default="wasm")
+    bench.add_argument("--frames", type=int, default=100)
+    bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    bench.set_defaults(run=cmd_bench)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra
     try:
         return args.run(args)
     except SetupError as exc:

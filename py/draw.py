@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import js
+from pyodide.ffi import to_js
 
 from imaging import Picture
 from results import Detection
+
+_READ_OFTEN = to_js({"willReadFrequently": True}, dict_converter=js.Object.fromEntries)
+
+
+def picture_context(canvas):
+    """The 2-D context of the picture canvas, kept in CPU memory: tf.js reads its pixels every frame."""
+    return canvas.getContext("2d", _READ_OFTEN)
 
 
 def show_picture(canvas, picture: Picture) -> None:
@@ -13,7 +21,7 @@ def show_picture(canvas, picture: Picture) -> None:
     canvas.width, canvas.height = picture.width, picture.height
     pixels = js.Uint8ClampedArray.new(len(picture.rgba))
     pixels.assign(picture.rgba)
-    canvas.getContext("2d").putImageData(js.ImageData.new(pixels, picture.width, picture.height), 0, 0)
+    picture_context(canvas).putImageData(js.ImageData.new(pixels, picture.width, picture.height), 0, 0)
 
 
 def show_video_frame(canvas, video, mirrored: bool) -> None:
@@ -21,7 +29,7 @@ def show_video_frame(canvas, video, mirrored: bool) -> None:
     width, height = video.videoWidth, video.videoHeight
     if canvas.width != width or canvas.height != height:
         canvas.width, canvas.height = width, height
-    ctx = canvas.getContext("2d")
+    ctx = picture_context(canvas)
     ctx.save()
     if mirrored:
         ctx.setTransform(-1, 0, 0, 1, width, 0)
@@ -29,9 +37,7 @@ def show_video_frame(canvas, video, mirrored: bool) -> None:
     ctx.restore()
 
 
-def draw_detections(
-    canvas, detections: list[Detection], colors: list[str], scale: float, mirrored: bool = False
-) -> None:
+def draw_detections(canvas, detections: list[Detection], colors: list[str], scale: float) -> None:
     """Clear the overlay canvas and draw each detection's box with its label and score.
 
     Boxes are in pixels of the source image; `scale` maps them to canvas pixels.
@@ -46,8 +52,6 @@ def draw_detections(
     ctx.textBaseline = "bottom"
     for det in detections:
         xmin, ymin, xmax, ymax = (v * scale for v in det.box)
-        if mirrored:
-            xmin, xmax = width - xmax, width - xmin
         color = colors[det.class_id]
         ctx.strokeStyle = color
         ctx.strokeRect(xmin, ymin, xmax - xmin, ymax - ymin)

@@ -16,9 +16,10 @@ import js
 from pyodide.ffi import JsException, create_proxy, to_js
 from pyodide.ffi.wrappers import add_event_listener
 
+import bench
 import tfbridge
 from cards import parse_card
-from detector import FaceMaskDetector, now_ms
+from detector import CANDIDATE_FLOOR, FaceMaskDetector, now_ms
 from draw import composite_png, draw_detections, show_picture, show_video_frame
 from imaging import ImageError, load_picture
 from results import DecodedFrame, FrameResult, select_detections
@@ -60,7 +61,6 @@ class App:
         self.result: FrameResult | None = None
         self.source_name = ""
         self.scale = 1.0
-        self.mirrored = False
         self.webcam: Webcam | None = None
         self.frames = 0
         self.inferences = 0
@@ -88,6 +88,7 @@ class App:
             self.show_error(message)
             js.window.pylens = to_js({"error": message}, dict_converter=js.Object.fromEntries)
             return
+        element("score").min = CANDIDATE_FLOOR
         self.bind_events()
         self.add_demo_buttons()
         element("loading").hidden = True
@@ -114,7 +115,8 @@ class App:
         """window.pylens: what the headless commands and tests call (the same code paths as the UI)."""
         api = js.Object.new()
         for name, fn in (("detectImage", self.api_detect_image), ("stats", self.api_stats),
-                         ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam)):
+                         ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam),
+                         ("benchFaceMask", self.api_bench)):
             proxy = create_proxy(fn)
             self._api_proxies.append(proxy)
             setattr(api, name, proxy)
@@ -123,6 +125,12 @@ class App:
 
     async def api_detect_image(self, data, name: str) -> str:
         return json.dumps(await self.analyse_bytes(data.to_bytes(), name))
+
+    async def api_bench(self, frames: int) -> str:
+        """Time the pipeline on the picture shown now (see bench.py)."""
+        figures = await bench.face_mask(self.detector, element("picture"), self.result.width,
+                                        self.result.height, int(frames))
+        return json.dumps({"backend": self.backend, **figures})
 
     def api_stats(self) -> str:
         return json.dumps({
@@ -225,7 +233,7 @@ class App:
         self.hide_error()
         self.show_stage()
         self.source_name = name
-        self.scale, self.mirrored = picture.width / picture.source_width, False
+        self.scale = picture.width / picture.source_width
         try:
             result = await self.run_frame(canvas, picture.source_width, picture.source_height, timings)
         except Exception as exc:  # noqa: BLE001
@@ -269,7 +277,7 @@ class App:
         overlay, picture = element("overlay"), element("picture")
         if overlay.width != picture.width or overlay.height != picture.height:
             overlay.width, overlay.height = picture.width, picture.height
-        draw_detections(overlay, result.detections, self.colors, self.scale, self.mirrored)
+        draw_detections(overlay, result.detections, self.colors, self.scale)
         self.render_detections(result)
         result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
         self.render_timings(result.timings_ms)
@@ -420,7 +428,7 @@ class App:
         self.hide_error()
         self.webcam = cam
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
-        self.source_name, self.scale, self.mirrored = "webcam", 1.0, True
+        self.source_name, self.scale = "webcam", 1.0
         button.textContent = "Stop webcam"
         button.setAttribute("aria-pressed", "true")
         self.show_stage()
@@ -447,7 +455,8 @@ class App:
 
     async def webcam_loop(self) -> None:
         """Process the newest camera frame whenever the previous one is done: frames that arrive
-        while a frame is being processed are dropped, never queued."""
+        while a frame is being processed are dropped, never queued. Detection runs on the frame as
+        shown (mirrored), so boxes and the saved PNG and JSON all agree with the preview."""
         cam = self.webcam
         canvas = element("picture")
         while self.webcam is cam:
@@ -458,7 +467,7 @@ class App:
                 start = now_ms()
                 show_video_frame(canvas, cam.video, mirrored=True)
                 timings = {"capture": now_ms() - start}
-                await self.run_frame(cam.video, cam.video.videoWidth, cam.video.videoHeight, timings)
+                await self.run_frame(canvas, canvas.width, canvas.height, timings)
             except Exception as exc:  # noqa: BLE001
                 if self.webcam is cam:
                     self.release_camera()

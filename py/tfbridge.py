@@ -163,7 +163,7 @@ async def load_model(card: DetectorCard, base_url: str, on_progress: Callable[[i
 
 
 def preprocess(source, card: DetectorCard):
-    """Pixels of a canvas, image or video -> [1, H, W, 3] float32 input, on the device.
+    """Pixels of a canvas, image or video -> [1, H, W, 3] float32 model input, on the device.
 
     Call inside tensor_scope; the result belongs to that scope.
     """
