@@ -222,6 +222,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         ".whl": "application/zip",
         ".zip": "application/zip",
         ".bin": "application/octet-stream",
+        ".svg": "image/svg+xml",
     }
 
     def __init__(self, *args, table: list[tuple[str, Path]], quiet: bool, **kwargs):

@@ -57,11 +57,12 @@ def draw_detections(canvas, detections: list[Detection], colors: list[str], scal
         ctx.strokeRect(xmin, ymin, xmax - xmin, ymax - ymin)
         text = f"{det.label} {det.score:.2f}"
         text_width = ctx.measureText(text).width + 2 * line
-        top = ymin if ymin > font_px + line else ymax + font_px + line
+        top = ymin if ymin > font_px + line else ymax + font_px + line  # above the box, else below
+        left = max(0.0, min(xmin - line / 2, width - text_width))  # inside the canvas
         ctx.fillStyle = color
-        ctx.fillRect(xmin - line / 2, top - font_px - line, text_width, font_px + line)
+        ctx.fillRect(left, top - font_px - line, text_width, font_px + line)
         ctx.fillStyle = "#ffffff"
-        ctx.fillText(text, xmin + line / 2, top - line / 2)
+        ctx.fillText(text, left + line, top - line / 2)
 
 
 def composite_png(picture_canvas, overlay_canvas) -> str:

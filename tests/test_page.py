@@ -172,3 +172,12 @@ def test_switch_backend_and_back(app, js_reference):
     page.wait_for_function("document.getElementById('backend-active').textContent === 'using WebAssembly'")
     stats = wait_for_inference(app, stats["inferences"])
     assert stats["backend"] == "wasm" and stats["leaky_frames"] == 0
+
+
+def test_keyboard_opens_a_file_from_the_picture(app):
+    before = app.stats()["inferences"]
+    app.page.locator("#stage").focus()
+    with app.page.expect_file_chooser() as chooser:
+        app.page.keyboard.press("Enter")
+    chooser.value.set_files(str(MASK))
+    assert wait_for_inference(app, before)["result"]["image"] == "fmd_demo2.jpg"
