@@ -345,10 +345,12 @@ class HeadlessApp:
     READY_TIMEOUT_MS = 180_000
 
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
-                 permissions: tuple[str, ...] = (), fail_on_error: bool = True):
+                 permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None):
         self.browser = playwright().chromium.launch(
             executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True)
+        if init_script:
+            self.context.add_init_script(init_script)
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda msg: self.console.append(msg.text))

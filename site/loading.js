@@ -1,6 +1,13 @@
-// Page shell only: shows PyScript's boot progress (runtime, packages) until the Python app
-// takes over the status line. All app logic lives in ../py.
+// Page shell only: turns PyScript's boot progress (runtime, packages) into the status line
+// until the Python app takes it over. All app logic lives in ../py.
 const status = document.getElementById("status");
+const say = (detail) => {
+  if (/^Loading Pyodide/.test(detail)) return "Loading the Python runtime and its packages (Pyodide, numpy, Pillow)…";
+  if (/^Loading (?!Storage|files)(.+)/.test(detail)) return `Loading Python packages: ${detail.slice(8)}…`;
+  if (/^Loaded Pyodide/.test(detail)) return "Starting the app…";
+  return null;
+};
 addEventListener("py:progress", ({ detail }) => {
-  if (!document.body.dataset.python) status.textContent = `${detail}…`;
+  const text = say(String(detail));
+  if (text && !document.body.dataset.python) status.textContent = text;
 });

@@ -1,0 +1,76 @@
+"""Start-up as a person sees it: loading progress, the backend chosen, and the dev server itself."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from playwright.sync_api import expect
+
+import build
+from conftest import ROOT
+
+RECORD_STATUS = """
+window.statusLog = [];
+new MutationObserver(() => {
+  const status = document.getElementById('status');
+  if (status && status.textContent !== window.statusLog.at(-1)) window.statusLog.push(status.textContent);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def test_loading_progress_then_automatic_backend(site_url):
+    # No ?backend=: automatic choice. Here WebGPU has no adapter and WebGL is software-rendered,
+    # so WebAssembly is chosen without a notice.
+    with build.HeadlessApp(site_url, init_script=RECORD_STATUS) as app:
+        page = app.page
+        log = page.evaluate("window.statusLog")
+        assert "Loading the Python runtime and its packages (Pyodide, numpy, Pillow)…" in log, log
+        assert log.index("Starting the app…") < log.index("Starting TensorFlow.js…"), log
+        model_lines = [line for line in log if line.startswith("Downloading the face-mask model… ")]
+        assert any(" of " in line and line.endswith(" MB") for line in model_lines), log
+        expect(page.locator("#loading")).to_be_hidden()
+        expect(page.locator("#backend-active")).to_have_text("using WebAssembly")
+        expect(page.locator("#backend")).to_have_value("auto")
+        expect(page.locator("#error")).to_be_hidden()
+
+
+def test_unavailable_backend_falls_back_with_a_notice(site_url):
+    with build.HeadlessApp(site_url, "webgpu") as app:
+        expect(app.page.locator("#error-text")).to_have_text(
+            "WebGPU is not available in this browser; using WebAssembly instead.")
+        assert app.stats()["backend"] == "wasm"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_command_serves_the_app(site_url):
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port)],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        line = server.stderr.readline()
+        while "serving on" not in line:
+            assert line, "build.py serve exited"
+            line = server.stderr.readline()
+        assert f"http://localhost:{port}/" in line
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://localhost:{port}/") as response:
+                    assert b"<title>PyLens" in response.read()
+                    break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        with urllib.request.urlopen(f"http://localhost:{port}/pyscript.toml") as response:
+            assert response.read().startswith(b'interpreter = "./pyodide/pyodide.mjs"')  # PYODIDE_DIST is set
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
