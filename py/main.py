@@ -47,8 +47,8 @@ def element(id_: str):
     return document.getElementById(id_)
 
 
-def megabytes(n: int) -> str:
-    return f"{n / 1e6:.1f} MB"
+def size_text(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
 
 
 class App:
@@ -69,6 +69,7 @@ class App:
         self._last_frame_at = 0.0
         self._frame_loop: asyncio.Task | None = None
         self._opening: Webcam | None = None
+        self._one_at_a_time = asyncio.Lock()  # analyses and backend switches never interleave
         self._api_proxies: list = []
 
     # ------------------------------------------------------------ start-up
@@ -107,9 +108,9 @@ class App:
         progress = element("progress")
         if total:
             progress.max, progress.value = total, received
-            self.status(f"Downloading the face-mask model… {megabytes(received)} of {megabytes(total)}")
+            self.status(f"Downloading the face-mask model… {size_text(received)} of {size_text(total)}")
         else:
-            self.status(f"Downloading the face-mask model… {megabytes(received)}")
+            self.status(f"Downloading the face-mask model… {size_text(received)}")
 
     def expose_api(self) -> None:
         """window.pylens: what the headless commands and tests call (the same code paths as the UI)."""
@@ -165,9 +166,11 @@ class App:
         stage = element("stage")
         add_event_listener(element("open"), "click", lambda e: file_input.click())
         add_event_listener(file_input, "change", self.on_file_chosen)
-        add_event_listener(stage, "dragover", self.on_drag_over)
-        add_event_listener(stage, "dragleave", lambda e: stage.classList.remove("dragging"))
-        add_event_listener(stage, "drop", self.on_drop)
+        # The whole page takes drops: a file dropped beside the picture must not make the
+        # browser leave the app to show the file.
+        add_event_listener(document, "dragover", self.on_drag_over)
+        add_event_listener(document, "dragleave", lambda e: stage.classList.remove("dragging"))
+        add_event_listener(document, "drop", self.on_drop)
         add_event_listener(stage, "keydown", self.on_stage_key)
         add_event_listener(document, "paste", self.on_paste)
         add_event_listener(element("score"), "input", self.on_threshold)
@@ -217,6 +220,10 @@ class App:
     async def analyse_bytes(self, data: bytes, name: str) -> dict:
         """Decode an image, show it and detect on it. Bad input leaves the previous picture in place."""
         await self.stop_webcam()
+        async with self._one_at_a_time:
+            return await self._analyse(data, name)
+
+    async def _analyse(self, data: bytes, name: str) -> dict:
         timings: dict[str, float] = {}
         start = now_ms()
         try:
@@ -362,6 +369,7 @@ class App:
         wanted = event.target.value
         select = element("backend")
         select.disabled = True
+        await self._one_at_a_time.acquire()
         try:
             await self.use_backend(None if wanted == "auto" else wanted)
             tfbridge.warm_up(self.detector.model, self.card)
@@ -377,6 +385,7 @@ class App:
         except Exception as exc:  # noqa: BLE001
             self.report_unexpected("switching the backend", exc)
         finally:
+            self._one_at_a_time.release()
             select.disabled = False
 
     def on_save_png(self, event) -> None:

@@ -181,3 +181,33 @@ def test_keyboard_opens_a_file_from_the_picture(app):
         app.page.keyboard.press("Enter")
     chooser.value.set_files(str(MASK))
     assert wait_for_inference(app, before)["result"]["image"] == "fmd_demo2.jpg"
+
+
+def test_a_drop_beside_the_picture_is_taken_not_followed(app):
+    before = app.stats()["inferences"]
+    app.page.evaluate(
+        """b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], 'beside.jpg', {type: 'image/jpeg'}));
+            const panel = document.querySelector('.panel');
+            for (const kind of ['dragover', 'drop'])
+                panel.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+        }""",
+        base64.b64encode(MASK.read_bytes()).decode())
+    assert wait_for_inference(app, before)["result"]["image"] == "beside.jpg"
+
+
+def test_images_opened_in_quick_succession_are_analysed_in_turn(app):
+    results = app.page.evaluate(
+        """async ([a, b]) => {
+            const bytes = s => Uint8Array.from(atob(s), c => c.charCodeAt(0));
+            return Promise.all([window.pylens.detectImage(bytes(a), 'first.jpg'),
+                                window.pylens.detectImage(bytes(b), 'second.jpg')]);
+        }""",
+        [base64.b64encode(DEMO.read_bytes()).decode(), base64.b64encode(MASK.read_bytes()).decode()])
+    first, second = (json.loads(r) for r in results)
+    assert len(first["detections"]) == 3 and len(second["detections"]) == 1
+    stats = app.stats()
+    assert stats["result"]["image"] == "second.jpg" and len(listed(app)) == 1
+    assert app.page.eval_on_selector("#picture", "c => [c.width, c.height]") == [464, 330]
