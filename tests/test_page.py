@@ -18,22 +18,22 @@ def wait_for_inference(app, before: int) -> dict:
     return app.stats()
 
 
-def dispatch_file(app, event: str, data: bytes, name: str, mime: str) -> None:
-    """Drop on the stage, or paste into the page, a File made of `data` (as a browser would)."""
+def dispatch_file(app, event: str, data: bytes, name: str, mime: str, target: str = "#stage") -> None:
+    """Drop on `target`, or paste into the page, a File made of `data` (as a browser would)."""
     app.page.evaluate(
-        """([event, b64, name, type]) => {
+        """([event, b64, name, type, target]) => {
             const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
             const transfer = new DataTransfer();
             transfer.items.add(new File([bytes], name, {type}));
             if (event === 'drop') {
-                const stage = document.getElementById('stage');
+                const at = document.querySelector(target);
                 for (const kind of ['dragover', 'drop'])
-                    stage.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+                    at.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
             } else {
                 document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true}));
             }
         }""",
-        [event, base64.b64encode(data).decode(), name, mime])
+        [event, base64.b64encode(data).decode(), name, mime, target])
 
 
 def listed(app) -> list[str]:
@@ -185,16 +185,7 @@ def test_keyboard_opens_a_file_from_the_picture(app):
 
 def test_a_drop_beside_the_picture_is_taken_not_followed(app):
     before = app.stats()["inferences"]
-    app.page.evaluate(
-        """b64 => {
-            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], 'beside.jpg', {type: 'image/jpeg'}));
-            const panel = document.querySelector('.panel');
-            for (const kind of ['dragover', 'drop'])
-                panel.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
-        }""",
-        base64.b64encode(MASK.read_bytes()).decode())
+    dispatch_file(app, "drop", MASK.read_bytes(), "beside.jpg", "image/jpeg", target=".panel")
     assert wait_for_inference(app, before)["result"]["image"] == "beside.jpg"
 
 
