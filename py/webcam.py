@@ -54,7 +54,12 @@ class Webcam:
             name = getattr(exc, "name", "") or str(exc).split(":", 1)[0]
             raise CameraError(CAMERA_ERRORS.get(name, f"The camera could not be started ({exc}).")) from None
         self.video.srcObject = self.stream
-        await self.video.play()
+        try:
+            await self.video.play()
+        except JsException as exc:
+            self.close()  # stop the stream, or the camera stays on with nothing showing it
+            raise CameraError(f"The camera started but its video could not be shown ({exc}). "
+                              "Press Start webcam to try again.") from None
         self._on_frame = create_proxy(self._frame_arrived)
 
     def _frame_arrived(self, *_args) -> None:
