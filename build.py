@@ -98,6 +98,11 @@ def fetch_verified(dest: Path, sha256: str, url: str, mirror: Path | None = None
     if actual != sha256:
         raise SetupError(f"{dest.name}: checksum mismatch for the copy from {origin} "
                          f"(expected sha256 {sha256}, got {actual}). The file was not installed.")
+    write_atomically(dest, data)
+
+
+def write_atomically(dest: Path, data: bytes) -> None:
+    """Write through a temporary file, so that dest is either absent or whole."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     tmp.write_bytes(data)
@@ -133,14 +138,18 @@ def ensure_demos(dest: Path = BUILD / "demos") -> None:
 
 # ---------------------------------------------------------------- Pyodide
 
-def _check_lock(lock_path: Path) -> None:
-    lock = json.loads(lock_path.read_text())
+def _check_lock(data: bytes, origin: str) -> None:
+    """A Pyodide lock file is checked by content: its version and the pinned packages' checksums."""
+    try:
+        lock = json.loads(data)
+    except ValueError:
+        raise SetupError(f"{origin}: not a Pyodide lock file (not JSON)") from None
     if lock.get("info", {}).get("version") != PYODIDE["version"]:
-        raise SetupError(f"{lock_path}: not the lock file of Pyodide {PYODIDE['version']}")
+        raise SetupError(f"{origin}: not the lock file of Pyodide {PYODIDE['version']}")
     for name in PYODIDE["packages"]:
         entry = lock.get("packages", {}).get(name)
         if entry is None or PYODIDE["sha256"].get(entry["file_name"]) != entry["sha256"]:
-            raise SetupError(f"{lock_path}: package '{name}' is missing or not the pinned build")
+            raise SetupError(f"{origin}: package '{name}' is missing or not the pinned build")
 
 
 def ensure_pyodide() -> Path:
@@ -154,16 +163,17 @@ def ensure_pyodide() -> Path:
                 raise SetupError(f"PYODIDE_DIST={given}: {name} is missing")
             if sha256_of(path) != sha:
                 raise SetupError(f"PYODIDE_DIST={given}: {name} fails its checksum")
-        _check_lock(dist / "pyodide-lock.json")
+        lock = dist / "pyodide-lock.json"
+        _check_lock(lock.read_bytes(), str(lock))
         return dist
     dist = BUILD / "pyodide" / PYODIDE["version"]
     for name, sha in PYODIDE["sha256"].items():
         fetch_verified(dist / name, sha, PYODIDE["cdn"] + name)
     lock = dist / "pyodide-lock.json"
-    if not lock.is_file():
-        data, _ = _read_source(PYODIDE["cdn"] + "pyodide-lock.json", None)
-        lock.write_bytes(data)
-    _check_lock(lock)
+    if not lock.is_file():  # a lock on disk was written only after passing the check
+        data, origin = _read_source(PYODIDE["cdn"] + "pyodide-lock.json", None)
+        _check_lock(data, origin)
+        write_atomically(lock, data)
     return dist
 
 

@@ -1,6 +1,7 @@
 """build.py's own pieces: verified fetches, the served tree, MIME types."""
 
 import hashlib
+import json
 import urllib.error
 import urllib.request
 
@@ -91,3 +92,14 @@ def test_every_module_is_in_the_pyscript_config():
     for module in sorted((build.ROOT / "py").glob("*.py")):
         if module.name != "main.py":
             assert f'"./py/{module.name}" = "./{module.name}"' in config, module.name
+
+
+def test_lock_file_is_checked_by_content(pyodide_dist):
+    good = (pyodide_dist / "pyodide-lock.json").read_bytes()
+    build._check_lock(good, "lock")
+    lock = json.loads(good)
+    lock["packages"]["numpy"]["sha256"] = "0" * 64
+    with pytest.raises(build.SetupError, match="package 'numpy' is missing or not the pinned build"):
+        build._check_lock(json.dumps(lock).encode(), "lock")
+    with pytest.raises(build.SetupError, match="not a Pyodide lock file"):
+        build._check_lock(b"<html>503</html>", "lock")
