@@ -82,7 +82,8 @@ def _read_source(url: str, mirror: Path | None) -> tuple[bytes, str]:
             return response.read(), url
     except (urllib.error.URLError, TimeoutError) as exc:
         raise SetupError(f"{Path(url).name}: download from {url} failed ({exc}). "
-                         "Check the network, or set MODEL_MIRROR / PYODIDE_DIST to a local copy.") from None
+                         "Check the network, or point MODEL_MIRROR, IMAGE_MIRROR or PYODIDE_DIST at a "
+                         "local copy.") from None
 
 
 def fetch_verified(dest: Path, sha256: str, url: str, mirror: Path | None = None) -> None:

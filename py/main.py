@@ -369,24 +369,22 @@ class App:
         wanted = event.target.value
         select = element("backend")
         select.disabled = True
-        await self._one_at_a_time.acquire()
-        try:
-            await self.use_backend(None if wanted == "auto" else wanted)
-            tfbridge.warm_up(self.detector.model, self.card)
-            url = js.URL.new(js.location.href)
-            if wanted == "auto":
-                url.searchParams.delete("backend")
-            else:
-                url.searchParams.set("backend", wanted)
-            js.history.replaceState(None, "", url.href)
-            if self.result is not None and self.webcam is None:
-                await self.run_frame(element("picture"), self.result.width, self.result.height,
-                                     {"image_decode": self.result.timings_ms.get("image_decode", 0.0)})
-        except Exception as exc:  # noqa: BLE001
-            self.report_unexpected("switching the backend", exc)
-        finally:
-            self._one_at_a_time.release()
-            select.disabled = False
+        async with self._one_at_a_time:
+            try:
+                await self.use_backend(None if wanted == "auto" else wanted)
+                tfbridge.warm_up(self.detector.model, self.card)
+                url = js.URL.new(js.location.href)
+                if wanted == "auto":
+                    url.searchParams.delete("backend")
+                else:
+                    url.searchParams.set("backend", wanted)
+                js.history.replaceState(None, "", url.href)
+                if self.result is not None and self.webcam is None:
+                    await self.run_frame(element("picture"), self.result.width, self.result.height,
+                                         {"image_decode": self.result.timings_ms.get("image_decode", 0.0)})
+            except Exception as exc:  # noqa: BLE001
+                self.report_unexpected("switching the backend", exc)
+        select.disabled = False
 
     def on_save_png(self, event) -> None:
         self.download(composite_png(element("picture"), element("overlay")), f"{self.stem()}-detections.png")
