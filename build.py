@@ -366,9 +366,13 @@ class HeadlessApp:
         self.console: list[str] = []
         self.page.on("console", lambda msg: self.console.append(msg.text))
         self.page.on("pageerror", lambda exc: self.console.append(str(exc)))
-        self.page.goto(base_url + (f"?backend={backend}" if backend else ""))
-        self.page.wait_for_function("window.pylens && (window.pylens.ready || window.pylens.error)",
-                                    timeout=self.READY_TIMEOUT_MS)
+        try:
+            self.page.goto(base_url + (f"?backend={backend}" if backend else ""))
+            self.page.wait_for_function("window.pylens && (window.pylens.ready || window.pylens.error)",
+                                        timeout=self.READY_TIMEOUT_MS)
+        except Exception:
+            self.close()  # a page that never became ready must not leave its browser running
+            raise
         self.error = self.page.evaluate("window.pylens.error || null")
         if self.error and fail_on_error:
             self.close()
