@@ -4,14 +4,14 @@ and sets up what each command needs.
 
     python3 build.py serve [--port N]                  set up, then serve the app on http://localhost:N
     python3 build.py test [PYTEST ARGS]                set up, then run ruff and every test
-    python3 build.py models                            fetch and verify the model files
+    python3 build.py models                            fetch, verify and convert the models of models/*.toml
     python3 build.py pyodide                           fetch and verify a self-hosted Pyodide
     python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
     python3 build.py bench [--backend B] [--frames N]  time the pipeline against the model alone
 
 Environment:
     PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)
-    MODEL_MIRROR   a folder laid out like models/<id>/<file> to copy model files from instead of upstream
+    MODEL_MIRROR   a folder holding each card's source files under its `mirror` folder, instead of upstream
     IMAGE_MIRROR   a folder holding the demo photos of site/demos.toml by file name, instead of upstream
     CHROMIUM       the Chromium binary for the headless commands (default /usr/bin/chromium)
 """
@@ -29,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import tomllib
 import urllib.error
@@ -112,21 +113,105 @@ def write_atomically(dest: Path, data: bytes) -> None:
 
 # ---------------------------------------------------------------- models
 
-def model_cards() -> list:
+CONVERT_VENV = ROOT / ".venv-convert"
+CONVERT_REQUIREMENTS = ROOT / "models" / "convert-requirements.txt"
+CONVERTER = ROOT / "models" / "convert.py"
+
+
+def model_cards(folder: Path = ROOT / "models") -> list:
+    """Every card in folder, parsed and validated (a bad card stops the command, naming the field)."""
     sys.path.insert(0, str(ROOT / "py"))
-    from cards import parse_card  # noqa: PLC0415 — py/ is not importable before this
+    from cards import CardError, parse_card  # noqa: PLC0415 — py/ is not importable before this
 
-    return [parse_card(p.read_text(), p.name) for p in sorted((ROOT / "models").glob("*.toml"))]
+    cards = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            card = parse_card(path.read_text(), f"models/{path.name}")
+        except CardError as exc:
+            raise SetupError(str(exc)) from None
+        if card.id != path.stem:
+            raise SetupError(f"models/{path.name}: id '{card.id}' must match the file name")
+        cards.append(card)
+    return cards
 
 
-def ensure_models(dest_root: Path = BUILD / "models") -> None:
-    """Fetch every card's source files into build/models/<id>/, verified by sha256."""
+def fetch_sources(card, dest: Path) -> None:
+    """A card's source files in dest/, each verified by sha256, from MODEL_MIRROR when set."""
     mirror = os.environ.get("MODEL_MIRROR")
-    for card in model_cards():
-        for src in card.sources:
-            fetch_verified(dest_root / card.id / src.file, src.sha256, src.url,
-                           Path(mirror, card.id, src.file) if mirror else None)
-    log(f"models ready in {dest_root.relative_to(ROOT)}/")
+    for file, sha256 in card.sources.sha256.items():
+        fetch_verified(dest / file, sha256, card.sources.url + file,
+                       Path(mirror, card.sources.mirror, file) if mirror else None)
+
+
+def conversion_stamp(card) -> str:
+    """What a converted model is made from: its card (every field, sources' checksums included),
+    the converter and its pinned environment."""
+    digest = hashlib.sha256()
+    for part in (repr(card).encode(), CONVERTER.read_bytes(), CONVERT_REQUIREMENTS.read_bytes()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def ensure_convert_env() -> Path:
+    """.venv-convert with the pinned TensorFlow and tensorflowjs; returns its python."""
+    python = CONVERT_VENV / "bin" / "python"
+    stamp = CONVERT_VENV / ".requirements"
+    wanted = CONVERT_REQUIREMENTS.read_text()
+    if not python.exists():
+        log("creating .venv-convert for model conversion…")
+        subprocess.run([sys.executable, "-m", "venv", str(CONVERT_VENV)], check=True)
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        log("installing TensorFlow and tensorflowjs into .venv-convert (about 3 GB, once)…")
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--no-deps", "-r", str(CONVERT_REQUIREMENTS)], check=True)
+        stamp.write_text(wanted)
+    return python
+
+
+def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
+    """Run the converter on each card, each into a fresh folder that replaces the old one only when whole."""
+    jobs = []
+    for card in cards:
+        work = dest_root / f".{card.id}.new"
+        shutil.rmtree(work, ignore_errors=True)
+        jobs.append({"from": card.conversion.kind, "graph": card.conversion.graph,
+                     "outputs": card.conversion.outputs, "quantize": card.conversion.quantize,
+                     "sources": str(sources_root / card.sources.mirror), "out": str(work)})
+    log(f"converting {', '.join(card.id for card in cards)}…")
+    with tempfile.TemporaryDirectory() as tmp:
+        job_file = Path(tmp, "jobs.json")
+        job_file.write_text(json.dumps(jobs))
+        result = subprocess.run([str(ensure_convert_env()), str(CONVERTER), "build", str(job_file)],
+                                capture_output=True, text=True)
+    if result.returncode:
+        raise SetupError(f"model conversion failed:\n{result.stderr.strip()[-3000:]}")
+    for card in cards:
+        final, work, old = dest_root / card.id, dest_root / f".{card.id}.new", dest_root / f".{card.id}.old"
+        (work / ".stamp").write_text(conversion_stamp(card))
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        work.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",
+                  sources_root: Path = BUILD / "sources") -> None:
+    """Each card's model (default: every card in models/) in dest_root/<id>/: files served as
+    downloaded are verified by sha256; converted ones are made from verified sources in
+    sources_root/ and rebuilt only when their card, sources or converter changed."""
+    stale = []
+    for card in model_cards() if cards is None else cards:
+        if card.conversion is None:
+            fetch_sources(card, dest_root / card.id)
+            continue
+        fetch_sources(card, sources_root / card.sources.mirror)
+        stamp = dest_root / card.id / ".stamp"
+        if not (stamp.is_file() and stamp.read_text() == conversion_stamp(card)):
+            stale.append(card)
+    if stale:
+        convert_models(stale, dest_root, sources_root)
+    log(f"models ready in {dest_root.relative_to(ROOT) if dest_root.is_relative_to(ROOT) else dest_root}/")
 
 
 def ensure_demos(dest: Path = BUILD / "demos") -> None:
@@ -434,7 +519,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     ensure_dev_env()
     ensure_chromium()
     os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "py", "tests"], cwd=ROOT)
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "py", "models", "tests"], cwd=ROOT)
     if lint.returncode:
         return lint.returncode
     return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
@@ -487,7 +572,7 @@ def main(argv: list[str]) -> int:
     serve = sub.add_parser("serve", help="set up and serve the app")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=cmd_serve)
-    sub.add_parser("models", help="fetch and verify model files").set_defaults(run=cmd_models)
+    sub.add_parser("models", help="fetch, verify and convert the models").set_defaults(run=cmd_models)
     sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
     test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
     test.set_defaults(run=cmd_test)

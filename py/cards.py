@@ -1,8 +1,10 @@
 """Model cards: one TOML file per model under `models/`, parsed and validated.
 
-A card says where a model's files come from, how its input is prepared, what its
-outputs mean and how they are post-processed, so that another SSD-style detector
-is a new card rather than new code. Pure Python: no `js`.
+A card says where a model's files come from (with their checksums), whether they are
+served as downloaded or converted first, how the model's input is prepared, what its
+outputs mean and how they are post-processed, and whom to credit. Another SSD-style
+detector, segmenter or style network is a new card rather than new code.
+Pure Python: no `js`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,31 @@ class CardError(ValueError):
     """A model card is missing a field or has a wrong one."""
 
 
+MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
+TASKS = ("detection", "segmentation", "style")
+CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint")
+QUANTIZATIONS = ("float16", "uint8")
+ACTIVATIONS = ("none", "softmax")
+
+
 @dataclass(frozen=True)
-class Source:
-    file: str
+class Sources:
+    """The model's upstream files: `url` + file name is each file's address."""
+
     url: str
-    sha256: str
+    mirror: str  # the folder under MODEL_MIRROR that holds the same files
+    sha256: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How `build.py models` turns the sources into a tf.js graph model."""
+
+    kind: str
+    graph: str | None  # tf-frozen-graph: the .pb source file
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]  # node names, in the order of the model's outputs
+    quantize: str | None
 
 
 @dataclass(frozen=True)
@@ -38,12 +60,26 @@ class AnchorSpec:
 
 
 @dataclass(frozen=True)
-class DetectorCard:
+class ModelCard:
     id: str
     name: str
+    task: str
     format: str
-    entry: str
-    sources: tuple[Source, ...]
+    entry: str  # the served model's JSON file
+    sources: Sources
+    conversion: Conversion | None
+    licence: str
+    attribution: str
+    homepage: str
+
+    @property
+    def served_checksums(self) -> dict[str, str]:
+        """sha256 of each served file the card knows: all of them when served as downloaded."""
+        return {} if self.conversion else dict(self.sources.sha256)
+
+
+@dataclass(frozen=True)
+class DetectorCard(ModelCard):
     input_width: int
     input_height: int
     input_scale: float
@@ -55,12 +91,20 @@ class DetectorCard:
     iou_threshold: float
     max_detections: int
     labels: tuple[Label, ...]
-    licence: str
-    attribution: str
-    homepage: str
 
 
-MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
+@dataclass(frozen=True)
+class SegmenterCard(ModelCard):
+    input_width: int
+    input_height: int
+    input_scale: float
+    person_channel: int  # the channel of the output that scores "person"
+    activation: str  # applied over the channels to get a probability: none or softmax
+
+
+@dataclass(frozen=True)
+class StyleCard(ModelCard):
+    """A feed-forward style network: RGB 0…255 in, stylized RGB 0…255 out, any size."""
 
 
 def _get(table: dict, key: str, kind: type, where: str):
@@ -73,6 +117,22 @@ def _get(table: dict, key: str, kind: type, where: str):
     if not isinstance(value, kind) or isinstance(value, bool):
         raise CardError(f"{where}: field '{key}' must be a {kind.__name__}, not {type(value).__name__}")
     return value
+
+
+def _choice(table: dict, key: str, choices: tuple[str, ...], where: str, default: str | None = None) -> str | None:
+    if key not in table and default is not None:
+        return default
+    value = _get(table, key, str, where)
+    if value not in choices:
+        raise CardError(f"{where}: {key} must be one of {', '.join(choices)}, not '{value}'")
+    return value
+
+
+def _names(table: dict, key: str, where: str) -> tuple[str, ...]:
+    values = _get(table, key, list, where)
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise CardError(f"{where}: '{key}' must be a non-empty list of names")
+    return tuple(values)
 
 
 def _numbers(values, where: str) -> tuple[float, ...]:
@@ -114,29 +174,51 @@ def _anchor_spec(table: dict, where: str) -> AnchorSpec:
     )
 
 
-def parse_card(text: str, origin: str = "model card") -> DetectorCard:
-    """Parse a detector card from TOML text; raises CardError naming the bad field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CardError(f"{origin}: not valid TOML ({exc})") from None
+def _sources(table: dict, where: str) -> Sources:
+    url = _get(table, "url", str, where)
+    if not url.startswith("https://") or not url.endswith("/"):
+        raise CardError(f"{where}: 'url' must be an https:// folder address ending in '/'")
+    checksums = _get(table, "sha256", dict, where)
+    if not checksums:
+        raise CardError(f"{where}: 'sha256' lists no files")
+    for file, sha in checksums.items():
+        if "/" in file or file.startswith("."):
+            raise CardError(f"{where}: '{file}' must be a plain file name")
+        if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha.lower()):
+            raise CardError(f"{where}: the sha256 of '{file}' must be 64 hexadecimal digits")
+    return Sources(url, _get(table, "mirror", str, where),
+                   {file: sha.lower() for file, sha in checksums.items()})
 
-    task = _get(data, "task", str, origin)
-    if task != "detection":
-        raise CardError(f"{origin}: task '{task}' is not a detector card")
-    fmt = _get(data, "format", str, origin)
-    if fmt not in MODEL_FORMATS:
-        raise CardError(f"{origin}: format must be one of {', '.join(MODEL_FORMATS)}, not '{fmt}'")
 
-    sources = []
-    for i, src in enumerate(_get(data, "sources", list, origin)):
-        where = f"{origin}: sources[{i}]"
-        sha = _get(src, "sha256", str, where).lower()
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            raise CardError(f"{where}: 'sha256' must be 64 hexadecimal digits")
-        sources.append(Source(_get(src, "file", str, where), _get(src, "url", str, where), sha))
+def _conversion(table: dict, sources: Sources, where: str) -> Conversion:
+    kind = _choice(table, "from", CONVERTERS, where)
+    graph = None
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    if kind == "tf-frozen-graph":
+        graph = _get(table, "graph", str, where)
+        if graph not in sources.sha256:
+            raise CardError(f"{where}: graph '{graph}' is not one of the card's source files")
+        inputs = _names(table, "inputs", where)
+        outputs = _names(table, "outputs", where)
+    elif "manifest.json" not in sources.sha256:
+        raise CardError(f"{where}: a fast-style checkpoint needs 'manifest.json' among the source files")
+    quantize = _choice(table, "quantize", QUANTIZATIONS, where) if "quantize" in table else None
+    return Conversion(kind, graph, inputs, outputs, quantize)
 
+
+def _input(data: dict, origin: str) -> tuple[int, int, float]:
     inp = _get(data, "input", dict, origin)
+    where = f"{origin}: input"
+    width, height = _get(inp, "width", int, where), _get(inp, "height", int, where)
+    scale = _get(inp, "scale", float, where)
+    if width < 1 or height < 1 or scale <= 0:
+        raise CardError(f"{origin}: input width, height and scale must be positive")
+    return width, height, scale
+
+
+def _detector_fields(data: dict, origin: str) -> dict:
+    width, height, scale = _input(data, origin)
     outs = _get(data, "outputs", dict, origin)
     post = _get(data, "postprocess", dict, origin)
     variances = _numbers(_get(_get(data, "decode", dict, origin), "variances", list, "decode"), "decode.variances")
@@ -148,36 +230,77 @@ def parse_card(text: str, origin: str = "model card") -> DetectorCard:
     )
     if not labels:
         raise CardError(f"{origin}: 'labels' is empty")
-    licence = _get(data, "licence", dict, origin)
-
-    card = DetectorCard(
-        id=_get(data, "id", str, origin),
-        name=_get(data, "name", str, origin),
-        format=fmt,
-        entry=_get(data, "entry", str, origin),
-        sources=tuple(sources),
-        input_width=_get(inp, "width", int, f"{origin}: input"),
-        input_height=_get(inp, "height", int, f"{origin}: input"),
-        input_scale=_get(inp, "scale", float, f"{origin}: input"),
+    fields = dict(
+        input_width=width, input_height=height, input_scale=scale,
         box_output=_get(outs, "box_offsets", int, f"{origin}: outputs"),
         score_output=_get(outs, "class_scores", int, f"{origin}: outputs"),
         anchors=_anchor_spec(_get(data, "anchors", dict, origin), f"{origin}: anchors"),
-        variances=variances,  # type: ignore[arg-type]
+        variances=variances,
         score_threshold=_get(post, "score_threshold", float, f"{origin}: postprocess"),
         iou_threshold=_get(post, "iou_threshold", float, f"{origin}: postprocess"),
         max_detections=_get(post, "max_detections", int, f"{origin}: postprocess"),
         labels=labels,
+    )
+    for name in ("score_threshold", "iou_threshold"):
+        if not 0.0 <= fields[name] <= 1.0:
+            raise CardError(f"{origin}: postprocess.{name} must be between 0 and 1")
+    if fields["max_detections"] < 1:
+        raise CardError(f"{origin}: postprocess.max_detections must be at least 1")
+    return fields
+
+
+def _segmenter_fields(data: dict, origin: str) -> dict:
+    width, height, scale = _input(data, origin)
+    out = _get(data, "output", dict, origin)
+    channel = _get(out, "person_channel", int, f"{origin}: output")
+    if channel < 0:
+        raise CardError(f"{origin}: output.person_channel must be 0 or more")
+    return dict(input_width=width, input_height=height, input_scale=scale, person_channel=channel,
+                activation=_choice(out, "activation", ACTIVATIONS, f"{origin}: output"))
+
+
+CARD_TYPES = {
+    "detection": (DetectorCard, _detector_fields),
+    "segmentation": (SegmenterCard, _segmenter_fields),
+    "style": (StyleCard, lambda data, origin: {}),
+}
+
+
+def parse_card(text: str, origin: str = "model card") -> ModelCard:
+    """Parse a card from TOML text into the card type of its task; raises CardError naming the bad field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CardError(f"{origin}: not valid TOML ({exc})") from None
+
+    task = _choice(data, "task", TASKS, origin)
+    sources = _sources(_get(data, "source", dict, origin), f"{origin}: source")
+    model = _get(data, "model", dict, origin)
+    fmt = _choice(model, "format", MODEL_FORMATS, f"{origin}: model")
+    conversion = _conversion(data["convert"], sources, f"{origin}: convert") if "convert" in data else None
+    if conversion:
+        entry = "model.json"  # what the converter writes
+        if fmt != "tfjs-graph":
+            raise CardError(f"{origin}: model.format of a converted model must be tfjs-graph")
+    else:
+        entry = _get(model, "entry", str, f"{origin}: model")
+        if entry not in sources.sha256:
+            raise CardError(f"{origin}: model.entry '{entry}' is not one of the card's source files")
+    card_id = _get(data, "id", str, origin)
+    if not card_id or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in card_id):
+        raise CardError(f"{origin}: id '{card_id}' must be lower-case letters, digits and '-'")
+    licence = _get(data, "licence", dict, origin)
+    card_type, task_fields = CARD_TYPES[task]
+    return card_type(
+        id=card_id,
+        name=_get(data, "name", str, origin),
+        task=task,
+        format=fmt,
+        entry=entry,
+        sources=sources,
+        conversion=conversion,
         licence=_get(licence, "name", str, f"{origin}: licence"),
         attribution=_get(licence, "attribution", str, f"{origin}: licence"),
         homepage=_get(licence, "url", str, f"{origin}: licence"),
+        **task_fields(data, origin),
     )
-    for name in ("score_threshold", "iou_threshold"):
-        if not 0.0 <= getattr(card, name) <= 1.0:
-            raise CardError(f"{origin}: postprocess.{name} must be between 0 and 1")
-    if card.max_detections < 1:
-        raise CardError(f"{origin}: postprocess.max_detections must be at least 1")
-    if card.input_width < 1 or card.input_height < 1 or card.input_scale <= 0:
-        raise CardError(f"{origin}: input width, height and scale must be positive")
-    if card.entry not in {s.file for s in card.sources}:
-        raise CardError(f"{origin}: entry '{card.entry}' is not one of the card's source files")
-    return card

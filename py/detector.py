@@ -38,7 +38,7 @@ class FaceMaskDetector:
         cls, card: DetectorCard, models_url: str, on_progress: Callable[[int, int | None], None]
     ) -> FaceMaskDetector:
         model = await tfbridge.load_model(card, models_url, on_progress)
-        tfbridge.warm_up(model, card)
+        await tfbridge.warm_up(model, card)
         return cls(card, model)
 
     async def infer(self, source, timings: dict[str, float]) -> DecodedFrame:

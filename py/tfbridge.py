@@ -15,7 +15,7 @@ import js
 import numpy as np
 from pyodide.ffi import JsException, to_js
 
-from cards import DetectorCard
+from cards import DetectorCard, ModelCard
 
 AUTO_ORDER = ("webgpu", "webgl", "wasm", "cpu")
 BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU"}
@@ -93,8 +93,8 @@ def tensor_scope() -> Iterator[None]:
         engine.endScope()
 
 
-async def fetch_bytes(url: str, sha256: str, on_bytes: Callable[[int, int | None], None]) -> bytes:
-    """Download one file, reporting (bytes so far, total or None), and check its sha256."""
+async def fetch_bytes(url: str, sha256: str | None, on_bytes: Callable[[int, int | None], None]) -> bytes:
+    """Download one file, reporting (bytes so far, total or None), and check its sha256 when known."""
     name = url.rsplit("/", 1)[-1]
     try:
         response = await js.fetch(url)
@@ -118,37 +118,48 @@ async def fetch_bytes(url: str, sha256: str, on_bytes: Callable[[int, int | None
         received += len(data)
         on_bytes(received, total)
     data = b"".join(chunks)
-    if hashlib.sha256(data).hexdigest() != sha256:
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
         raise ModelLoadError(f"Model file {name} is damaged: its checksum does not match the model card. "
                              "Run `python3 build.py models` to fetch it again, then reload the page.")
     return data
 
 
-async def load_model(card: DetectorCard, base_url: str, on_progress: Callable[[int, int | None], None]):
-    """Fetch and verify a card's files, then build the tf.js model from memory.
+async def load_model(card: ModelCard, base_url: str, on_progress: Callable[[int, int | None], None]):
+    """Fetch a card's model (its JSON, then the weight files it lists), checking every file whose
+    checksum the card gives, and build the tf.js model from memory.
 
     on_progress(bytes so far, total bytes or None) is called as the files arrive.
     """
+    folder = f"{base_url}{card.id}/"
+    checksums = card.served_checksums
     done = 0
-    files: dict[str, bytes] = {}
-    for src in card.sources:
+
+    async def fetch(name: str) -> bytes:
+        nonlocal done
+
         def progress(received: int, total: int | None, before: int = done) -> None:
             on_progress(before + received, None if total is None else before + total)
 
-        files[src.file] = await fetch_bytes(f"{base_url}{card.id}/{src.file}", src.sha256, progress)
-        done += len(files[src.file])
+        data = await fetch_bytes(folder + name, checksums.get(name), progress)
+        done += len(data)
+        return data
+
+    entry = await fetch(card.entry)
     try:
-        manifest = json.loads(files[card.entry])
+        manifest = json.loads(entry)
         weight_specs = [w for group in manifest["weightsManifest"] for w in group["weights"]]
-        weight_data = b"".join(files[p] for group in manifest["weightsManifest"] for p in group["paths"])
-    except (ValueError, KeyError) as exc:
+        paths = [p for group in manifest["weightsManifest"] for p in group["paths"]]
+    except (ValueError, KeyError, TypeError) as exc:
         raise ModelLoadError(f"Model file {card.entry} is not a tf.js model manifest ({exc}).") from None
+    weight_data = b"".join([await fetch(path) for path in paths])
     # Through JSON.parse rather than to_js: the topology's nulls must stay null, not become undefined.
     artifacts = js.JSON.parse(json.dumps({
         "modelTopology": manifest["modelTopology"],
         "format": manifest.get("format"),
         "generatedBy": manifest.get("generatedBy"),
         "convertedBy": manifest.get("convertedBy"),
+        "signature": manifest.get("signature"),
+        "userDefinedMetadata": manifest.get("userDefinedMetadata"),
         "weightSpecs": weight_specs,
     }))
     artifacts.weightData = to_js(weight_data).buffer
@@ -160,6 +171,14 @@ async def load_model(card: DetectorCard, base_url: str, on_progress: Callable[[i
         return await tfjs.loadGraphModel(handler)
     except JsException as exc:
         raise ModelLoadError(f"The model {card.name} could not be built: {exc}") from None
+
+
+def model_outputs(model, batch, card: ModelCard) -> list:
+    """The model's output tensors for a batch, in the order the card numbers them: the converted
+    graph's named outputs, else the model's own order."""
+    names = card.conversion.outputs if card.conversion else ()
+    result = model.execute(batch, js_value(list(names))) if names else model.predict(batch)
+    return list(result) if js.Array.isArray(result) else [result]
 
 
 def preprocess(source, card: DetectorCard):
@@ -176,7 +195,7 @@ def preprocess(source, card: DetectorCard):
 def predict_joined(model, batch, card: DetectorCard):
     """Run the detector and join its box and score outputs into one [N, 4 + classes] tensor,
     so that they are read back in one transfer. Call inside tensor_scope and tf.keep the result."""
-    outputs = model.predict(batch)
+    outputs = model_outputs(model, batch, card)
     boxes, scores = outputs[card.box_output], outputs[card.score_output]
     return tf().concat(js_value([boxes.squeeze(js_value([0])), scores.squeeze(js_value([0]))]), 1)
 
@@ -190,12 +209,15 @@ async def read_array(tensor) -> np.ndarray:
         tensor.dispose()
 
 
-def warm_up(model, card: DetectorCard) -> None:
-    """One prediction on zeros, so that the first real frame does not pay for kernel set-up."""
+async def warm_up(model, card: DetectorCard) -> None:
+    """One prediction on zeros, so that the first real frame does not pay for kernel set-up.
+    Read back asynchronously: WebGPU cannot read a tensor synchronously."""
     with tensor_scope():
-        outputs = model.predict(tf().zeros(js_value([1, card.input_height, card.input_width, 3])))
+        outputs = model_outputs(model, tf().zeros(js_value([1, card.input_height, card.input_width, 3])), card)
         for output in outputs:
-            output.dataSync()
+            tf().keep(output)
+    for output in outputs:
+        await read_array(output)
 
 
 def tensor_count() -> int:

@@ -38,6 +38,25 @@ def app(site_url) -> build.HeadlessApp:
         yield headless
 
 
+TFJS_PAGE = """<!doctype html><meta charset="utf-8"><title>plain tf.js</title>
+<script src="./vendor/tfjs/tf.min.js"></script>
+<script src="./vendor/tfjs-backend-wasm/tf-backend-wasm.min.js"></script>"""
+
+
+@pytest.fixture(scope="session")
+def tfjs_page(site_url):
+    """A page of the site's origin with only tf.js (wasm backend): for running models in plain
+    tf.js, apart from the app."""
+    browser = build.playwright().chromium.launch(executable_path=build.find_chromium(), headless=True,
+                                                 args=build.CHROMIUM_FLAGS)
+    page = browser.new_page()
+    page.route(site_url + "tfjs.html", lambda route: route.fulfill(body=TFJS_PAGE, content_type="text/html"))
+    page.goto(site_url + "tfjs.html")
+    page.evaluate("async () => { tf.wasm.setWasmPaths('./vendor/tfjs-backend-wasm/'); await tf.setBackend('wasm'); }")
+    yield page
+    browser.close()
+
+
 @pytest.fixture(scope="session")
 def reference() -> dict:
     return json.loads((samples.shared_dir() / "references" / "face_mask_js_reference.json").read_text())["images"]
@@ -46,7 +65,7 @@ def reference() -> dict:
 @pytest.fixture(scope="session")
 def js_reference(app):
     """The independent plain tf.js pipeline (tests/js_reference.js), loaded into the shared page."""
-    card = build.model_cards()[0]
+    card = next(c for c in build.model_cards() if c.id == "aizoo-face-mask")
     spec = {
         "feature_maps": [rows for rows, _ in card.anchors.feature_maps],
         "sizes": card.anchors.sizes, "ratios": card.anchors.ratios, "variances": card.variances,

@@ -29,7 +29,8 @@ def test_loading_progress_then_automatic_backend(site_url):
         log = page.evaluate("window.statusLog")
         assert "Loading the Python runtime and its packages (Pyodide, numpy, Pillow)…" in log, log
         assert log.index("Starting the app…") < log.index("Starting TensorFlow.js…"), log
-        model_lines = [line for line in log if line.startswith("Downloading the face-mask model… ")]
+        name = next(c.name for c in build.model_cards() if c.id == "aizoo-face-mask")
+        model_lines = [line for line in log if line.startswith(f"Downloading {name}… ")]
         assert any(" of " in line and line.endswith(" MB") for line in model_lines), log
         expect(page.locator("#loading")).to_be_hidden()
         expect(page.locator("#backend-active")).to_have_text("using WebAssembly")

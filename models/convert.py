@@ -1,0 +1,159 @@
+"""Model conversion with the tensorflowjs converter. Runs in the conversion environment
+(TensorFlow + tensorflowjs, pinned in models/convert-requirements.txt), which `build.py models`
+sets up and calls; the app and its tests never import this module.
+
+    python models/convert.py build JOBS.json            run the conversions listed in JOBS.json
+    python models/convert.py stylize SOURCES IN OUT [SOURCES IN OUT ...]
+                                                        run fast-style checkpoints in TensorFlow:
+                                                        IN and OUT are .npy, [height, width, 3] float32
+
+`build` turns a TensorFlow frozen graph, or a fast-style-transfer checkpoint rebuilt here as a
+TensorFlow graph, into a tf.js graph model (model.json and weight shards). Each job is a card's
+[convert] section ("from", "graph", "outputs", "quantize") with the folder of its verified
+sources ("sources") and the folder to write ("out").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2  # noqa: E402
+from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_convert  # noqa: E402
+
+INSTANCE_NORM_EPSILON = 1e-3
+RESIDUAL_BLOCKS = (9, 15, 21, 27, 33)
+
+
+# ---------------------------------------------------------------- fast style transfer
+
+def load_checkpoint(folder: Path) -> list[np.ndarray]:
+    """The variables of a fast-style checkpoint, by index k (`Variable` is 0, then `Variable_k`)."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    variables = []
+    for k in range(len(manifest)):
+        name = "Variable" if k == 0 else f"Variable_{k}"
+        if name not in manifest:
+            raise ValueError(f"{folder}/manifest.json: no entry for {name}")
+        entry = manifest[name]
+        data = np.fromfile(folder / entry["filename"], dtype="<f4")
+        if data.size != np.prod(entry["shape"]):
+            raise ValueError(f"{folder}/{entry['filename']}: {data.size} numbers, "
+                             f"but the manifest gives the shape {entry['shape']}")
+        variables.append(data.reshape(entry["shape"]))
+    return variables
+
+
+def subpixel_kernel(weights: np.ndarray) -> np.ndarray:
+    """A 3×3 stride-2 SAME transposed convolution as a 2×2 convolution to 4 phases.
+
+    `weights` are the transposed convolution's [3, 3, out, in]. Output row 2m takes input rows
+    m-1 and m with kernel rows 2 and 0; output row 2m+1 takes input row m with kernel row 1
+    (columns likewise). The result is [2, 2, in, 4·out] for a VALID convolution of the input
+    padded by one row and column at the top and left, followed by depth_to_space(2), whose
+    channel (2·row_phase + column_phase)·out + c is output channel c at that phase.
+    """
+    if weights.shape[:2] != (3, 3):
+        raise ValueError(f"expected a 3×3 transposed convolution, got {weights.shape}")
+    taps = {0: ((0, 2), (1, 0)), 1: ((1, 1),)}  # phase -> (tap, kernel index) pairs
+    w = weights.transpose(0, 1, 3, 2)  # [3, 3, in, out]
+    n_in, n_out = w.shape[2], w.shape[3]
+    kernel = np.zeros((2, 2, n_in, 4 * n_out), np.float32)
+    for row_phase in (0, 1):
+        for col_phase in (0, 1):
+            phase = 2 * row_phase + col_phase
+            for a, ky in taps[row_phase]:
+                for b, kx in taps[col_phase]:
+                    kernel[a, b, :, phase * n_out:(phase + 1) * n_out] = w[ky, kx]
+    return kernel
+
+
+def transform_net(variables: list[np.ndarray]):
+    """The transform network of lengstrom/fast-style-transfer as a tf.function on [1, H, W, 3] RGB 0…255."""
+    v = [tf.constant(x) for x in variables]
+    upsample = {k: tf.constant(subpixel_kernel(variables[k])) for k in (39, 42)}
+
+    def instance_norm(x, k, relu):
+        mean, var = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+        y = v[k + 2] * (x - mean) / tf.sqrt(var + INSTANCE_NORM_EPSILON) + v[k + 1]
+        return tf.nn.relu(y) if relu else y
+
+    def conv(x, k, stride, relu=True):
+        return instance_norm(tf.nn.conv2d(x, v[k], stride, "SAME"), k, relu)
+
+    def conv_transpose(x, k):
+        padded = tf.pad(x, [[0, 0], [1, 0], [1, 0], [0, 0]])
+        phases = tf.nn.conv2d(padded, upsample[k], 1, "VALID")
+        return instance_norm(tf.nn.depth_to_space(phases, 2), k, relu=True)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32, name="image")])
+    def net(image):
+        x = conv(image, 0, 1)
+        x = conv(x, 3, 2)
+        x = conv(x, 6, 2)
+        for k in RESIDUAL_BLOCKS:
+            x = x + conv(conv(x, k, 1), k + 3, 1, relu=False)
+        x = conv_transpose(x, 39)
+        x = conv_transpose(x, 42)
+        y = conv(x, 45, 1, relu=False)
+        return tf.clip_by_value(tf.tanh(y) * 150.0 + 127.5, 0.0, 255.0, name="stylized")
+
+    return net
+
+
+def frozen_style_graph(sources: Path, dest: Path) -> str:
+    """Write the fast-style network with its weights folded in as a frozen GraphDef; returns its output node."""
+    concrete = transform_net(load_checkpoint(sources)).get_concrete_function()
+    frozen = convert_variables_to_constants_v2(concrete)
+    dest.write_bytes(frozen.graph.as_graph_def().SerializeToString(deterministic=True))
+    return frozen.outputs[0].name.split(":")[0]
+
+
+# ---------------------------------------------------------------- conversion
+
+def convert(job: dict) -> None:
+    sources, out = Path(job["sources"]), Path(job["out"])
+    quantization = {job["quantize"]: "*"} if job["quantize"] else None
+    with tempfile.TemporaryDirectory() as tmp:
+        if job["from"] == "tf-frozen-graph":
+            graph, outputs = sources / job["graph"], list(job["outputs"])
+        elif job["from"] == "fast-style-checkpoint":
+            graph = Path(tmp, "fast_style.pb")
+            outputs = [frozen_style_graph(sources, graph)]
+        else:
+            raise ValueError(f"unknown conversion: {job['from']}")
+        tfjs_convert.convert_tf_frozen_model(str(graph), ",".join(outputs), str(out),
+                                             quantization_dtype_map=quantization)
+    # The converter writes protobuf maps in no fixed order; sorted keys make the same inputs the same bytes.
+    manifest = out / "model.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()), sort_keys=True, separators=(",", ":")))
+
+
+def stylize(sources: Path, image: np.ndarray) -> np.ndarray:
+    """The TensorFlow output of a fast-style checkpoint on one [H, W, 3] image, RGB 0…255."""
+    net = transform_net(load_checkpoint(sources))
+    return net(tf.constant(image[None].astype(np.float32)))[0].numpy()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "build":
+        for job in json.loads(Path(argv[1]).read_text()):
+            convert(job)
+    elif len(argv) >= 4 and len(argv) % 3 == 1 and argv[0] == "stylize":
+        for sources, image, out in zip(argv[1::3], argv[2::3], argv[3::3], strict=True):
+            np.save(out, stylize(Path(sources), np.load(image)))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,132 @@
+"""Converted models compute what their sources compute.
+
+- The face-mask frozen graph, converted to a tf.js graph model, gives the layers model's outputs
+  (max absolute difference ≤ 1e-4 on both tensors) on every test photo, in the browser.
+- The fast-style network rebuilt in TensorFlow agrees with a direct numpy evaluation of its
+  formulas (CPython), and the converted tf.js model agrees with TensorFlow at PSNR ≥ 40 dB
+  on real photos, in the browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+
+import numpy as np
+import pytest
+
+import build
+import fast_style_numpy
+import samples
+
+STYLES = ("la_muse", "rain_princess", "scream", "udnie", "wave", "wreck")
+PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
+STYLE_SIZE = (320, 240)  # photos are resized to this (width, height) for the style checks
+
+
+def style_card(style: str):
+    return next(c for c in build.model_cards() if c.id == "style-" + style.replace("_", "-"))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+@pytest.fixture(scope="session")
+def style_inputs() -> dict[str, np.ndarray]:
+    """A real photo per style (the two style-transfer test photos in turn), RGB float32 0…255."""
+    photos = ("fst_face.jpg", "fst_stata.jpg")
+    return {style: np.asarray(samples.photo(photos[i % 2]).convert("RGB").resize(STYLE_SIZE), np.float32)
+            for i, style in enumerate(STYLES)}
+
+
+@pytest.fixture(scope="session")
+def tensorflow_outputs(style_inputs, tmp_path_factory) -> dict[str, np.ndarray]:
+    """Each style's TensorFlow output on its photo, from the conversion environment (one process)."""
+    build.ensure_models()
+    folder = tmp_path_factory.mktemp("tf")
+    args = []
+    for style, image in style_inputs.items():
+        np.save(folder / f"{style}-in.npy", image)
+        card = style_card(style)
+        args += [str(build.BUILD / "sources" / card.sources.mirror), str(folder / f"{style}-in.npy"),
+                 str(folder / f"{style}-out.npy")]
+    subprocess.run([str(build.ensure_convert_env()), str(build.CONVERTER), "stylize", *args],
+                   check=True, capture_output=True)
+    return {style: np.load(folder / f"{style}-out.npy") for style in STYLES}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_tensorflow_rebuild_matches_numpy_formulas(style, style_inputs, tensorflow_outputs):
+    variables = fast_style_numpy.load_variables(build.BUILD / "sources" / style_card(style).sources.mirror)
+    expected = fast_style_numpy.stylize(variables, style_inputs[style])
+    got = tensorflow_outputs[style]
+    assert got.shape == expected.shape == (*STYLE_SIZE[::-1], 3)
+    assert np.abs(got - expected).max() < 0.05  # on the 0…255 scale
+    assert got.std() > 20  # a real stylized picture, not a flat one
+
+
+def test_numpy_transposed_convolution_is_the_gradient_of_convolution():
+    """The numpy reference's transposed convolution is the adjoint of its SAME stride-2 convolution:
+    <conv(y), x> == <y, conv_transpose(x)> for any x and y."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=(3, 3, 4, 5))  # conv: 4 -> 5 channels; its transpose: 5 -> 4, weights [h, w, 4, 5]
+    for height, width in ((8, 6), (7, 9)):
+        y = rng.normal(size=(2 * height, 2 * width, 4))
+        x = rng.normal(size=(height, width, 5))
+        lhs = np.sum(fast_style_numpy.conv2d(y, w, 2) * x)
+        rhs = np.sum(y * fast_style_numpy.conv2d_transpose(x, w, 2))
+        assert abs(lhs - rhs) < 1e-9 * max(1.0, abs(lhs))
+
+
+STYLE_IN_PAGE = """async ([url, b64, h, w]) => {
+    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+    const model = await tf.loadGraphModel(url);
+    const out = tf.tidy(() => model.predict(tf.tensor4d(new Float32Array(bytes.buffer), [1, h, w, 3])));
+    const data = new Uint8Array((await out.data()).buffer);
+    out.dispose();
+    model.dispose();
+    let text = '';
+    for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+    return btoa(text);
+}"""
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_converted_style_model_matches_tensorflow(tfjs_page, style, style_inputs, tensorflow_outputs):
+    image = style_inputs[style]
+    height, width = image.shape[:2]
+    b64 = base64.b64encode(image.astype("<f4").tobytes()).decode()
+    out = tfjs_page.evaluate(STYLE_IN_PAGE, [f"./models/{style_card(style).id}/model.json", b64, height, width])
+    got = np.frombuffer(base64.b64decode(out), "<f4").reshape(height, width, 3)
+    assert psnr(got, tensorflow_outputs[style]) >= 40
+
+
+FACE_MASK_BOTH = """async ([b64, h, w]) => {
+    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+    const layers = await tf.loadLayersModel('./models/aizoo-face-mask/model.json');
+    const graph = await tf.loadGraphModel('./models/aizoo-face-mask-graph/model.json');
+    const input = tf.tidy(() => tf.image.resizeBilinear(tf.tensor3d(bytes, [h, w, 3], 'int32'), [260, 260])
+                                  .div(255).expandDims(0));
+    const a = layers.predict(input);
+    const b = graph.execute(input, ['loc_branch_concat_1/concat', 'cls_branch_concat_1/concat']);
+    const diff = [];
+    for (let i = 0; i < 2; i++) {
+        const largest = tf.tidy(() => tf.max(tf.abs(tf.sub(a[i], b[i]))));
+        diff.push({shape: [a[i].shape, b[i].shape], max: (await largest.data())[0]});
+        largest.dispose();
+    }
+    tf.dispose([input, a, b]);
+    layers.dispose();
+    graph.dispose();
+    return diff;
+}"""
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_face_mask_graph_model_matches_layers_model(tfjs_page, photo):
+    rgb = np.asarray(samples.photo(photo).convert("RGB"))
+    diffs = tfjs_page.evaluate(FACE_MASK_BOTH, [base64.b64encode(rgb.tobytes()).decode(), *rgb.shape[:2]])
+    assert [d["shape"] for d in diffs] == [[[1, 5972, 4]] * 2, [[1, 5972, 2]] * 2]
+    assert all(d["max"] <= 1e-4 for d in diffs), diffs
