@@ -11,6 +11,7 @@ import asyncio
 import json
 import tomllib
 import traceback
+from pathlib import Path
 
 import js
 from pyodide.ffi import JsException, create_proxy, to_js
@@ -18,14 +19,15 @@ from pyodide.ffi.wrappers import add_event_listener
 
 import bench
 import tfbridge
-from cards import parse_card
+from cards import DetectorCard, ModelCard, parse_card
 from detector import CANDIDATE_FLOOR, FaceMaskDetector, now_ms
 from draw import composite_png, draw_detections, show_picture, show_video_frame
 from imaging import ImageError, load_picture
 from results import DecodedFrame, FrameResult, select_detections
 from webcam import CameraError, Webcam
 
-CARD_PATH = "models/aizoo-face-mask.toml"
+CARDS_DIR = Path("models")
+DEFAULT_DETECTOR = "aizoo-face-mask"
 MODELS_URL = "./models/"
 DEMOS_PATH = "demos.toml"
 DEMOS_URL = "./demos/"
@@ -47,14 +49,21 @@ def element(id_: str):
     return document.getElementById(id_)
 
 
+def load_cards() -> dict[str, ModelCard]:
+    """Every model card PyScript placed in models/ (see pyscript.toml), by id."""
+    cards = (parse_card(path.read_text(), path.name) for path in sorted(CARDS_DIR.glob("*.toml")))
+    return {card.id: card for card in cards}
+
+
 def size_text(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
 
 
 class App:
     def __init__(self) -> None:
-        self.card = parse_card(open(CARD_PATH).read(), CARD_PATH)
-        self.colors = [label.color for label in self.card.labels]
+        self.cards = load_cards()
+        self.detectors = {id_: c for id_, c in self.cards.items() if isinstance(c, DetectorCard)}
+        self.card = self.detectors[DEFAULT_DETECTOR]
         self.detector: FaceMaskDetector | None = None
         self.backend = ""
         self.frame: DecodedFrame | None = None
@@ -80,8 +89,9 @@ class App:
             self.status("Starting TensorFlow.js…")
             wanted = js.URLSearchParams.new(js.location.search).get("backend")
             await self.use_backend(wanted)
-            self.status("Downloading the face-mask model…")
-            self.detector = await FaceMaskDetector.load(self.card, MODELS_URL, self.model_progress)
+            self.fill_model_menu(js.URLSearchParams.new(js.location.search).get("model"))
+            self.fill_credits()
+            await self.load_detector()
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
             js.console.error(traceback.format_exc())
@@ -93,7 +103,7 @@ class App:
         self.bind_events()
         self.add_demo_buttons()
         element("loading").hidden = True
-        for id_ in ("open", "webcam", "backend"):
+        for id_ in ("open", "webcam", "backend", "model"):
             element(id_).disabled = False
         self.expose_api()
 
@@ -104,13 +114,52 @@ class App:
         if note:
             self.show_error(note)
 
+    def fill_model_menu(self, wanted: str | None) -> None:
+        """The detector menu, from the detection cards; `?model=` picks one."""
+        if wanted in self.detectors:
+            self.card = self.detectors[wanted]
+        elif wanted:
+            self.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
+        menu = element("model")
+        for card in self.detectors.values():
+            option = document.createElement("option")
+            option.value, option.textContent = card.id, card.name
+            menu.appendChild(option)
+        menu.value = self.card.id
+
+    def fill_credits(self) -> None:
+        """About: one line per distinct model author and licence, from the cards."""
+        credits = element("credits")
+        seen = set()
+        for card in self.cards.values():
+            key = (card.attribution, card.licence, card.homepage)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = document.createElement("li")
+            link = document.createElement("a")
+            link.href, link.textContent = card.homepage, card.attribution
+            item.append(link, f" — {card.licence} licence")
+            credits.appendChild(item)
+
+    async def load_detector(self) -> None:
+        """Load the menu's detector (with download progress), replacing the one in use."""
+        element("loading").hidden = False
+        self.status(f"Downloading {self.card.name}…")
+        detector = await FaceMaskDetector.load(self.card, MODELS_URL, self.model_progress)
+        if self.detector is not None:
+            self.detector.model.dispose()
+        self.detector = detector
+        self.colors = [label.color for label in self.card.labels]
+        element("loading").hidden = True
+
     def model_progress(self, received: int, total: int | None) -> None:
         progress = element("progress")
         if total:
             progress.max, progress.value = total, received
-            self.status(f"Downloading the face-mask model… {size_text(received)} of {size_text(total)}")
+            self.status(f"Downloading {self.card.name}… {size_text(received)} of {size_text(total)}")
         else:
-            self.status(f"Downloading the face-mask model… {size_text(received)}")
+            self.status(f"Downloading {self.card.name}… {size_text(received)}")
 
     def expose_api(self) -> None:
         """window.pylens: what the headless commands and tests call (the same code paths as the UI)."""
@@ -140,6 +189,7 @@ class App:
             "inferences": self.inferences,
             "leaky_frames": self.leaky_frames,
             "backend": self.backend,
+            "model": self.card.id,
             "webcam": self.webcam is not None,
             "result": self.result.as_dict(self.source_name) if self.result else None,
         })
@@ -177,6 +227,7 @@ class App:
         add_event_listener(element("iou"), "input", self.on_threshold)
         add_event_listener(element("webcam"), "click", self.on_webcam_button)
         add_event_listener(element("backend"), "change", self.on_backend_change)
+        add_event_listener(element("model"), "change", self.on_model_change)
         add_event_listener(element("save-png"), "click", self.on_save_png)
         add_event_listener(element("save-json"), "click", self.on_save_json)
         add_event_listener(element("error-close"), "click", lambda e: self.hide_error())
@@ -372,19 +423,45 @@ class App:
         async with self._one_at_a_time:
             try:
                 await self.use_backend(None if wanted == "auto" else wanted)
-                tfbridge.warm_up(self.detector.model, self.card)
-                url = js.URL.new(js.location.href)
-                if wanted == "auto":
-                    url.searchParams.delete("backend")
-                else:
-                    url.searchParams.set("backend", wanted)
-                js.history.replaceState(None, "", url.href)
+                await tfbridge.warm_up(self.detector.model, self.card)
+                self.set_url_param("backend", None if wanted == "auto" else wanted)
                 if self.result is not None and self.webcam is None:
-                    await self.run_frame(element("picture"), self.result.width, self.result.height,
-                                         {"image_decode": self.result.timings_ms.get("image_decode", 0.0)})
+                    await self.rerun()
             except Exception as exc:  # noqa: BLE001
                 self.report_unexpected("switching the backend", exc)
         select.disabled = False
+
+    async def on_model_change(self, event) -> None:
+        menu = element("model")
+        menu.disabled = True
+        previous = self.card
+        async with self._one_at_a_time:
+            self.card = self.detectors[menu.value]
+            try:
+                await self.load_detector()
+            except tfbridge.ModelLoadError as exc:
+                self.card, menu.value = previous, previous.id
+                element("loading").hidden = True
+                self.show_error(f"{exc} Still using {previous.name}.")
+            else:
+                self.set_url_param("model", None if self.card.id == DEFAULT_DETECTOR else self.card.id)
+                if self.result is not None and self.webcam is None:
+                    await self.rerun()
+        menu.disabled = False
+
+    def set_url_param(self, name: str, value: str | None) -> None:
+        """Keep a choice in the address, so that a reload or a shared link keeps it."""
+        url = js.URL.new(js.location.href)
+        if value is None:
+            url.searchParams.delete(name)
+        else:
+            url.searchParams.set(name, value)
+        js.history.replaceState(None, "", url.href)
+
+    async def rerun(self) -> None:
+        """Run the pipeline again on the picture shown (after a backend or model change)."""
+        await self.run_frame(element("picture"), self.result.width, self.result.height,
+                             {"image_decode": self.result.timings_ms.get("image_decode", 0.0)})
 
     def on_save_png(self, event) -> None:
         self.download(composite_png(element("picture"), element("overlay")), f"{self.stem()}-detections.png")

@@ -6,6 +6,7 @@ import json
 from PIL import Image
 from playwright.sync_api import expect
 
+import build
 import samples
 from conftest import assert_same_detections
 
@@ -44,11 +45,42 @@ def test_page_is_ready_with_its_backend_and_credits(app):
     page = app.page
     assert page.locator("#loading").is_hidden()
     assert page.locator("#backend-active").inner_text() == "using WebAssembly"
-    for button in ("#open", "#webcam", "#backend"):
+    for button in ("#open", "#webcam", "#backend", "#model"):
         assert page.locator(button).is_enabled()
     about = page.locator("#about")
     about.locator("summary").click()
-    assert "AIZOOTech" in about.inner_text() and "MIT" in about.inner_text()
+    credits = about.locator("#credits li").all_inner_texts()
+    # One line per distinct author and licence among the cards, linked to the model's home.
+    assert len(credits) == len({(c.attribution, c.licence, c.homepage) for c in build.model_cards()}), credits
+    assert any("AIZOOTech" in line and "MIT" in line for line in credits), credits
+    assert any("MediaPipe" in line and "Apache-2.0" in line for line in credits), credits
+
+
+def test_detector_menu_comes_from_the_cards_and_switches_the_model(app):
+    page = app.page
+    detectors = [c for c in build.model_cards() if c.task == "detection"]
+    options = page.locator("#model option")
+    assert options.all_inner_texts() == [c.name for c in detectors]
+    assert page.locator("#model").input_value() == app.stats()["model"] == "aizoo-face-mask"
+    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    before = app.stats()
+    page.select_option("#model", "aizoo-face-mask-graph")
+    stats = wait_for_inference(app, before["inferences"])
+    assert stats["model"] == "aizoo-face-mask-graph" and "model=aizoo-face-mask-graph" in page.url
+    # The model converted from the frozen graph finds the same faces (the picture is re-analysed).
+    assert_same_detections(stats["result"]["detections"], before["result"]["detections"],
+                           min_iou=0.99, max_score_diff=1e-3)
+    assert stats["leaky_frames"] == 0
+    page.select_option("#model", "aizoo-face-mask")
+    stats = wait_for_inference(app, stats["inferences"])
+    assert stats["model"] == "aizoo-face-mask" and "model=" not in page.url
+
+
+def test_unknown_model_in_the_address_is_named(site_url):
+    with build.HeadlessApp(site_url + "?model=yolo") as app:
+        expect(app.page.locator("#error-text")).to_have_text(
+            "There is no detector 'yolo'; using AIZOO face-mask detector (layers model).")
+        assert app.stats()["model"] == "aizoo-face-mask"
 
 
 def test_open_image_button(app):
