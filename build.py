@@ -7,6 +7,8 @@ and sets up what each command needs.
     python3 build.py models                            fetch, verify and convert the models of models/*.toml
     python3 build.py pyodide                           fetch and verify a self-hosted Pyodide
     python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
+    python3 build.py segment [--backend B] [--model selfie|meet] IMAGE --out MASK.png
+    python3 build.py stylize [--backend B] --style NAME [--mask person|background] [--max-side N] IMAGE --out OUT.png
     python3 build.py bench [--backend B] [--frames N]  time the pipeline against the model alone
 
 Environment:
@@ -143,11 +145,17 @@ def fetch_sources(card, dest: Path) -> None:
                        Path(mirror, card.sources.mirror, file) if mirror else None)
 
 
+def thumbnail_photo() -> dict:
+    """The demo photo that style thumbnails are made from (the first of site/demos.toml)."""
+    return tomllib.loads((ROOT / "site" / "demos.toml").read_text())["demos"][0]
+
+
 def conversion_stamp(card) -> str:
     """What a converted model is made from: its card (every field, sources' checksums included),
-    the converter and its pinned environment."""
+    the converter and its pinned environment, and for a style its thumbnail's photo."""
+    photo = thumbnail_photo()["sha256"] if card.task == "style" else ""
     digest = hashlib.sha256()
-    for part in (repr(card).encode(), CONVERTER.read_bytes(), CONVERT_REQUIREMENTS.read_bytes()):
+    for part in (repr(card).encode(), CONVERTER.read_bytes(), CONVERT_REQUIREMENTS.read_bytes(), photo.encode()):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
 
@@ -176,7 +184,8 @@ def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
         jobs.append({"from": card.conversion.kind, "graph": card.conversion.graph,
                      "outputs": card.conversion.outputs, "quantize": card.conversion.quantize,
-                     "sources": str(sources_root / card.sources.mirror), "out": str(work)})
+                     "sources": str(sources_root / card.sources.mirror), "out": str(work),
+                     "thumbnail": str(BUILD / "demos" / thumbnail_photo()["file"]) if card.task == "style" else None})
     log(f"converting {', '.join(card.id for card in cards)}…")
     with tempfile.TemporaryDirectory() as tmp:
         job_file = Path(tmp, "jobs.json")
@@ -210,6 +219,8 @@ def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",
         if not (stamp.is_file() and stamp.read_text() == conversion_stamp(card)):
             stale.append(card)
     if stale:
+        if any(card.task == "style" for card in stale):
+            ensure_demos()  # the thumbnails' photo
         convert_models(stale, dest_root, sources_root)
     log(f"models ready in {dest_root.relative_to(ROOT) if dest_root.is_relative_to(ROOT) else dest_root}/")
 
@@ -463,14 +474,18 @@ class HeadlessApp:
             self.close()
             raise SetupError(f"the app did not start: {self.error}")
 
+    def on_image(self, method: str, data: bytes, name: str, *args) -> dict:
+        """Call window.pylens[method](image bytes, name, *args); its JSON answer, or {'error': ...}."""
+        return json.loads(self.page.evaluate(
+            """async ([method, b64, name, args]) => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                return await window.pylens[method](bytes, name, ...args);
+            }""",
+            [method, base64.b64encode(data).decode(), name, list(args)]))
+
     def detect(self, data: bytes, name: str) -> dict:
         """Run the page's face-mask pipeline on image bytes; returns the result or {'error': ...}."""
-        return json.loads(self.page.evaluate(
-            """async ([b64, name]) => {
-                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-                return await window.pylens.detectImage(bytes, name);
-            }""",
-            [base64.b64encode(data).decode(), name]))
+        return self.on_image("detectImage", data, name)
 
     def stats(self) -> dict:
         return json.loads(self.page.evaluate("window.pylens.stats()"))
@@ -542,6 +557,43 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def style_names() -> list[str]:
+    """The --style names: the style cards' ids without 'style-', with '_' for '-' (la_muse, …)."""
+    return [card.id.removeprefix("style-").replace("-", "_") for card in model_cards() if card.task == "style"]
+
+
+def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
+    """Shared by segment and stylize: one image through the page, the PNG it gives written to --out."""
+    ensure_dev_env()
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        raise SetupError(f"{args.image} cannot be read: {exc.strerror}.") from None
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise SetupError(f"{out.parent} is not a folder: the output {out.name} cannot be written there.")
+    pyodide_dist = prepare_site(self_host=True)
+    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
+        result = app.on_image(method, data, Path(args.image).name, *call_args)
+    if "error" in result:
+        raise SetupError(result["error"])
+    write_atomically(out, base64.b64decode(result["png"]))
+    log(f"wrote {out} ({result['width']}×{result['height']})")
+    return 0
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    return image_to_png(args, "segmentImage", args.model)
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    if args.style not in style_names():
+        raise SetupError(f"There is no style '{args.style}'; choose one of {', '.join(style_names())}.")
+    if args.max_side < 16:
+        raise SetupError(f"--max-side must be at least 16 pixels, not {args.max_side}.")
+    return image_to_png(args, "stylizeImage", "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
@@ -580,6 +632,22 @@ def main(argv: list[str]) -> int:
     detect.add_argument("--backend", choices=BACKENDS)
     detect.add_argument("images", nargs="+", metavar="IMAGE")
     detect.set_defaults(run=cmd_detect)
+    segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
+    segment.add_argument("--backend", choices=BACKENDS)
+    segment.add_argument("--model", choices=("selfie", "meet"), default="selfie")
+    segment.add_argument("image", metavar="IMAGE")
+    segment.add_argument("--out", required=True, metavar="MASK.png")
+    segment.set_defaults(run=cmd_segment)
+    stylize = sub.add_parser("stylize", help="an image in one of the six styles, whole or by person mask")
+    stylize.add_argument("--backend", choices=BACKENDS)
+    stylize.add_argument("--style", required=True, metavar="NAME",
+                         help="la_muse, rain_princess, scream, udnie, wave or wreck (the style cards)")
+    stylize.add_argument("--mask", choices=("person", "background"))
+    stylize.add_argument("--max-side", type=int, default=1024, metavar="N",
+                         help="style transfer runs at the image's size up to N pixels on the long side")
+    stylize.add_argument("image", metavar="IMAGE")
+    stylize.add_argument("--out", required=True, metavar="OUT.png")
+    stylize.set_defaults(run=cmd_stylize)
     bench = sub.add_parser("bench", help="time the face-mask pipeline against the model alone, in Chromium")
     bench.add_argument("--backend", choices=BACKENDS, default="wasm")
     bench.add_argument("--frames", type=int, default=100)

@@ -10,7 +10,8 @@ sets up and calls; the app and its tests never import this module.
 `build` turns a TensorFlow frozen graph, or a fast-style-transfer checkpoint rebuilt here as a
 TensorFlow graph, into a tf.js graph model (model.json and weight shards). Each job is a card's
 [convert] section ("from", "graph", "outputs", "quantize") with the folder of its verified
-sources ("sources") and the folder to write ("out").
+sources ("sources") and the folder to write ("out"); a fast-style job may also name a JPEG
+("thumbnail") to stylize into the style's picker thumbnail, thumbnail.png.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_convert  # noqa: E402
 
 INSTANCE_NORM_EPSILON = 1e-3
+THUMBNAIL_SIDE = 96
 RESIDUAL_BLOCKS = (9, 15, 21, 27, 33)
 
 
@@ -131,9 +133,21 @@ def convert(job: dict) -> None:
             raise ValueError(f"unknown conversion: {job['from']}")
         tfjs_convert.convert_tf_frozen_model(str(graph), ",".join(outputs), str(out),
                                              quantization_dtype_map=quantization)
+    if job.get("thumbnail"):
+        write_thumbnail(sources, Path(job["thumbnail"]), out / "thumbnail.png")
     # The converter writes protobuf maps in no fixed order; sorted keys make the same inputs the same bytes.
     manifest = out / "model.json"
     manifest.write_text(json.dumps(json.loads(manifest.read_text()), sort_keys=True, separators=(",", ":")))
+
+
+def write_thumbnail(sources: Path, photo: Path, dest: Path) -> None:
+    """The photo's central square, stylized at THUMBNAIL_SIDE pixels, as a PNG."""
+    image = tf.io.decode_jpeg(photo.read_bytes(), channels=3)
+    side = min(image.shape[0], image.shape[1])
+    top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+    square = tf.image.resize(image[top:top + side, left:left + side], [THUMBNAIL_SIDE] * 2, antialias=True)
+    styled = stylize(sources, square.numpy())
+    dest.write_bytes(tf.io.encode_png(tf.cast(tf.round(styled), tf.uint8)).numpy())
 
 
 def stylize(sources: Path, image: np.ndarray) -> np.ndarray:

@@ -17,8 +17,8 @@ _read_all = js.Function.new("outputs", "return Promise.all(outputs.map(t => t.da
 async def predict_and_read_ms(detector: FaceMaskDetector, batch) -> float:
     """The model's own time: predict on a ready input batch and read its outputs back."""
     start = now_ms()
-    outputs = detector.model.predict(batch)
-    await _read_all(outputs)
+    outputs = tfbridge.model_outputs(detector.model, batch, detector.card)
+    await _read_all(tfbridge.js_value(outputs))
     elapsed = now_ms() - start
     tfbridge.tf().dispose(outputs)
     return elapsed

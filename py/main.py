@@ -8,6 +8,7 @@ The same `analyse_bytes` serves the page and the headless commands (window.pylen
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import tomllib
 import traceback
@@ -19,11 +20,13 @@ from pyodide.ffi.wrappers import add_event_listener
 
 import bench
 import tfbridge
-from cards import DetectorCard, ModelCard, parse_card
+from cards import DetectorCard, ModelCard, SegmenterCard, StyleCard, parse_card
 from detector import CANDIDATE_FLOOR, FaceMaskDetector, now_ms
-from draw import composite_png, draw_detections, show_picture, show_video_frame
+from draw import composite_png, draw_detections, show_picture, show_timings, show_video_frame
 from imaging import ImageError, load_picture
 from results import DecodedFrame, FrameResult, select_detections
+from styleview import StyleView
+from stylize import TARGETS
 from webcam import CameraError, Webcam
 
 CARDS_DIR = Path("models")
@@ -64,6 +67,13 @@ class App:
         self.cards = load_cards()
         self.detectors = {id_: c for id_, c in self.cards.items() if isinstance(c, DetectorCard)}
         self.card = self.detectors[DEFAULT_DETECTOR]
+        self.style = StyleView({i: c for i, c in self.cards.items() if isinstance(c, SegmenterCard)},
+                               {i: c for i, c in self.cards.items() if isinstance(c, StyleCard)},
+                               MODELS_URL, self.download_progress)
+        self.view = "mask"
+        self.source_size: tuple[int, int] | None = None  # of the picture shown (source pixels)
+        self.decode_ms = 0.0
+        self._style_pending = False
         self.detector: FaceMaskDetector | None = None
         self.backend = ""
         self.frame: DecodedFrame | None = None
@@ -100,12 +110,15 @@ class App:
             js.window.pylens = to_js({"error": message}, dict_converter=js.Object.fromEntries)
             return
         element("score").min = CANDIDATE_FLOOR
+        self.style.build_controls(self.on_style_change)
         self.bind_events()
         self.add_demo_buttons()
         element("loading").hidden = True
         for id_ in ("open", "webcam", "backend", "model"):
             element(id_).disabled = False
         self.expose_api()
+        if js.URLSearchParams.new(js.location.search).get("view") == "style":
+            await self.show_view("style")
 
     async def use_backend(self, wanted: str | None) -> None:
         self.backend, note = await tfbridge.select_backend(wanted)
@@ -154,19 +167,24 @@ class App:
         element("loading").hidden = True
 
     def model_progress(self, received: int, total: int | None) -> None:
+        self.download_progress(self.card.name, received, total)
+
+    def download_progress(self, name: str, received: int, total: int | None) -> None:
+        element("loading").hidden = False
         progress = element("progress")
         if total:
             progress.max, progress.value = total, received
-            self.status(f"Downloading {self.card.name}… {size_text(received)} of {size_text(total)}")
+            self.status(f"Downloading {name}… {size_text(received)} of {size_text(total)}")
         else:
-            self.status(f"Downloading {self.card.name}… {size_text(received)}")
+            self.status(f"Downloading {name}… {size_text(received)}")
 
     def expose_api(self) -> None:
         """window.pylens: what the headless commands and tests call (the same code paths as the UI)."""
         api = js.Object.new()
         for name, fn in (("detectImage", self.api_detect_image), ("stats", self.api_stats),
                          ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam),
-                         ("benchFaceMask", self.api_bench)):
+                         ("benchFaceMask", self.api_bench), ("showView", self.show_view),
+                         ("segmentImage", self.api_segment_image), ("stylizeImage", self.api_stylize_image)):
             proxy = create_proxy(fn)
             self._api_proxies.append(proxy)
             setattr(api, name, proxy)
@@ -175,6 +193,40 @@ class App:
 
     async def api_detect_image(self, data, name: str) -> str:
         return json.dumps(await self.analyse_bytes(data.to_bytes(), name))
+
+    async def api_segment_image(self, data, name: str, model: str) -> str:
+        """The person mask of an image as an 8-bit PNG (base64), for `build.py segment`."""
+        if model not in self.style.segmenter_cards:
+            return json.dumps({"error": f"There is no segmentation model '{model}'."})
+        return await self._headless_png(data.to_bytes(), name, lambda canvas: self.style.mask_png(canvas, model))
+
+    async def api_stylize_image(self, data, name: str, style: str, mask: str | None, max_side: int) -> str:
+        """An image stylized (whole, or only the person or the background) as a PNG (base64)."""
+        if style not in self.style.style_cards:
+            return json.dumps({"error": f"There is no style '{style}'."})
+        target = mask or "whole"
+        if target not in TARGETS:
+            return json.dumps({"error": f"The mask must be person or background, not '{mask}'."})
+        return await self._headless_png(data.to_bytes(), name,
+                                        lambda canvas: self.style.stylized_png(canvas, style, target, int(max_side)))
+
+    async def _headless_png(self, data: bytes, name: str, make_png) -> str:
+        await self.stop_webcam()
+        async with self._one_at_a_time:
+            try:
+                picture = load_picture(data, name)
+            except ImageError as exc:
+                return json.dumps({"error": str(exc)})
+            canvas = js.document.createElement("canvas")
+            show_picture(canvas, picture)
+            try:
+                png = await make_png(canvas)
+            except tfbridge.ModelLoadError as exc:
+                return json.dumps({"error": str(exc)})
+            finally:
+                element("loading").hidden = True
+            return json.dumps({"width": picture.width, "height": picture.height,
+                               "png": base64.b64encode(png).decode()})
 
     async def api_bench(self, frames: int) -> str:
         """Time the pipeline on the picture shown now (see bench.py)."""
@@ -190,6 +242,10 @@ class App:
             "leaky_frames": self.leaky_frames,
             "backend": self.backend,
             "model": self.card.id,
+            "view": self.view,
+            "style": self.style.style_id,
+            "segmenter": self.style.segmenter_id,
+            "style_frames": self.style.frames,
             "webcam": self.webcam is not None,
             "result": self.result.as_dict(self.source_name) if self.result else None,
         })
@@ -229,8 +285,51 @@ class App:
         add_event_listener(element("backend"), "change", self.on_backend_change)
         add_event_listener(element("model"), "change", self.on_model_change)
         add_event_listener(element("save-png"), "click", self.on_save_png)
+        add_event_listener(element("style-save-png"), "click", self.on_save_png)
+        add_event_listener(element("view-mask"), "click", self.view_handler("mask"))
+        add_event_listener(element("view-style"), "click", self.view_handler("style"))
         add_event_listener(element("save-json"), "click", self.on_save_json)
         add_event_listener(element("error-close"), "click", lambda e: self.hide_error())
+
+    def view_handler(self, view: str):
+        async def on_click(event) -> None:
+            await self.show_view(view)
+        return on_click
+
+    async def show_view(self, view: str) -> None:
+        """Switch between face-mask detection and segment & stylize; the picture shown is processed again."""
+        if view == self.view or view not in ("mask", "style"):
+            return
+        self.view = view
+        for name in ("mask", "style"):
+            element(f"view-{name}").setAttribute("aria-selected", "true" if name == view else "false")
+            element(f"{name}-panel").hidden = name != view
+        element("model-label").hidden = view != "mask"
+        self.set_url_param("view", None if view == "mask" else view)
+        if self.source_size is not None and self.webcam is None:
+            async with self._one_at_a_time:
+                await self.guarded_rerun()
+
+    async def on_style_change(self, event) -> None:
+        """A style control moved: process the picture again, coalescing changes that arrive meanwhile."""
+        self.style.read_controls()
+        if self.view != "style" or self.source_size is None or self.webcam is not None:
+            return
+        if self._style_pending:
+            return
+        self._style_pending = True
+        async with self._one_at_a_time:
+            self._style_pending = False
+            await self.guarded_rerun()
+
+    async def guarded_rerun(self) -> None:
+        try:
+            await self.rerun()
+        except tfbridge.ModelLoadError as exc:
+            element("loading").hidden = True
+            self.show_error(str(exc))
+        except Exception as exc:  # noqa: BLE001
+            self.report_unexpected("processing the picture", exc)
 
     def add_demo_buttons(self) -> None:
         with open(DEMOS_PATH, "rb") as f:
@@ -287,32 +386,44 @@ class App:
             return {"error": f"{name} could not be decoded ({exc})."}
         canvas = element("picture")
         show_picture(canvas, picture)
-        timings["image_decode"] = now_ms() - start
+        timings["image_decode"] = self.decode_ms = now_ms() - start
         self.hide_error()
         self.show_stage()
         self.source_name = name
+        self.source_size = (picture.source_width, picture.source_height)
         self.scale = picture.width / picture.source_width
         try:
-            result = await self.run_frame(canvas, picture.source_width, picture.source_height, timings)
+            return await self.run_frame(canvas, timings)
+        except tfbridge.ModelLoadError as exc:
+            element("loading").hidden = True
+            self.show_error(str(exc))
+            return {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001
             self.report_unexpected(f"analysing {name}", exc)
             return {"error": f"{name} could not be analysed ({exc})."}
-        return result.as_dict()
 
     def show_stage(self) -> None:
         element("placeholder").hidden = True
-        element("save-png").disabled = False
-        element("save-json").disabled = False
+        for id_ in ("save-png", "save-json", "style-save-png"):
+            element(id_).disabled = False
 
     # ------------------------------------------------------------ the pipeline
 
-    async def run_frame(self, source, width: int, height: int, timings: dict[str, float]) -> FrameResult:
+    async def run_frame(self, source, timings: dict[str, float]) -> dict:
+        """The active view's pipeline on the picture canvas: detections, or the stylized picture."""
+        if self.view == "style":
+            await self.style.prepare()
         tensors_before = tfbridge.tensor_count()
-        self.frame = await self.detector.infer(source, timings)
-        self.inferences += 1
+        if self.view == "style":
+            result = await self.style.run_frame(source, element("overlay"), timings)
+            element("loading").hidden = True
+        else:
+            self.frame = await self.detector.infer(source, timings)
+            self.inferences += 1
+            self.result = FrameResult(*self.source_size, [], timings)
+            result = self.postprocess().as_dict()
         self.check_tensors(tensors_before)
-        self.result = FrameResult(width, height, [], timings)
-        return self.postprocess()
+        return result
 
     def check_tensors(self, before: int) -> None:
         """A frame must leave as many tensors as it found; more is a leak, warned about once."""
@@ -338,7 +449,7 @@ class App:
         draw_detections(overlay, result.detections, self.colors, self.scale)
         self.render_detections(result)
         result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
-        self.render_timings(result.timings_ms)
+        show_timings(element("timings"), result.timings_ms, STAGE_NAMES)
         return result
 
     def render_detections(self, result: FrameResult) -> None:
@@ -358,19 +469,6 @@ class App:
         for det in result.detections:
             counts[det.label] += 1
         element("summary").textContent = ", ".join(f"{n} {name}" for name, n in counts.items())
-
-    def render_timings(self, timings: dict[str, float]) -> None:
-        body = element("timings").tBodies[0]
-        body.replaceChildren()
-        for key, name in STAGE_NAMES.items():
-            if key in timings:
-                row = body.insertRow()
-                row.insertCell().textContent = name
-                row.insertCell().textContent = f"{timings[key]:.1f} ms"
-        total = body.insertRow()
-        total.className = "total"
-        total.insertCell().textContent = "Total"
-        total.insertCell().textContent = f"{sum(timings.values()):.1f} ms"
 
     # ------------------------------------------------------------ events
 
@@ -413,7 +511,7 @@ class App:
         score, iou = self.thresholds()
         element("score-value").textContent = f"{score:.2f}"
         element("iou-value").textContent = f"{iou:.2f}"
-        if self.frame is not None and self.webcam is None:
+        if self.frame is not None and self.webcam is None and self.view == "mask":
             self.postprocess()
 
     async def on_backend_change(self, event) -> None:
@@ -425,7 +523,7 @@ class App:
                 await self.use_backend(None if wanted == "auto" else wanted)
                 await tfbridge.warm_up(self.detector.model, self.card)
                 self.set_url_param("backend", None if wanted == "auto" else wanted)
-                if self.result is not None and self.webcam is None:
+                if self.source_size is not None and self.webcam is None:
                     await self.rerun()
             except Exception as exc:  # noqa: BLE001
                 self.report_unexpected("switching the backend", exc)
@@ -445,7 +543,7 @@ class App:
                 self.show_error(f"{exc} Still using {previous.name}.")
             else:
                 self.set_url_param("model", None if self.card.id == DEFAULT_DETECTOR else self.card.id)
-                if self.result is not None and self.webcam is None:
+                if self.source_size is not None and self.webcam is None and self.view == "mask":
                     await self.rerun()
         menu.disabled = False
 
@@ -459,12 +557,12 @@ class App:
         js.history.replaceState(None, "", url.href)
 
     async def rerun(self) -> None:
-        """Run the pipeline again on the picture shown (after a backend or model change)."""
-        await self.run_frame(element("picture"), self.result.width, self.result.height,
-                             {"image_decode": self.result.timings_ms.get("image_decode", 0.0)})
+        """Run the active view again on the picture shown (after a view, backend, model or style change)."""
+        await self.run_frame(element("picture"), {"image_decode": self.decode_ms})
 
     def on_save_png(self, event) -> None:
-        self.download(composite_png(element("picture"), element("overlay")), f"{self.stem()}-detections.png")
+        suffix = "stylized" if self.view == "style" else "detections"
+        self.download(composite_png(element("picture"), element("overlay")), f"{self.stem()}-{suffix}.png")
 
     def on_save_json(self, event) -> None:
         if self.result is None:
@@ -535,7 +633,7 @@ class App:
         button = element("webcam")
         button.textContent = "Start webcam"
         button.setAttribute("aria-pressed", "false")
-        element("fps").textContent = ""
+        element("fps").textContent = element("style-fps").textContent = ""
 
     async def webcam_loop(self) -> None:
         """Process the newest camera frame whenever the previous one is done: frames that arrive
@@ -550,8 +648,9 @@ class App:
                     break
                 start = now_ms()
                 show_video_frame(canvas, cam.video, mirrored=True)
+                self.source_size = (canvas.width, canvas.height)
                 timings = {"capture": now_ms() - start}
-                await self.run_frame(canvas, canvas.width, canvas.height, timings)
+                await self.run_frame(canvas, timings)
             except Exception as exc:  # noqa: BLE001
                 if self.webcam is cam:
                     self.release_camera()
@@ -564,7 +663,7 @@ class App:
         if self._last_frame_at:
             instant = 1000.0 / max(started - self._last_frame_at, 1e-3)
             self.fps = instant if self.fps == 0 else 0.9 * self.fps + 0.1 * instant
-            element("fps").textContent = f"{self.fps:.1f} fps"
+            element("fps").textContent = element("style-fps").textContent = f"{self.fps:.1f} fps"
         self._last_frame_at = started
 
 

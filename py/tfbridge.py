@@ -200,11 +200,11 @@ def predict_joined(model, batch, card: DetectorCard):
     return tf().concat(js_value([boxes.squeeze(js_value([0])), scores.squeeze(js_value([0]))]), 1)
 
 
-async def read_array(tensor) -> np.ndarray:
-    """Read a float32 tensor back into numpy (asynchronously) and dispose it."""
+async def read_array(tensor, dtype=np.float32) -> np.ndarray:
+    """Read a tensor (float32, or int32 with dtype=np.int32) back into numpy, asynchronously, and dispose it."""
     try:
         data = await tensor.data()
-        return np.frombuffer(data.to_py(), dtype=np.float32).reshape(tuple(tensor.shape.to_py()))
+        return np.frombuffer(data.to_py(), dtype=dtype).reshape(tuple(tensor.shape.to_py()))
     finally:
         tensor.dispose()
 

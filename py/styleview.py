@@ -1,0 +1,194 @@
+"""The "Segment & stylize" view: its controls, its models and its frame.
+
+The App (main.py) owns the sources (file, drop, paste, demo, webcam), errors and the frame loop;
+it hands each picture canvas to `run_frame`, which draws the result on the overlay canvas.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import js
+import numpy as np
+from PIL import Image
+from pyodide.ffi.wrappers import add_event_listener
+
+import tfbridge
+from cards import SegmenterCard, StyleCard
+from detector import now_ms
+from draw import show_timings
+from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgb_int
+
+STAGE_NAMES = {
+    "image_decode": "Image decode",
+    "capture": "Capture",
+    "segmentation": "Segmentation",
+    "style_transfer": "Style transfer",
+    "blend": "Blend",
+    "draw": "Draw",
+}
+DEFAULT_STYLE = "style-wave"
+DEFAULT_SEGMENTER = "selfie"
+
+document = js.document
+
+
+def element(id_: str):
+    return document.getElementById(id_)
+
+
+class StyleView:
+    def __init__(self, segmenters: dict[str, SegmenterCard], styles: dict[str, StyleCard], models_url: str,
+                 on_progress: Callable[[str, int, int | None], None]) -> None:
+        self.segmenter_cards = segmenters
+        self.style_cards = styles
+        self.models_url = models_url
+        self.on_progress = on_progress
+        self.loaded: dict[str, Segmenter | Stylizer] = {}
+        self.segmenter_id = DEFAULT_SEGMENTER if DEFAULT_SEGMENTER in segmenters else next(iter(segmenters))
+        self.style_id = DEFAULT_STYLE if DEFAULT_STYLE in styles else next(iter(styles))
+        self.settings = BlendSettings()
+        self.frames = 0
+
+    # ------------------------------------------------------------ controls
+
+    def build_controls(self, on_change: Callable) -> None:
+        """Fill the style picker and the segmenter menu from the cards, and listen to every control."""
+        picker = element("styles")
+        for card in self.style_cards.values():
+            button = document.createElement("button")
+            button.type = "button"
+            button.className = "style"
+            button.dataset.style = card.id
+            button.setAttribute("role", "radio")
+            button.title = card.name
+            thumb = document.createElement("img")
+            thumb.src, thumb.alt, thumb.width, thumb.height = f"{self.models_url}{card.id}/thumbnail.png", "", 64, 64
+            label = document.createElement("span")
+            label.textContent = card.name
+            button.append(thumb, label)
+            add_event_listener(button, "click", self._pick_style(card.id, on_change))
+            picker.appendChild(button)
+        menu = element("segmenter")
+        for card in self.segmenter_cards.values():
+            option = document.createElement("option")
+            option.value, option.textContent = card.id, card.name
+            menu.appendChild(option)
+        menu.value = self.segmenter_id
+        for id_ in ("segmenter", "mask-threshold", "feather", "strength", "style-side", "show-mask"):
+            add_event_listener(element(id_), "input" if id_ != "segmenter" else "change", on_change)
+        for radio in document.querySelectorAll("input[name=target]"):
+            add_event_listener(radio, "change", on_change)
+        self.show_choice()
+
+    def _pick_style(self, style_id: str, on_change: Callable):
+        async def on_click(event) -> None:
+            self.style_id = style_id
+            self.show_choice()
+            await on_change(event)
+        return on_click
+
+    def show_choice(self) -> None:
+        for button in document.querySelectorAll("#styles button"):
+            button.setAttribute("aria-checked", "true" if button.dataset.style == self.style_id else "false")
+
+    def read_controls(self) -> None:
+        """The settings and models the controls show now."""
+        self.segmenter_id = element("segmenter").value or self.segmenter_id
+        checked = document.querySelector("input[name=target]:checked")
+        s = self.settings
+        s.target = checked.value if checked else "person"
+        s.strength = float(element("strength").value)
+        s.threshold = float(element("mask-threshold").value)
+        s.feather = float(element("feather").value)
+        s.style_side = int(element("style-side").value)
+        s.show_mask = bool(element("show-mask").checked)
+        element("strength-value").textContent = f"{s.strength:.2f}"
+        element("mask-threshold-value").textContent = f"{s.threshold:.2f}"
+        element("feather-value").textContent = f"{s.feather:.2f}"
+        element("style-side-value").textContent = f"{s.style_side} px"
+
+    # ------------------------------------------------------------ models
+
+    async def model(self, card_id: str):
+        """The loaded Segmenter or Stylizer of a card, loading it (with progress) the first time."""
+        if card_id not in self.loaded:
+            card = self.segmenter_cards.get(card_id) or self.style_cards[card_id]
+            kind = Segmenter if isinstance(card, SegmenterCard) else Stylizer
+            self.loaded[card_id] = await kind.load(
+                card, self.models_url, lambda received, total: self.on_progress(card.name, received, total))
+        return self.loaded[card_id]
+
+    async def prepare(self) -> None:
+        """Read the controls and load the models they need (before a frame, so that a frame's
+        tensor count does not include model weights)."""
+        self.read_controls()
+        if self.settings.target != "whole" or self.settings.show_mask:
+            await self.model(self.segmenter_id)
+        await self.model(self.style_id)
+
+    # ------------------------------------------------------------ the frame
+
+    async def render(self, source, timings: dict[str, float], settings: BlendSettings, style_id: str):
+        """Pixels of a canvas -> the blended image as an int32 [H, W, 3] tensor (the caller disposes it).
+        Adds capture, segmentation, style transfer and blend times to `timings` (ms)."""
+        s = settings
+        segmenter = await self.model(self.segmenter_id) if s.target != "whole" or s.show_mask else None
+        stylizer = await self.model(style_id)
+        with tfbridge.tensor_scope():
+            start = now_ms()
+            pixels = tfbridge.tf().browser.fromPixels(source).cast("float32")
+            captured = now_ms()
+            probability = segmenter.person_probability(pixels) if segmenter else None
+            segmented = now_ms()
+            stylized = stylizer.stylize(pixels, s.style_side) if s.strength > 0 else pixels
+            styled = now_ms()
+            weight = style_weight(probability, s) if s.target != "whole" else s.strength
+            out = blend(pixels, stylized, weight)
+            if s.show_mask:
+                out = tint_mask(out, probability)
+            result = tfbridge.tf().keep(to_rgb_int(out))
+            blended = now_ms()
+        timings["capture"] = timings.get("capture", 0.0) + captured - start  # after the webcam's own capture
+        timings.update(segmentation=segmented - captured, style_transfer=styled - segmented, blend=blended - styled)
+        return result
+
+    async def run_frame(self, source, target_canvas, timings: dict[str, float]) -> dict:
+        """Render a frame with the controls' settings (after `prepare`) and draw it on target_canvas;
+        returns its size and timings."""
+        image = await self.render(source, timings, self.settings, self.style_id)
+        start = now_ms()
+        try:
+            await tfbridge.tf().browser.toPixels(image, target_canvas)
+        finally:
+            image.dispose()
+        timings["draw"] = now_ms() - start
+        self.frames += 1
+        show_timings(element("style-timings"), timings, STAGE_NAMES)
+        return {"width": int(target_canvas.width), "height": int(target_canvas.height),
+                "timings_ms": {k: round(v, 3) for k, v in timings.items()}}
+
+    # ------------------------------------------------------------ headless outputs
+
+    async def mask_png(self, source, segmenter_id: str) -> bytes:
+        """8-bit grey PNG of the person probability × 255, at the size of the source."""
+        segmenter = await self.model(segmenter_id)
+        with tfbridge.tensor_scope():
+            pixels = tfbridge.tf().browser.fromPixels(source).cast("float32")
+            grey = tfbridge.tf().keep(segmenter.person_probability(pixels).mul(255).round().cast("int32"))
+        values = await tfbridge.read_array(grey, np.int32)
+        return png_bytes(values[:, :, 0].astype(np.uint8), "L")
+
+    async def stylized_png(self, source, style_id: str, target: str, max_side: int) -> bytes:
+        """PNG of the source stylized (whole, or only the person or the background at the default
+        mask settings), with the style run at the source's size up to max_side on the long side."""
+        image = await self.render(source, {}, BlendSettings(target=target, style_side=max_side), style_id)
+        values = await tfbridge.read_array(image, np.int32)
+        return png_bytes(values.astype(np.uint8), "RGB")
+
+
+def png_bytes(values: np.ndarray, mode: str) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(values, mode).save(out, "PNG")
+    return out.getvalue()
