@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,3 +121,25 @@ def y4m_video(path: Path, names: list[str], frames_each: int = 15, size=(640, 48
             for _ in range(frames_each):
                 out.write(b"FRAME\n" + planes)
     return path
+
+
+@functools.cache
+def variations() -> dict[str, Image.Image]:
+    """New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit."""
+    demo = photo("aizoo_demo.jpg").convert("RGB")
+    face = photo("fst_face.jpg").convert("RGB")
+    mask = photo("fmd_demo2.jpg").convert("RGB")
+    canvas = Image.new("RGB", (1200, 700), (90, 110, 130))
+    canvas.paste(mask, (30, 200))
+    canvas.paste(demo.resize((400, 528)), (700, 100))
+    return {
+        "demo-mirrored": ImageOps.mirror(demo),
+        "demo-top-crop": demo.crop((0, 0, 520, 300)),
+        "demo-small": demo.resize((260, 343), Image.Resampling.LANCZOS),
+        "demo-large": demo.resize((1560, 2058), Image.Resampling.BICUBIC),
+        "demo-dark": ImageEnhance.Brightness(demo).enhance(0.6),
+        "face-rotated": face.rotate(12, expand=True, fillcolor=(255, 255, 255)),
+        "face-wide": ImageOps.pad(face, (2400, 900), color=(20, 20, 20)),
+        "collage": canvas,
+        "mask-contrast": ImageEnhance.Contrast(mask).enhance(1.5),
+    }

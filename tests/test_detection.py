@@ -3,7 +3,6 @@
 import io
 
 import pytest
-from PIL import Image, ImageEnhance, ImageOps
 
 import samples
 from conftest import assert_same_detections, box_iou
@@ -24,31 +23,10 @@ def test_matches_the_reference_results(app, reference, name):
     assert app.stats()["leaky_frames"] == 0
 
 
-def variations():
-    """New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit."""
-    demo = samples.photo("aizoo_demo.jpg").convert("RGB")
-    face = samples.photo("fst_face.jpg").convert("RGB")
-    mask = samples.photo("fmd_demo2.jpg").convert("RGB")
-    canvas = Image.new("RGB", (1200, 700), (90, 110, 130))
-    canvas.paste(mask, (30, 200))
-    canvas.paste(demo.resize((400, 528)), (700, 100))
-    return {
-        "demo-mirrored": ImageOps.mirror(demo),
-        "demo-top-crop": demo.crop((0, 0, 520, 300)),
-        "demo-small": demo.resize((260, 343), Image.Resampling.LANCZOS),
-        "demo-large": demo.resize((1560, 2058), Image.Resampling.BICUBIC),
-        "demo-dark": ImageEnhance.Brightness(demo).enhance(0.6),
-        "face-rotated": face.rotate(12, expand=True, fillcolor=(255, 255, 255)),
-        "face-wide": ImageOps.pad(face, (2400, 900), color=(20, 20, 20)),
-        "collage": canvas,
-        "mask-contrast": ImageEnhance.Contrast(mask).enhance(1.5),
-    }
-
-
-@pytest.mark.parametrize("name", sorted(variations()))
+@pytest.mark.parametrize("name", sorted(samples.variations()))
 def test_matches_a_plain_javascript_pipeline_on_new_photos(app, js_reference, name):
     out = io.BytesIO()
-    variations()[name].save(out, "JPEG", quality=92)
+    samples.variations()[name].save(out, "JPEG", quality=92)
     result = app.detect(out.getvalue(), name + ".jpg")
     # Both pipelines run on the very same pixels: the canvas the app shows.
     assert_same_detections(result["detections"], js_reference())

@@ -85,6 +85,27 @@ def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
     assert growth <= 0.05
 
 
+def test_segment_and_stylize_300_webcam_frames_with_a_flat_tensor_count(camera_app):
+    page = camera_app.page
+    page.click("#view-style")
+    page.fill("#style-side", "128")  # the cost of style transfer grows with its pixels; 128 keeps this short
+
+    def run(count: int) -> dict:
+        """`count` stylized camera frames, then the camera stopped (which waits for the frame in flight)."""
+        first = camera_app.stats()["style_frames"]
+        page.evaluate("window.pylens.startWebcam()")
+        page.wait_for_function(f"JSON.parse(window.pylens.stats()).style_frames >= {first + count}",
+                               timeout=900_000)
+        page.evaluate("window.pylens.stopWebcam()")
+        return camera_app.stats()
+
+    start = run(5)  # models loaded, kernels warm
+    end = run(300)
+    page.click("#view-mask")
+    assert end["leaky_frames"] == 0 and end["tensors"] == start["tensors"], (start, end)
+    assert end["webcam"] is False and page.locator("#style-fps").inner_text() == ""
+
+
 def test_camera_denied(site_url):
     # No fake-UI flag and no permission granted: the browser refuses the camera.
     with build.HeadlessApp(site_url, "wasm", chromium_args=("--use-fake-device-for-media-stream",)) as app:

@@ -1,0 +1,217 @@
+"""Segment & stylize: the masks and stylized images of the page's pipeline (which `build.py segment`
+and `stylize` print), checked against plain tf.js and TensorFlow; the view as a person uses it."""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+import build
+import samples
+from test_conversion import psnr
+
+PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
+
+PLAIN_MASK = """async ([model, b64, h, w, inH, inW, channel, softmax]) => {
+    const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+    window.segmenters = window.segmenters || {};
+    const net = window.segmenters[model] = window.segmenters[model]
+        || await tf.loadGraphModel(`./models/${model}/${model}.json`);
+    const mask = tf.tidy(() => {
+        const input = tf.image.resizeBilinear(tf.tensor3d(bytes, [h, w, 3], 'int32'), [inH, inW]).div(255);
+        let out = net.predict(input.expandDims(0));
+        if (softmax) out = tf.softmax(out);
+        const person = out.slice([0, 0, 0, channel], [1, -1, -1, 1]).squeeze([0]);
+        return tf.image.resizeBilinear(person, [h, w]).greaterEqual(0.5);
+    });
+    const data = await mask.data();  // Uint8Array of 0 and 1
+    mask.dispose();
+    let text = '';
+    for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+    return btoa(text);
+}"""
+
+
+def canvas_pixels(app, canvas_id: str) -> np.ndarray:
+    """The RGB pixels on one of the page's canvases."""
+    b64, height, width = app.page.evaluate("""id => {
+        const c = document.getElementById(id);
+        const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let text = '';
+        for (let i = 0; i < rgba.length; i += 0x8000) text += String.fromCharCode(...rgba.subarray(i, i + 0x8000));
+        return [btoa(text), c.height, c.width];
+    }""", canvas_id)
+    rgba = np.frombuffer(base64.b64decode(b64), np.uint8).reshape(height, width, 4)
+    return np.ascontiguousarray(rgba[:, :, :3])
+
+
+def picture_pixels(app, data: bytes, name: str) -> np.ndarray:
+    """The upright RGB pixels the page decodes from an image (shown on its picture canvas)."""
+    app.detect(data, name)
+    return canvas_pixels(app, "picture")
+
+
+def png_array(result: dict) -> np.ndarray:
+    assert "error" not in result, result
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(result["png"]))))
+
+
+def jpeg(img: Image.Image) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def images() -> dict[str, bytes]:
+    real = {name: (samples.shared_dir() / "images" / name).read_bytes() for name in PHOTOS}
+    made = {name: jpeg(img) for name, img in samples.variations().items()}
+    return {**real, **made}
+
+
+@pytest.mark.parametrize("model", ["selfie", "meet"])
+@pytest.mark.parametrize("name", sorted(images()))
+def test_mask_agrees_with_plain_tfjs(app, tfjs_page, model, name):
+    data = images()[name]
+    mask = png_array(app.on_image("segmentImage", data, name, model))
+    rgb = picture_pixels(app, data, name)  # the same decoded pixels for both pipelines
+    assert mask.shape == rgb.shape[:2] and mask.dtype == np.uint8  # 8-bit grey, at the image's size
+    card = next(c for c in build.model_cards() if c.id == model)
+    plain = np.frombuffer(base64.b64decode(tfjs_page.evaluate(PLAIN_MASK, [
+        model, base64.b64encode(rgb.tobytes()).decode(), *rgb.shape[:2], card.input_height, card.input_width,
+        card.person_channel, card.activation == "softmax"])), np.uint8).reshape(rgb.shape[:2]).astype(bool)
+    ours = mask >= 128  # probability × 255 at least 127.5
+    union = np.logical_or(ours, plain).sum()
+    if union < 0.001 * ours.size:  # no person (the QR code): IoU means nothing, so the masks must both be empty
+        assert np.logical_xor(ours, plain).sum() <= 0.001 * ours.size
+    else:
+        assert np.logical_and(ours, plain).sum() / union >= 0.95
+
+
+@pytest.fixture(scope="module")
+def tensorflow_wave(tmp_path_factory) -> np.ndarray:
+    """The wave checkpoint run in TensorFlow on fmd_demo2.jpg at its own size (464×330)."""
+    folder = tmp_path_factory.mktemp("wave")
+    rgb = np.asarray(samples.photo("fmd_demo2.jpg").convert("RGB"), np.float32)
+    np.save(folder / "in.npy", rgb)
+    subprocess.run([str(build.ensure_convert_env()), str(build.CONVERTER), "stylize",
+                    str(build.BUILD / "sources" / "fast-style" / "wave"), str(folder / "in.npy"),
+                    str(folder / "out.npy")], check=True, capture_output=True)
+    return np.load(folder / "out.npy")[:rgb.shape[0], :rgb.shape[1]]
+
+
+def test_stylize_at_native_size_agrees_with_tensorflow(app, tensorflow_wave):
+    data = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+    out = png_array(app.on_image("stylizeImage", data, "fmd_demo2.jpg", "style-wave", None, 1024))
+    assert out.shape == (330, 464, 3)
+    assert psnr(out, tensorflow_wave) >= 35
+
+
+def test_person_and_background_masks_split_the_picture(app):
+    data = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+    original = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+    mask = png_array(app.on_image("segmentImage", data, "m.jpg", "selfie")) / 255.0
+    whole = png_array(app.on_image("stylizeImage", data, "m.jpg", "style-wave", None, 1024)).astype(np.float64)
+    for target, region in (("person", mask > 0.9), ("background", mask < 0.1)):
+        out = png_array(app.on_image("stylizeImage", data, "m.jpg", "style-wave", target, 1024)).astype(np.float64)
+        assert np.abs(out - whole)[region].mean() < 2  # stylized where the mask says so
+        assert np.abs(out - original)[~region & ((mask > 0.9) | (mask < 0.1))].mean() < 2  # untouched elsewhere
+
+
+def test_large_image_is_stylized_at_max_side_and_returned_at_its_size(app):
+    data = jpeg(samples.photo("fst_face.jpg").convert("RGB"))  # 1279×959
+    out = png_array(app.on_image("stylizeImage", data, "face.jpg", "style-udnie", None, 320))
+    assert out.shape == (959, 1279, 3)
+
+
+def test_bad_input_is_an_error_not_a_crash(app):
+    assert "is not an image" in app.on_image("segmentImage", b"hello", "notes.txt", "selfie")["error"]
+    assert app.on_image("stylizeImage", jpeg(Image.new("RGB", (8, 8))), "x.jpg", "style-cubism", None,
+                        1024) == {"error": "There is no style 'style-cubism'."}
+
+
+# ---------------------------------------------------------------- the view
+
+
+def overlay_pixels(app) -> np.ndarray:
+    return canvas_pixels(app, "overlay").astype(np.float64)
+
+
+def style_frame(app, action) -> dict:
+    before = app.stats()["style_frames"]
+    action()
+    app.page.wait_for_function(f"JSON.parse(window.pylens.stats()).style_frames > {before}", timeout=120_000)
+    return app.stats()
+
+
+@pytest.fixture(scope="module")
+def style_app(site_url):
+    with build.HeadlessApp(site_url, "wasm") as headless:
+        photo = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+        headless.detect(photo, "fmd_demo2.jpg")
+        style_frame(headless, lambda: headless.page.click("#view-style"))
+        yield headless
+
+
+def test_view_shows_the_stylized_picture_with_timings(style_app):
+    page = style_app.page
+    stats = style_app.stats()
+    assert stats["view"] == "style" and "view=style" in page.url and stats["leaky_frames"] == 0
+    expect(page.locator("#style-panel")).to_be_visible()
+    expect(page.locator("#mask-panel")).to_be_hidden()
+    rows = page.locator("#style-timings tr td:first-child").all_inner_texts()
+    assert rows == ["Image decode", "Capture", "Segmentation", "Style transfer", "Blend", "Draw", "Total"]
+    assert page.locator("#styles button").count() == 6
+    assert page.locator("#styles button[aria-checked=true]").inner_text() == "The Great Wave"
+
+
+def test_blend_modes_strength_and_styles(style_app):
+    page = style_app.page
+    original = canvas_pixels(style_app, "picture").astype(np.float64)
+    person = overlay_pixels(style_app)
+    style_frame(style_app, lambda: page.check("input[name=target][value=background]"))
+    background = overlay_pixels(style_app)
+    style_frame(style_app, lambda: page.check("input[name=target][value=whole]"))
+    whole = overlay_pixels(style_app)
+    assert min(np.abs(a - b).mean() for a, b in ((person, background), (person, whole), (background, whole))) > 5
+    style_frame(style_app, lambda: page.fill("#strength", "0"))
+    assert np.abs(overlay_pixels(style_app) - original).max() <= 1  # strength 0: the original
+    style_frame(style_app, lambda: page.fill("#strength", "1"))
+    stats = style_frame(style_app, lambda: page.click("#styles button[data-style=style-scream]"))
+    assert stats["style"] == "style-scream"
+    assert np.abs(overlay_pixels(style_app) - whole).mean() > 5
+    style_frame(style_app, lambda: page.check("input[name=target][value=person]"))
+
+
+def test_mask_controls_and_segmenter(style_app):
+    page = style_app.page
+    plain = overlay_pixels(style_app)
+    style_frame(style_app, lambda: page.check("#show-mask"))
+    assert np.abs(overlay_pixels(style_app) - plain).mean() > 2
+    style_frame(style_app, lambda: page.uncheck("#show-mask"))
+    style_frame(style_app, lambda: page.fill("#feather", "0"))
+    style_frame(style_app, lambda: page.fill("#mask-threshold", "0.9"))
+    assert page.locator("#mask-threshold-value").inner_text() == "0.90"
+    stats = style_frame(style_app, lambda: page.select_option("#segmenter", "meet"))
+    assert stats["segmenter"] == "meet" and stats["leaky_frames"] == 0
+    with page.expect_download() as download:
+        page.click("#style-save-png")
+    assert download.value.suggested_filename == "fmd_demo2-stylized.png"
+
+
+def test_missing_style_model_is_reported_and_the_app_goes_on(site_url, pyodide_dist, tmp_path):
+    models = tmp_path / "models"
+    shutil.copytree(build.BUILD / "models", models, ignore=lambda folder, names: ["style-udnie"])
+    with build.serving(build.routes(pyodide_dist, models=models)) as url, build.HeadlessApp(url, "wasm") as app:
+        app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+        style_frame(app, lambda: app.page.click("#view-style"))
+        app.page.click("#styles button[data-style=style-udnie]")
+        expect(app.page.locator("#error-text")).to_contain_text("Model file model.json is missing on the server")
+        style_frame(app, lambda: app.page.click("#styles button[data-style=style-wreck]"))
+        expect(app.page.locator("#loading")).to_be_hidden()
