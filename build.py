@@ -9,7 +9,8 @@ and sets up what each command needs.
     python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
     python3 build.py segment [--backend B] [--model selfie|meet] IMAGE --out MASK.png
     python3 build.py stylize [--backend B] --style NAME [--mask person|background] [--max-side N] IMAGE --out OUT.png
-    python3 build.py bench [--backend B] [--frames N]  time the pipeline against the model alone
+    python3 build.py bench [--backend B] [--frames N] [--style-frames N] [--json]
+                                                       time both pipelines against their models alone
 
 Environment:
     PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)
@@ -594,27 +595,52 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return image_to_png(args, "stylizeImage", "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
 
 
+def bench_picture() -> tuple[bytes, str]:
+    """A 640×480 JPEG of a person (a demo photo cropped to fit): the segment-and-stylize bench frame."""
+    import io  # noqa: PLC0415
+
+    from PIL import Image, ImageOps  # noqa: PLC0415 — installed by ensure_dev_env
+
+    out = io.BytesIO()
+    ImageOps.fit(Image.open(BUILD / "demos" / "fmd_demo2.jpg").convert("RGB"), (640, 480)).save(out, "JPEG", quality=92)
+    return out.getvalue(), "fmd_demo2-640x480.jpg"
+
+
+def print_rows(title: str, rows: list[tuple]) -> None:
+    """A titled table of (name, value) in milliseconds, or (name, value, unit)."""
+    print(title)
+    for name, value, *unit in rows:
+        print(f"  {name:<52} {value:8.2f} {unit[0] if unit else 'ms'}".rstrip())
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
     image = BUILD / "demos" / "aizoo_demo.jpg"
     with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
         app.detect(image.read_bytes(), image.name)
-        browser = app.browser.version
-        figures = json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n)", args.frames))
-    ratio = figures["python_pipeline_ms"] / figures["predict_ms"]
-    rows = [
-        ("model: predict + readback", figures["predict_ms"]),
-        ("Python pipeline, whole frame", figures["python_pipeline_ms"]),
-        ("  of which post-processing (readback, decode, NMS)", figures["postprocess_ms"]),
-        *((f"  stage: {name}", ms) for name, ms in figures["stages_ms"].items()),
-    ]
-    print(f"face-mask, {image.name}, {figures['frames']} frames, backend {figures['backend']}, Chromium {browser}")
-    for name, ms in rows:
-        print(f"  {name:<52} {ms:8.2f} ms")
-    print(f"  {'pipeline / model':<52} {ratio:8.3f}")
+        browser = f"Chromium {app.browser.version}"
+        mask = json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n)", args.frames))
+        app.detect(*bench_picture())
+        app.page.evaluate("window.pylens.showView('style')")
+        style = json.loads(app.page.evaluate("n => window.pylens.benchSegmentStyle(n)", args.style_frames))
+    print_rows(f"face-mask, {image.name}, {mask['frames']} frames, backend {mask['backend']}, {browser}", [
+        ("model: predict + readback", mask["predict_ms"]),
+        ("Python pipeline, whole frame", mask["python_pipeline_ms"]),
+        ("  of which post-processing (readback, decode, NMS)", mask["postprocess_ms"]),
+        *((f"  stage: {name}", ms) for name, ms in mask["stages_ms"].items()),
+        ("pipeline / model", mask["python_pipeline_ms"] / mask["predict_ms"], ""),
+    ])
+    style["overhead"] = style["pipeline_ms"] / style["models_ms"] - 1
+    print_rows(f"segment & stylize, {style['width']}×{style['height']}, style at {style['style_side']} px, "
+               f"{style['segmenter']} + {style['style']}, {style['frames']} frames", [
+        ("the two models alone: predict + wait", style["models_ms"]),
+        ("whole pipeline, capture to drawn", style["pipeline_ms"]),
+        *((f"  stage: {name}", ms) for name, ms in style["stages_ms"].items()),
+        ("overhead beyond the models", 100 * style["overhead"], "%"),
+    ])
     if args.json:
-        print(json.dumps({"backend": figures["backend"], "browser": f"Chromium {browser}", "face_mask": figures}))
+        print(json.dumps({"backend": mask["backend"], "browser": browser, "face_mask": mask, "segment_style": style}))
     return 0
 
 
@@ -648,9 +674,10 @@ def main(argv: list[str]) -> int:
     stylize.add_argument("image", metavar="IMAGE")
     stylize.add_argument("--out", required=True, metavar="OUT.png")
     stylize.set_defaults(run=cmd_stylize)
-    bench = sub.add_parser("bench", help="time the face-mask pipeline against the model alone, in Chromium")
+    bench = sub.add_parser("bench", help="time both pipelines against their models alone, in Chromium")
     bench.add_argument("--backend", choices=BACKENDS, default="wasm")
-    bench.add_argument("--frames", type=int, default=100)
+    bench.add_argument("--frames", type=int, default=100, help="face-mask frames")
+    bench.add_argument("--style-frames", type=int, default=20, help="segment-and-stylize frames")
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     bench.set_defaults(run=cmd_bench)
     args, extra = parser.parse_known_args(argv)

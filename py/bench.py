@@ -62,3 +62,48 @@ async def face_mask(detector: FaceMaskDetector, source, width: int, height: int,
             [sum(v) for v in zip(stages["readback"], stages["box_decode"], stages["nms"], strict=True)]),
         "stages_ms": medians,
     }
+
+
+async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
+    """Medians over `frames` frames of the segment-and-stylize pipeline's stages on a canvas, and of
+    its two models alone (predict on a ready input and wait for the result), alternating the two."""
+    await view.prepare()
+    settings = view.settings
+    segmenter, stylizer = view.loaded[view.segmenter_id], view.loaded[view.style_id]
+    tfjs = tfbridge.tf()
+    with tfbridge.tensor_scope():
+        pixels = tfjs.browser.fromPixels(source).cast("float32")
+        card = segmenter.card
+        seg_size = tfbridge.js_value([card.input_height, card.input_width])
+        seg_input = tfjs.keep(tfjs.image.resizeBilinear(pixels, seg_size).div(card.input_scale).expandDims(0))
+        height, width = pixels.shape[0], pixels.shape[1]
+        scale = min(1.0, settings.style_side / max(height, width))
+        style_input = tfjs.keep(tfjs.image.resizeBilinear(
+            pixels, tfbridge.js_value([round(height * scale), round(width * scale)])).expandDims(0))
+    stages: dict[str, list[float]] = {}
+    models, totals = [], []
+    for i in range(warm_up + frames):
+        start = now_ms()
+        for model, batch, card in ((segmenter.model, seg_input, segmenter.card),
+                                   (stylizer.model, style_input, stylizer.card)):
+            outputs = tfbridge.model_outputs(model, batch, card)
+            await _read_all(tfbridge.js_value(outputs))
+            tfjs.dispose(tfbridge.js_value(outputs))
+        own = now_ms() - start
+        timings: dict[str, float] = {}
+        await view.run_frame(source, js.document.createElement("canvas"), timings)
+        if i >= warm_up:
+            models.append(own)
+            totals.append(sum(timings.values()))
+            for key, value in timings.items():
+                stages.setdefault(key, []).append(value)
+    seg_input.dispose()
+    style_input.dispose()
+    return {
+        "frames": frames,
+        "width": int(width), "height": int(height), "style_side": settings.style_side,
+        "segmenter": view.segmenter_id, "style": view.style_id,
+        "models_ms": statistics.median(models),
+        "pipeline_ms": statistics.median(totals),
+        "stages_ms": {key: statistics.median(values) for key, values in stages.items()},
+    }

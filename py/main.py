@@ -183,7 +183,8 @@ class App:
         api = js.Object.new()
         for name, fn in (("detectImage", self.api_detect_image), ("stats", self.api_stats),
                          ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam),
-                         ("benchFaceMask", self.api_bench), ("showView", self.show_view),
+                         ("benchFaceMask", self.api_bench), ("benchSegmentStyle", self.api_bench_style),
+                         ("showView", self.show_view),
                          ("segmentImage", self.api_segment_image), ("stylizeImage", self.api_stylize_image)):
             proxy = create_proxy(fn)
             self._api_proxies.append(proxy)
@@ -232,6 +233,12 @@ class App:
         """Time the pipeline on the picture shown now (see bench.py)."""
         figures = await bench.face_mask(self.detector, element("picture"), self.result.width,
                                         self.result.height, int(frames))
+        return json.dumps({"backend": self.backend, **figures})
+
+    async def api_bench_style(self, frames: int) -> str:
+        """Time segment & stylize on the picture shown now, with the view's settings (see bench.py)."""
+        async with self._one_at_a_time:
+            figures = await bench.segment_style(self.style, element("picture"), int(frames))
         return json.dumps({"backend": self.backend, **figures})
 
     def api_stats(self) -> str:
