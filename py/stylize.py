@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import tfbridge
-from cards import SegmenterCard, StyleCard
+from cards import ModelCard, SegmenterCard, StyleCard
 from tfbridge import js_value, tf
 
 TARGETS = ("person", "background", "whole")
@@ -31,17 +31,22 @@ class BlendSettings:
     show_mask: bool = False
 
 
-class Segmenter:
-    """A person segmentation model from its card: pixels in, person probability out."""
+class CardModel:
+    """A tf.js model with the card that describes it."""
 
-    def __init__(self, card: SegmenterCard, model) -> None:
+    def __init__(self, card: ModelCard, model) -> None:
         self.card = card
         self.model = model
 
     @classmethod
-    async def load(cls, card: SegmenterCard, models_url: str,
-                   on_progress: Callable[[int, int | None], None]) -> Segmenter:
+    async def load(cls, card: ModelCard, models_url: str, on_progress: Callable[[int, int | None], None]):
         return cls(card, await tfbridge.load_model(card, models_url, on_progress))
+
+
+class Segmenter(CardModel):
+    """A person segmentation model from its card: pixels in, person probability out."""
+
+    card: SegmenterCard
 
     def person_probability(self, pixels):
         """[H, W, 3] RGB 0…255 -> [H, W, 1] person probability: the image resized bilinearly to the
@@ -56,17 +61,10 @@ class Segmenter:
         return tf().image.resizeBilinear(person, js_value([height, width]))
 
 
-class Stylizer:
+class Stylizer(CardModel):
     """A fast style transfer network from its card: RGB 0…255 in, stylized RGB 0…255 out."""
 
-    def __init__(self, card: StyleCard, model) -> None:
-        self.card = card
-        self.model = model
-
-    @classmethod
-    async def load(cls, card: StyleCard, models_url: str,
-                   on_progress: Callable[[int, int | None], None]) -> Stylizer:
-        return cls(card, await tfbridge.load_model(card, models_url, on_progress))
+    card: StyleCard
 
     def stylize(self, pixels, max_side: int):
         """[H, W, 3] RGB 0…255 -> stylized [H, W, 3]. An image whose long side is at most `max_side`
