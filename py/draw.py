@@ -37,6 +37,13 @@ def show_video_frame(canvas, video, mirrored: bool) -> None:
     ctx.restore()
 
 
+def show_rgba(canvas, values, width: int, height: int) -> None:
+    """Put RGBA values (a JS typed array, 0…255) on a canvas of that size; the browser converts them."""
+    canvas.width, canvas.height = width, height
+    pixels = js.Uint8ClampedArray.new(values)
+    canvas.getContext("2d").putImageData(js.ImageData.new(pixels, width, height), 0, 0)
+
+
 def draw_detections(canvas, detections: list[Detection], colors: list[str], scale: float) -> None:
     """Clear the overlay canvas and draw each detection's box with its label and score.
 

@@ -17,8 +17,8 @@ from pyodide.ffi.wrappers import add_event_listener
 import tfbridge
 from cards import SegmenterCard, StyleCard
 from detector import now_ms
-from draw import show_timings
-from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgb_int
+from draw import show_rgba, show_timings
+from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
 
 STAGE_NAMES = {
     "image_decode": "Image decode",
@@ -131,7 +131,7 @@ class StyleView:
     # ------------------------------------------------------------ the frame
 
     async def render(self, source, timings: dict[str, float], settings: BlendSettings, style_id: str):
-        """Pixels of a canvas -> the blended image as an int32 [H, W, 3] tensor (the caller disposes it).
+        """Pixels of a canvas -> the blended image as an int32 RGBA [H, W, 4] tensor (the caller disposes it).
         Adds capture, segmentation, style transfer and blend times to `timings` (ms)."""
         s = settings
         segmenter = await self.model(self.segmenter_id) if s.target != "whole" or s.show_mask else None
@@ -148,7 +148,7 @@ class StyleView:
             out = blend(pixels, stylized, weight)
             if s.show_mask:
                 out = tint_mask(out, probability)
-            result = tfbridge.tf().keep(to_rgb_int(out))
+            result = tfbridge.tf().keep(to_rgba(out))
             blended = now_ms()
         timings["capture"] = timings.get("capture", 0.0) + captured - start  # after the webcam's own capture
         timings.update(segmentation=segmented - captured, style_transfer=styled - segmented, blend=blended - styled)
@@ -159,10 +159,8 @@ class StyleView:
         returns its size and timings."""
         image = await self.render(source, timings, self.settings, self.style_id)
         start = now_ms()
-        try:
-            await tfbridge.tf().browser.toPixels(image, target_canvas)
-        finally:
-            image.dispose()
+        height, width = int(image.shape[0]), int(image.shape[1])
+        show_rgba(target_canvas, await tfbridge.read_values(image), width, height)
         timings["draw"] = now_ms() - start
         self.frames += 1
         show_timings(element("style-timings"), timings, STAGE_NAMES)
@@ -185,7 +183,7 @@ class StyleView:
         mask settings), with the style run at the source's size up to max_side on the long side."""
         image = await self.render(source, {}, BlendSettings(target=target, style_side=max_side), style_id)
         values = await tfbridge.read_array(image, np.int32)
-        return png_bytes(values.astype(np.uint8), "RGB")
+        return png_bytes(values[:, :, :3].astype(np.uint8), "RGB")
 
 
 def png_bytes(values: np.ndarray, mode: str) -> bytes:

@@ -2,7 +2,7 @@
 
 Pixels stay in tf.js tensors from capture to the canvas: resizing, normalising, thresholding,
 feathering and blending are tf.js operations called from here, and only the final image is
-drawn (tf.browser.toPixels). Every function that makes tensors is called inside
+drawn. Every function that makes tensors is called inside
 `tfbridge.tensor_scope` by its caller, which keeps what it returns.
 """
 
@@ -103,6 +103,7 @@ def tint_mask(image, probability):
     return blend(image, tf().broadcastTo(tint, image.shape), probability.mul(0.5))
 
 
-def to_rgb_int(image):
-    """Float RGB 0…255 -> int32 RGB for tf.browser.toPixels."""
-    return image.clipByValue(0, 255).round().cast("int32")
+def to_rgba(image):
+    """Float RGB 0…255 -> int32 RGBA, opaque: what a canvas's ImageData holds."""
+    rgb = image.clipByValue(0, 255).round().cast("int32")
+    return tf().pad(rgb, js_value([[0, 0], [0, 0], [0, 1]]), 255)

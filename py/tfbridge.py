@@ -200,6 +200,14 @@ def predict_joined(model, batch, card: DetectorCard):
     return tf().concat(js_value([boxes.squeeze(js_value([0])), scores.squeeze(js_value([0]))]), 1)
 
 
+async def read_values(tensor):
+    """A tensor's values as a JS typed array (read asynchronously, left in JS); disposes the tensor."""
+    try:
+        return await tensor.data()
+    finally:
+        tensor.dispose()
+
+
 async def read_array(tensor, dtype=np.float32) -> np.ndarray:
     """Read a tensor (float32, or int32 with dtype=np.int32) back into numpy, asynchronously, and dispose it."""
     try:
