@@ -1,4 +1,4 @@
-"""`build.py detect`: the headless command other tools depend on, run as they run it."""
+"""The headless commands (detect, segment, stylize) that other tools depend on, run as they run them."""
 
 import json
 import subprocess
@@ -48,3 +48,38 @@ def test_detect_exits_zero_when_every_image_is_read(site_url):
 def test_detect_usage_errors():
     run = detect("--backend", "tpu", "x.jpg")
     assert run.returncode == 2 and "invalid choice: 'tpu'" in run.stderr
+
+
+def build_py(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def test_segment_and_stylize_write_pngs(tmp_path, site_url):
+    from PIL import Image  # noqa: PLC0415
+
+    photo = str(samples.shared_dir() / "images" / "fmd_demo2.jpg")
+    run = build_py("segment", "--backend", "wasm", "--model", "meet", photo, "--out", str(tmp_path / "mask.png"))
+    assert run.returncode == 0, run.stderr
+    mask = Image.open(tmp_path / "mask.png")
+    assert (mask.mode, mask.size) == ("L", (464, 330))
+    run = build_py("stylize", "--style", "la_muse", "--mask", "background", "--max-side", "256", photo,
+                   "--out", str(tmp_path / "out.png"))
+    assert run.returncode == 0, run.stderr
+    out = Image.open(tmp_path / "out.png")
+    assert (out.mode, out.size) == ("RGB", (464, 330))
+
+
+def test_segment_and_stylize_bad_input(tmp_path, site_url):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    photo = str(samples.shared_dir() / "images" / "fmd_demo2.jpg")
+    for args, message in (
+        (("segment", str(notes), "--out", str(tmp_path / "m.png")), "notes.txt is not an image"),
+        (("segment", str(tmp_path / "none.jpg"), "--out", str(tmp_path / "m.png")), "cannot be read"),
+        (("stylize", "--style", "cubism", photo, "--out", str(tmp_path / "s.png")), "There is no style 'cubism'"),
+        (("stylize", "--style", "wave", photo, "--out", str(tmp_path / "no" / "s.png")), "is not a folder"),
+    ):
+        run = build_py(*args)
+        assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+        assert not (tmp_path / "m.png").exists() and not (tmp_path / "s.png").exists()
