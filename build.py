@@ -163,18 +163,8 @@ def conversion_stamp(card) -> str:
 
 def ensure_convert_env() -> Path:
     """.venv-convert with the pinned TensorFlow and tensorflowjs; returns its python."""
-    python = CONVERT_VENV / "bin" / "python"
-    stamp = CONVERT_VENV / ".requirements"
-    wanted = CONVERT_REQUIREMENTS.read_text()
-    if not python.exists():
-        log("creating .venv-convert for model conversion…")
-        subprocess.run([sys.executable, "-m", "venv", str(CONVERT_VENV)], check=True)
-    if not stamp.is_file() or stamp.read_text() != wanted:
-        log("installing TensorFlow and tensorflowjs into .venv-convert (about 3 GB, once)…")
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-deps", "-r", str(CONVERT_REQUIREMENTS)], check=True)
-        stamp.write_text(wanted)
-    return python
+    return ensure_venv(CONVERT_VENV, ["--no-deps", "-r", str(CONVERT_REQUIREMENTS)], CONVERT_REQUIREMENTS.read_text(),
+                       "TensorFlow and tensorflowjs (about 3 GB, once)")
 
 
 def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
@@ -394,22 +384,28 @@ def serving(table: list[tuple[str, Path]]) -> Iterator[str]:
 
 # ---------------------------------------------------------------- Python tools and Chromium
 
+def ensure_venv(venv: Path, pip_args: list[str], wanted: str, what: str) -> Path:
+    """A virtual environment with `pip install pip_args` done, redone only when `wanted` (what the
+    arguments stand for) changes; returns its python."""
+    python = venv / "bin" / "python"
+    stamp = venv / ".requirements"
+    if not python.exists():
+        log(f"creating {venv.name}…")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        log(f"installing {what} into {venv.name}…")
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pip_args],
+                       check=True)
+        stamp.write_text(wanted)
+    return python
+
+
 def ensure_dev_env() -> None:
     """Run this script inside .venv with the dev dependency group installed (re-executes itself)."""
-    requirements = PYPROJECT["dependency-groups"]["dev"]
-    python = VENV / "bin" / "python"
     if Path(sys.prefix).resolve() == VENV.resolve():
         return
-    stamp = VENV / ".requirements"
-    wanted = "\n".join(requirements)
-    if not python.exists():
-        log("creating .venv…")
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.is_file() or stamp.read_text() != wanted:
-        log("installing Python tools into .venv…")
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        *requirements], check=True)
-        stamp.write_text(wanted)
+    requirements = PYPROJECT["dependency-groups"]["dev"]
+    python = ensure_venv(VENV, requirements, "\n".join(requirements), "the Python tools")
     os.execv(str(python), [str(python), str(ROOT / "build.py"), *sys.argv[1:]])
 
 

@@ -80,18 +80,3 @@ def composite_png(picture_canvas, overlay_canvas) -> str:
     ctx.drawImage(picture_canvas, 0, 0)
     ctx.drawImage(overlay_canvas, 0, 0)
     return out.toDataURL("image/png")
-
-
-def show_timings(table, timings: dict[str, float], names: dict[str, str]) -> None:
-    """Fill a timings table: one row per stage in `names` order that has a time, then the total."""
-    body = table.tBodies[0]
-    body.replaceChildren()
-    for key, name in names.items():
-        if key in timings:
-            row = body.insertRow()
-            row.insertCell().textContent = name
-            row.insertCell().textContent = f"{timings[key]:.1f} ms"
-    total = body.insertRow()
-    total.className = "total"
-    total.insertCell().textContent = "Total"
-    total.insertCell().textContent = f"{sum(timings.values()):.1f} ms"

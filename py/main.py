@@ -22,8 +22,9 @@ import bench
 import tfbridge
 from cards import DetectorCard, ModelCard, SegmenterCard, StyleCard, parse_card
 from detector import CANDIDATE_FLOOR, FaceMaskDetector, now_ms
-from draw import composite_png, draw_detections, show_picture, show_timings, show_video_frame
+from draw import composite_png, draw_detections, show_picture, show_video_frame
 from imaging import ImageError, load_picture
+from page import element, fill_menu, show_timings
 from results import DecodedFrame, FrameResult, select_detections
 from styleview import StyleView
 from stylize import TARGETS
@@ -48,10 +49,6 @@ STAGE_NAMES = {
 document = js.document
 
 
-def element(id_: str):
-    return document.getElementById(id_)
-
-
 def load_cards() -> dict[str, ModelCard]:
     """Every model card PyScript placed in models/ (see pyscript.toml), by id."""
     cards = (parse_card(path.read_text(), path.name) for path in sorted(CARDS_DIR.glob("*.toml")))
@@ -65,11 +62,10 @@ def size_text(n: int) -> str:
 class App:
     def __init__(self) -> None:
         self.cards = load_cards()
-        self.detectors = {id_: c for id_, c in self.cards.items() if isinstance(c, DetectorCard)}
+        self.detectors = self.cards_of(DetectorCard)
         self.card = self.detectors[DEFAULT_DETECTOR]
-        self.style = StyleView({i: c for i, c in self.cards.items() if isinstance(c, SegmenterCard)},
-                               {i: c for i, c in self.cards.items() if isinstance(c, StyleCard)},
-                               MODELS_URL, self.download_progress)
+        self.style = StyleView(self.cards_of(SegmenterCard), self.cards_of(StyleCard), MODELS_URL,
+                               self.download_progress)
         self.view = "mask"
         self.source_size: tuple[int, int] | None = None  # of the picture shown (source pixels)
         self.decode_ms = 0.0
@@ -91,15 +87,18 @@ class App:
         self._one_at_a_time = asyncio.Lock()  # analyses and backend switches never interleave
         self._api_proxies: list = []
 
+    def cards_of(self, kind: type) -> dict:
+        return {card_id: card for card_id, card in self.cards.items() if isinstance(card, kind)}
+
     # ------------------------------------------------------------ start-up
 
     async def start(self) -> None:
         document.body.dataset.python = "ready"
+        params = js.URLSearchParams.new(js.location.search)
         try:
             self.status("Starting TensorFlow.js…")
-            wanted = js.URLSearchParams.new(js.location.search).get("backend")
-            await self.use_backend(wanted)
-            self.fill_model_menu(js.URLSearchParams.new(js.location.search).get("model"))
+            await self.use_backend(params.get("backend"))
+            self.fill_model_menu(params.get("model"))
             self.fill_credits()
             await self.load_detector()
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
@@ -117,7 +116,7 @@ class App:
         for id_ in ("open", "webcam", "backend", "model"):
             element(id_).disabled = False
         self.expose_api()
-        if js.URLSearchParams.new(js.location.search).get("view") == "style":
+        if params.get("view") == "style":
             await self.show_view("style")
 
     async def use_backend(self, wanted: str | None) -> None:
@@ -133,12 +132,7 @@ class App:
             self.card = self.detectors[wanted]
         elif wanted:
             self.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
-        menu = element("model")
-        for card in self.detectors.values():
-            option = document.createElement("option")
-            option.value, option.textContent = card.id, card.name
-            menu.appendChild(option)
-        menu.value = self.card.id
+        fill_menu(element("model"), self.detectors.values(), self.card.id)
 
     def fill_credits(self) -> None:
         """About: one line per distinct model author and licence, from the cards."""

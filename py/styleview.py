@@ -17,7 +17,8 @@ from pyodide.ffi.wrappers import add_event_listener
 import tfbridge
 from cards import SegmenterCard, StyleCard
 from detector import now_ms
-from draw import show_rgba, show_timings
+from draw import show_rgba
+from page import element, fill_menu, show_timings
 from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
 
 STAGE_NAMES = {
@@ -32,10 +33,6 @@ DEFAULT_STYLE = "style-wave"
 DEFAULT_SEGMENTER = "selfie"
 
 document = js.document
-
-
-def element(id_: str):
-    return document.getElementById(id_)
 
 
 class StyleView:
@@ -70,12 +67,7 @@ class StyleView:
             button.append(thumb, label)
             add_event_listener(button, "click", self._pick_style(card.id, on_change))
             picker.appendChild(button)
-        menu = element("segmenter")
-        for card in self.segmenter_cards.values():
-            option = document.createElement("option")
-            option.value, option.textContent = card.id, card.name
-            menu.appendChild(option)
-        menu.value = self.segmenter_id
+        fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
         for id_ in ("segmenter", "mask-threshold", "feather", "strength", "style-side", "show-mask"):
             add_event_listener(element(id_), "input" if id_ != "segmenter" else "change", on_change)
         for radio in document.querySelectorAll("input[name=target]"):

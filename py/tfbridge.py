@@ -210,11 +210,8 @@ async def read_values(tensor):
 
 async def read_array(tensor, dtype=np.float32) -> np.ndarray:
     """Read a tensor (float32, or int32 with dtype=np.int32) back into numpy, asynchronously, and dispose it."""
-    try:
-        data = await tensor.data()
-        return np.frombuffer(data.to_py(), dtype=dtype).reshape(tuple(tensor.shape.to_py()))
-    finally:
-        tensor.dispose()
+    shape = tuple(tensor.shape.to_py())
+    return np.frombuffer((await read_values(tensor)).to_py(), dtype=dtype).reshape(shape)
 
 
 async def warm_up(model, card: DetectorCard) -> None:
