@@ -84,7 +84,7 @@ class App:
         self._last_frame_at = 0.0
         self._frame_loop: asyncio.Task | None = None
         self._opening: Webcam | None = None
-        self._one_at_a_time = asyncio.Lock()  # analyses and backend switches never interleave
+        self._one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
         self._api_proxies: list = []
 
     def cards_of(self, kind: type) -> dict:
@@ -645,13 +645,14 @@ class App:
         while self.webcam is cam:
             try:
                 await cam.next_frame()
-                if self.webcam is not cam:
-                    break
-                start = now_ms()
-                show_video_frame(canvas, cam.video, mirrored=True)
-                self.source_size = (canvas.width, canvas.height)
-                timings = {"capture": now_ms() - start}
-                await self.run_frame(canvas, timings)
+                async with self._one_at_a_time:  # a re-run of the view or a switch may be under way
+                    if self.webcam is not cam:
+                        break
+                    start = now_ms()
+                    show_video_frame(canvas, cam.video, mirrored=True)
+                    self.source_size = (canvas.width, canvas.height)
+                    timings = {"capture": now_ms() - start}
+                    await self.run_frame(canvas, timings)
             except Exception as exc:  # noqa: BLE001
                 if self.webcam is cam:
                     self.release_camera()
