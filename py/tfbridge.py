@@ -182,14 +182,41 @@ def model_outputs(model, batch, card: ModelCard) -> list:
 
 
 def preprocess(source, card: DetectorCard):
-    """Pixels of a canvas, image or video -> [1, H, W, 3] float32 model input, on the device.
+    """Pixels of a canvas, image or video -> [1, H, W, 3] float32 model input.
 
-    Call inside tensor_scope; the result belongs to that scope.
+    On the GPU backends fromPixels is a texture upload and tf.js resizes. On wasm and cpu it
+    copies every pixel into memory, so the canvas shrinks the frame to the input size first
+    (6 ms less for a 640×480 frame here). Call inside tensor_scope; the result belongs to that scope.
     """
     tfjs = tf()
+    if tfjs.getBackend() in ("wasm", "cpu"):
+        return tfjs.browser.fromPixels(_shrunk(source, card.input_width, card.input_height)) \
+            .div(card.input_scale).expandDims(0)
     pixels = tfjs.browser.fromPixels(source)
     resized = tfjs.image.resizeBilinear(pixels, js_value([card.input_height, card.input_width]))
     return resized.div(card.input_scale).expandDims(0)
+
+
+_SMALL_CANVAS: dict[tuple[int, int], object] = {}  # one per input size, reused every frame
+
+
+def _shrunk(source, width: int, height: int):
+    """The source drawn at width × height, sampled where tf.image.resizeBilinear samples (output
+    pixel i reads source i × scale; the canvas reads pixel centres, hence the offset of half a pixel
+    less half a source pixel). On the test photos, scores stay within 0.012 of those with tf.js's
+    own resize, and boxes at IoU 0.95 or more."""
+    canvas = _SMALL_CANVAS.get((width, height))
+    if canvas is None:
+        canvas = _SMALL_CANVAS[(width, height)] = js.document.createElement("canvas")
+        canvas.width, canvas.height = width, height
+    context = canvas.getContext("2d", js_value({"willReadFrequently": True}))
+    source_width = getattr(source, "videoWidth", 0) or source.width
+    source_height = getattr(source, "videoHeight", 0) or source.height
+    # Drawn once in place, so that the offset copy's partly covered first row and column blend
+    # with the picture, not with transparent black.
+    context.drawImage(source, 0, 0, width, height)
+    context.drawImage(source, 0.5 * (1 - width / source_width), 0.5 * (1 - height / source_height), width, height)
+    return canvas
 
 
 def predict_joined(model, batch, card: DetectorCard):
