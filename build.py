@@ -4,13 +4,15 @@ and sets up what each command needs.
 
     python3 build.py serve [--port N]                  set up, then serve the app on http://localhost:N
     python3 build.py test [PYTEST ARGS]                set up, then run ruff and every test
+    python3 build.py build [--self-host] [--out DIR]   write the static site to dist/ (all URLs relative)
     python3 build.py models                            fetch, verify and convert the models of models/*.toml
     python3 build.py pyodide                           fetch and verify a self-hosted Pyodide
     python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
     python3 build.py segment [--backend B] [--model selfie|meet] IMAGE --out MASK.png
     python3 build.py stylize [--backend B] --style NAME [--mask person|background] [--max-side N] IMAGE --out OUT.png
-    python3 build.py bench [--backend B] [--frames N] [--style-frames N] [--json]
-                                                       time both pipelines against their models alone
+    python3 build.py bench [--backend B] [--frames N] [--style-frames N] [--soak N] [--cold-runs N]
+                           [--results DIR] [--json]    time both pipelines against their models alone and
+                                                       a plain JavaScript page; start-up, bytes, soak
 
 Environment:
     PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)
@@ -301,11 +303,10 @@ def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[t
 
 
 def pyscript_config(self_hosted: bool) -> bytes:
-    """site/pyscript.toml, pointed at the self-hosted Pyodide when there is one."""
+    """site/pyscript.toml, pointed at the self-hosted Pyodide, or else at the pinned Pyodide on its CDN."""
     text = (ROOT / "site" / "pyscript.toml").read_text()
-    if self_hosted:
-        text = 'interpreter = "./pyodide/pyodide.mjs"\n' + text
-    return text.encode()
+    interpreter = "./pyodide/pyodide.mjs" if self_hosted else PYODIDE["cdn"] + "pyodide.mjs"
+    return f'interpreter = "{interpreter}"\n{text}'.encode()
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -380,6 +381,49 @@ def serving(table: list[tuple[str, Path]]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---------------------------------------------------------------- the static site
+
+DIST = ROOT / "dist"
+# What the page loads of each npm package, by the served folder it goes to.
+VENDOR_FILES = {
+    "vendor/pyscript": (NODE_MODULES / "@pyscript/core/dist", ["*.js", "*.css"]),
+    "vendor/tfjs": (NODE_MODULES / "@tensorflow/tfjs/dist", ["tf.min.js"]),
+    "vendor/tfjs-backend-wasm": (NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist",
+                                 ["tf-backend-wasm.min.js", "*.wasm"]),
+    "vendor/tfjs-backend-webgpu": (NODE_MODULES / "@tensorflow/tfjs-backend-webgpu/dist", ["tf-backend-webgpu.min.js"]),
+}
+SITE_FILES = ["*.html", "*.css", "*.js", "*.toml", "*.svg"]
+
+
+def build_site(dest: Path, pyodide_dist: Path | None) -> None:
+    """The whole static site in dest/, every URL in it relative, so that it runs from any static host
+    and any sub-path. With pyodide_dist, Pyodide is served from the site too (no other origin)."""
+    stage = dest.with_name(dest.name + ".new")
+    shutil.rmtree(stage, ignore_errors=True)
+
+    def copy(source: Path, patterns: list[str], into: str) -> None:
+        for pattern in patterns:
+            for file in sorted(source.glob(pattern)):
+                if file.is_file() and not file.name.startswith("."):
+                    (stage / into).mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(file, stage / into / file.name)
+
+    copy(ROOT / "site", [p for p in SITE_FILES if p != "*.toml"] + ["demos.toml"], ".")
+    (stage / "pyscript.toml").write_bytes(pyscript_config(self_hosted=pyodide_dist is not None))
+    copy(ROOT / "py", ["*.py"], "py")
+    copy(ROOT / "models", ["*.toml"], "models")
+    for card in model_cards():
+        copy(BUILD / "models" / card.id, ["*"], f"models/{card.id}")
+    copy(BUILD / "demos", ["*"], "demos")
+    for into, (source, patterns) in VENDOR_FILES.items():
+        copy(source, patterns, into)
+    if pyodide_dist is not None:
+        copy(pyodide_dist, [*PYODIDE["sha256"], "pyodide-lock.json"], "pyodide")
+    (stage / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
+    shutil.rmtree(dest, ignore_errors=True)
+    stage.rename(dest)
 
 
 # ---------------------------------------------------------------- Python tools and Chromium
@@ -517,6 +561,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    pyodide_dist = prepare_site(self_host=args.self_host)
+    build_site(Path(args.out).resolve(), pyodide_dist)
+    log(f"built {args.out}/ (Pyodide {'self-hosted' if pyodide_dist else 'from ' + PYODIDE['cdn']})")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     ensure_models()
     return 0
@@ -591,6 +642,55 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return image_to_png(args, "stylizeImage", "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
 
 
+JS_PIPELINE = ROOT / "tests" / "js_reference.js"
+BENCH_IMAGE = BUILD / "demos" / "aizoo_demo.jpg"
+BENCH_DETECTOR = "aizoo-face-mask"
+# The plain-JavaScript counterpart of the app for the cold-start comparison: tf.js on wasm and
+# the JS pipeline of JS_PIPELINE, nothing else. SPEC is replaced by the detector card's figures.
+PLAIN_JS_PAGE = """<!doctype html><meta charset="utf-8"><title>face-mask detection, plain tf.js</title>
+<canvas id="picture"></canvas>
+<script src="./vendor/tfjs/tf.min.js"></script>
+<script src="./vendor/tfjs-backend-wasm/tf-backend-wasm.min.js"></script>
+<script src="./js_pipeline.js"></script>
+<script>
+  (async () => {
+    tf.wasm.setWasmPaths("./vendor/tfjs-backend-wasm/");
+    await tf.setBackend("wasm");
+    performance.mark("js: backend ready");
+    await jsReference.load("./models/%(id)s/model.json", %(spec)s);
+    performance.mark("js: model ready");
+    window.jsReady = true;
+  })();
+</script>"""
+# Start-up phases: (name, the performance mark that ends it); the last runs to the first result.
+APP_PHASES = [
+    ("page, tf.js and PyScript", "pyscript: Loading Pyodide"),
+    ("Python runtime (Pyodide)", "pyscript: Loading files"),
+    ("app files and packages (numpy, Pillow)", "pyscript: Loaded Pyodide"),
+    ("app modules", "pylens: app started"),
+    ("tf.js backend", "pylens: backend ready"),
+    ("model download and warm-up", "pylens: model ready"),
+    ("first result (decode, detect, draw)", None),
+]
+JS_PHASES = [
+    ("page, tf.js and backend", "js: backend ready"),
+    ("model download", "js: model ready"),
+    ("first result (decode, detect)", None),
+]
+# Where first-load bytes go, by URL path prefix (first match; the rest is the page itself).
+BYTE_GROUPS = [("Python packages", "/pyodide/", ".whl"), ("Python runtime", "/pyodide/", ""),
+               ("PyScript", "/vendor/pyscript/", ""), ("tf.js", "/vendor/tfjs", ""), ("models", "/models/", "")]
+
+
+def js_pipeline_spec(card) -> dict:
+    """What JS_PIPELINE needs of a detector card: anchors, variances, input size."""
+    return {
+        "feature_maps": [rows for rows, _ in card.anchors.feature_maps],
+        "sizes": card.anchors.sizes, "ratios": card.anchors.ratios, "variances": card.variances,
+        "width": card.input_width, "height": card.input_height, "max_detections": card.max_detections,
+    }
+
+
 def bench_picture() -> tuple[bytes, str]:
     """A 640×480 JPEG of a person (a demo photo cropped to fit): the segment-and-stylize bench frame."""
     import io  # noqa: PLC0415
@@ -609,25 +709,155 @@ def print_rows(title: str, rows: list[tuple]) -> None:
         print(f"  {name:<52} {value:8.2f} {unit[0] if unit else 'ms'}".rstrip())
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    ensure_dev_env()
-    pyodide_dist = prepare_site(self_host=True)
-    image = BUILD / "demos" / "aizoo_demo.jpg"
-    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
-        app.detect(image.read_bytes(), image.name)
+def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None]]) -> dict:
+    """The page's start-up as measured by the browser: the time of each phase (from its performance
+    marks), the total to the first result, and the bytes it downloaded by kind."""
+    marks = dict(page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])"))
+    timings, before = {}, 0.0
+    for name, mark in phases:
+        at = first_result_ms if mark is None else marks[mark]
+        timings[name], before = at - before, at
+    downloads = page.evaluate("""["navigation", "resource"].flatMap(type => performance.getEntriesByType(type))
+        .map(r => [new URL(r.name).pathname, r.encodedBodySize])""")
+    sizes = {name: 0 for name, *_ in BYTE_GROUPS} | {"page and app": 0}
+    for path, size in downloads:
+        group = next((name for name, prefix, suffix in BYTE_GROUPS
+                      if path.startswith(prefix) and path.endswith(suffix)), "page and app")
+        sizes[group] += size
+    return {"ms": first_result_ms, "phases_ms": timings, "bytes": sizes}
+
+
+def app_start(url: str, backend: str, visits: int = 1) -> list[dict]:
+    """The app in a fresh browser, visited `visits` times in a row (the first cold, the others with
+    its cache): navigation to the first detection of the bench photo, each time."""
+    data = BENCH_IMAGE.read_bytes()
+    runs = []
+    with HeadlessApp(url, backend) as app:
+        for visit in range(visits):
+            if visit:
+                app.page.goto(url + f"?backend={backend}")
+                app.page.wait_for_function("window.pylens && window.pylens.ready", timeout=HeadlessApp.READY_TIMEOUT_MS)
+            done = app.page.evaluate("""async ([b64, name]) => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                await window.pylens.detectImage(bytes, name);
+                return performance.now();
+            }""", [base64.b64encode(data).decode(), BENCH_IMAGE.name])
+            runs.append(first_load(app.page, done, APP_PHASES))
+    return runs
+
+
+def plain_js_start(url: str, card) -> dict:
+    """The same for PLAIN_JS_PAGE in a fresh browser: navigation to the first detection."""
+    browser = playwright().chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_FLAGS)
+    try:
+        page = browser.new_page()
+        page.route(url + "js_pipeline.js", lambda route: route.fulfill(path=JS_PIPELINE))
+        html = PLAIN_JS_PAGE % {"id": card.id, "spec": json.dumps(js_pipeline_spec(card))}
+        page.route(url + "plain-js.html", lambda route: route.fulfill(body=html, content_type="text/html"))
+        page.goto(url + "plain-js.html")
+        page.wait_for_function("window.jsReady", timeout=HeadlessApp.READY_TIMEOUT_MS)
+        done = page.evaluate("""async b64 => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const bitmap = await createImageBitmap(new Blob([bytes]));
+            const canvas = document.getElementById("picture");
+            [canvas.width, canvas.height] = [bitmap.width, bitmap.height];
+            canvas.getContext("2d").drawImage(bitmap, 0, 0);
+            await jsReference.detect(canvas, bitmap.width, bitmap.height, 0.5, 0.5);
+            return performance.now();
+        }""", base64.b64encode(BENCH_IMAGE.read_bytes()).decode())
+        return first_load(page, done, JS_PHASES)
+    finally:
+        browser.close()
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run whose total is the median (its phases add up to it)."""
+    return sorted(runs, key=lambda run: run["ms"])[len(runs) // 2]
+
+
+def heap_used(cdp) -> int:
+    """The page's JS heap after a full garbage collection, in bytes."""
+    cdp.send("HeapProfiler.collectGarbage")
+    return cdp.send("Runtime.getHeapUsage")["usedSize"]
+
+
+def soak(app: HeadlessApp, frames: int, warm_up: int = 20) -> dict:
+    """`frames` whole frames on the picture shown: tensors and JS heap (after warm-up) before and after."""
+    cdp = app.context.new_cdp_session(app.page)
+    app.page.evaluate("n => window.pylens.soak(n)", warm_up)
+    heap_before = heap_used(cdp)
+    run = json.loads(app.page.evaluate("n => window.pylens.soak(n)", frames))
+    heap_after = heap_used(cdp)
+    return {**run, "heap_before": heap_before, "heap_after": heap_after, "heap_growth": heap_after / heap_before - 1}
+
+
+def run_bench(args: argparse.Namespace, url: str) -> dict:
+    """Every figure of `build.py bench` (see its help), as one dict."""
+    card = next(card for card in model_cards() if card.id == BENCH_DETECTOR)
+    with HeadlessApp(url, args.backend) as app:
         browser = f"Chromium {app.browser.version}"
-        mask = json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n)", args.frames))
+        app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
+        app.page.add_script_tag(path=str(JS_PIPELINE))
+        app.page.evaluate("([id, spec]) => window.jsReference.load(`./models/${id}/model.json`, spec)",
+                          [card.id, js_pipeline_spec(card)])
+        mask = json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n, window.jsReference)", args.frames))
+        mask["soak"] = soak(app, args.soak)
         app.detect(*bench_picture())
         app.page.evaluate("window.pylens.showView('style')")
         style = json.loads(app.page.evaluate("n => window.pylens.benchSegmentStyle(n)", args.style_frames))
-    print_rows(f"face-mask, {image.name}, {mask['frames']} frames, backend {mask['backend']}, {browser}", [
+    style["overhead"] = style["pipeline_ms"] / style["models_ms"] - 1
+    visits = [app_start(url, args.backend, visits=2) for _ in range(args.cold_runs)]
+    cold, warm = median_run([v[0] for v in visits]), median_run([v[1] for v in visits])
+    plain = median_run([plain_js_start(url, card) for _ in range(args.cold_runs)])
+    mask.update(cold_start_ms=cold["ms"], js_cold_start_ms=plain["ms"], warm_start_ms=warm["ms"],
+                cold_start=cold, js_cold_start=plain, warm_start=warm, first_load_bytes=sum(cold["bytes"].values()),
+                cold_runs=args.cold_runs)
+    return {"backend": mask["backend"], "browser": browser, "machine": machine(), "face_mask": mask,
+            "segment_style": style}
+
+
+def machine() -> str:
+    """The CPU model and core count, for the record."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def print_bench(figures: dict) -> None:
+    mask, style = figures["face_mask"], figures["segment_style"]
+    print_rows(f"face-mask, {BENCH_IMAGE.name}, {mask['frames']} frames, backend {figures['backend']}, "
+               f"{figures['browser']}, {figures['machine']}", [
         ("model: predict + readback", mask["predict_ms"]),
         ("Python pipeline, whole frame", mask["python_pipeline_ms"]),
         ("  of which post-processing (readback, decode, NMS)", mask["postprocess_ms"]),
         *((f"  stage: {name}", ms) for name, ms in mask["stages_ms"].items()),
-        ("pipeline / model", mask["python_pipeline_ms"] / mask["predict_ms"], ""),
+        ("plain JavaScript pipeline (tf.js decode and NMS)", mask["js_pipeline_ms"]),
+        ("Python pipeline / model", mask["python_pipeline_ms"] / mask["predict_ms"], "×"),
+        ("Python pipeline / JavaScript pipeline", mask["python_pipeline_ms"] / mask["js_pipeline_ms"], "×"),
     ])
-    style["overhead"] = style["pipeline_ms"] / style["models_ms"] - 1
+    print_rows(f"start-up, navigation to the first result (median of {mask['cold_runs']})", [
+        ("app, first visit", mask["cold_start_ms"]),
+        *((f"  {name}", ms) for name, ms in mask["cold_start"]["phases_ms"].items()),
+        ("app, second visit (browser cache)", mask["warm_start_ms"]),
+        ("plain JavaScript page, first visit", mask["js_cold_start_ms"]),
+        *((f"  {name}", ms) for name, ms in mask["js_cold_start"]["phases_ms"].items()),
+        ("app / plain JavaScript", mask["cold_start_ms"] / mask["js_cold_start_ms"], "×"),
+    ])
+    print_rows("bytes downloaded on the first visit", [
+        *((f"  app: {name}", size / 1e6, "MB") for name, size in mask["cold_start"]["bytes"].items()),
+        ("app, in all", mask["first_load_bytes"] / 1e6, "MB"),
+        ("plain JavaScript page, in all", sum(mask["js_cold_start"]["bytes"].values()) / 1e6, "MB"),
+    ])
+    soaked = mask["soak"]
+    print_rows(f"soak: {soaked['frames']} whole frames (pipeline and drawing)", [
+        ("tf.js tensors before", soaked["tensors_before"], ""),
+        ("tf.js tensors after", soaked["tensors_after"], ""),
+        ("JS heap before (after warm-up)", soaked["heap_before"] / 1e6, "MB"),
+        ("JS heap after", soaked["heap_after"] / 1e6, "MB"),
+        ("JS heap growth", 100 * soaked["heap_growth"], "%"),
+        ("mean frame", soaked["frame_ms"]),
+    ])
     print_rows(f"segment & stylize, {style['width']}×{style['height']}, style at {style['style_side']} px, "
                f"{style['segmenter']} + {style['style']}, {style['frames']} frames", [
         ("the two models alone: predict + wait", style["models_ms"]),
@@ -635,8 +865,70 @@ def cmd_bench(args: argparse.Namespace) -> int:
         *((f"  stage: {name}", ms) for name, ms in style["stages_ms"].items()),
         ("overhead beyond the models", 100 * style["overhead"], "%"),
     ])
+
+
+def bench_chart(figures: dict, out: Path) -> None:
+    """The bench figures as one PNG: face-mask frame times, start-up by phase, segment & stylize by stage."""
+    import matplotlib  # noqa: PLC0415 — installed by ensure_dev_env
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    mask, style = figures["face_mask"], figures["segment_style"]
+    fig, (frame_ax, start_ax, style_ax) = plt.subplots(3, 1, figsize=(11, 9), layout="constrained")
+    fig.suptitle(f"PyLens bench: {figures['browser']}, {figures['backend']} backend\n{figures['machine']}",
+                 fontsize=10)
+
+    names = ["model: predict + readback", "Python pipeline (the app)", "plain JavaScript pipeline"]
+    values = [mask["predict_ms"], mask["python_pipeline_ms"], mask["js_pipeline_ms"]]
+    bars = frame_ax.barh(names, values, color=["#999999", "#3776ab", "#f0db4f"])
+    frame_ax.bar_label(bars, fmt="%.1f ms", padding=3)
+    frame_ax.invert_yaxis()
+    frame_ax.set_title(f"face-mask detection, one frame (median of {mask['frames']})", fontsize=10)
+    frame_ax.set_xlabel("ms")
+
+    def stacked(ax, rows: list[tuple[str, dict]]) -> None:
+        """One bar per row, split into its parts; a part of the same name has the same colour."""
+        palette, colors = iter(plt.get_cmap("tab20").colors), {}
+        for row, (label, parts) in enumerate(rows):
+            left = 0.0
+            for name, ms in parts.items():
+                new = name not in colors
+                if new:
+                    colors[name] = next(palette)
+                ax.barh(label, ms, left=left, color=colors[name], label=name if new else None)
+                left += ms
+            ax.text(left, row, f" {left:.0f} ms", va="center", fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("ms")
+        ax.margins(x=0.12)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+
+    stacked(start_ax, [("app, first visit", mask["cold_start"]["phases_ms"]),
+                       ("app, second visit (cached)", mask["warm_start"]["phases_ms"]),
+                       ("plain JavaScript, first visit", mask["js_cold_start"]["phases_ms"])])
+    start_ax.set_title(f"start-up: navigation to the first result (median of {mask['cold_runs']})", fontsize=10)
+    stacked(style_ax, [("whole pipeline", style["stages_ms"]),
+                       ("the two models alone", {"segmentation + style models": style["models_ms"]})])
+    style_ax.set_title(f"segment & stylize, {style['width']}×{style['height']}, style at {style['style_side']} px "
+                       f"(median of {style['frames']})", fontsize=10)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    pyodide_dist = prepare_site(self_host=True)
+    with serving(routes(pyodide_dist)) as url:
+        figures = run_bench(args, url)
+    print_bench(figures)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    write_atomically(results / "bench.json", (json.dumps(figures, indent=2) + "\n").encode())
+    bench_chart(figures, results / "bench.png")
+    log(f"wrote {results / 'bench.json'} and {results / 'bench.png'}")
     if args.json:
-        print(json.dumps({"backend": mask["backend"], "browser": browser, "face_mask": mask, "segment_style": style}))
+        print(json.dumps(figures))
     return 0
 
 
@@ -646,6 +938,11 @@ def main(argv: list[str]) -> int:
     serve = sub.add_parser("serve", help="set up and serve the app")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=cmd_serve)
+    build = sub.add_parser("build", help="write the static site, for GitHub Pages or any static host")
+    build.add_argument("--self-host", action="store_true",
+                       help="include Pyodide, so that the site makes no request to another origin")
+    build.add_argument("--out", default=str(DIST), metavar="DIR", help="default dist/")
+    build.set_defaults(run=cmd_build)
     sub.add_parser("models", help="fetch, verify and convert the models").set_defaults(run=cmd_models)
     sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
     test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
@@ -674,6 +971,10 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--backend", choices=BACKENDS, default="wasm")
     bench.add_argument("--frames", type=int, default=100, help="face-mask frames")
     bench.add_argument("--style-frames", type=int, default=20, help="segment-and-stylize frames")
+    bench.add_argument("--soak", type=int, default=1000, help="face-mask frames of the soak")
+    bench.add_argument("--cold-runs", type=int, default=3, help="fresh-browser start-ups of each page (median)")
+    bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",
+                       help="where to write bench.json and bench.png (default results/)")
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     bench.set_defaults(run=cmd_bench)
     args, extra = parser.parse_known_args(argv)

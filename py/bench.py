@@ -1,4 +1,4 @@
-"""Frame-time measurements of the face-mask pipeline on the running page, driven by `build.py bench`."""
+"""Frame-time measurements of both pipelines on the running page, driven by `build.py bench`."""
 
 from __future__ import annotations
 
@@ -39,25 +39,36 @@ async def pipeline_ms(detector: FaceMaskDetector, source, width: int, height: in
     return end - start
 
 
+async def js_pipeline_ms(js_pipeline, source, width: int, height: int, card) -> float:
+    """The plain JavaScript pipeline (tf.js decoding, tf.image.nonMaxSuppression) on the same pixels."""
+    start = now_ms()
+    await js_pipeline.detect(source, width, height, card.score_threshold, card.iou_threshold)
+    return now_ms() - start
+
+
 async def face_mask(detector: FaceMaskDetector, source, width: int, height: int, frames: int,
-                    warm_up: int = 5) -> dict:
-    """Medians over `frames` frames, alternating the two measurements so that both see the same machine."""
+                    js_pipeline, warm_up: int = 5) -> dict:
+    """Medians over `frames` frames of the model alone, the app's pipeline and the plain JavaScript
+    one (an object with `detect`), taken in turn within each frame so that all three see the same machine."""
     card = detector.card
     with tfbridge.tensor_scope():
         batch = tfbridge.tf().keep(tfbridge.preprocess(source, card))
-    model, pipeline, stages = [], [], {}
+    model, pipeline, plain_js, stages = [], [], [], {}
     for i in range(warm_up + frames):
         m = await predict_and_read_ms(detector, batch)
         p = await pipeline_ms(detector, source, width, height, stages if i >= warm_up else {})
+        j = await js_pipeline_ms(js_pipeline, source, width, height, card)
         if i >= warm_up:
             model.append(m)
             pipeline.append(p)
+            plain_js.append(j)
     batch.dispose()
     medians = {key: statistics.median(values) for key, values in stages.items()}
     return {
         "frames": frames,
         "predict_ms": statistics.median(model),
         "python_pipeline_ms": statistics.median(pipeline),
+        "js_pipeline_ms": statistics.median(plain_js),
         "postprocess_ms": statistics.median(
             [sum(v) for v in zip(stages["readback"], stages["box_decode"], stages["nms"], strict=True)]),
         "stages_ms": medians,
@@ -107,3 +118,14 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
         "pipeline_ms": statistics.median(totals),
         "stages_ms": {key: statistics.median(values) for key, values in stages.items()},
     }
+
+
+async def soak(run_frame, source, frames: int) -> dict:
+    """`frames` runs of the app's whole frame (pipeline and drawing) on one source: the tensor
+    count before and after, and the mean frame time."""
+    before = tfbridge.tensor_count()
+    start = now_ms()
+    for _ in range(frames):
+        await run_frame(source, {})
+    return {"frames": frames, "tensors_before": before, "tensors_after": tfbridge.tensor_count(),
+            "frame_ms": (now_ms() - start) / frames}

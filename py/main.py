@@ -93,14 +93,18 @@ class App:
     # ------------------------------------------------------------ start-up
 
     async def start(self) -> None:
+        """Start-up; each phase ends with a performance mark (pylens: …) that build.py bench reads."""
+        js.performance.mark("pylens: app started")
         document.body.dataset.python = "ready"
         params = js.URLSearchParams.new(js.location.search)
         try:
             self.status("Starting TensorFlow.js…")
             await self.use_backend(params.get("backend"))
+            js.performance.mark("pylens: backend ready")
             self.fill_model_menu(params.get("model"))
             self.fill_credits()
             await self.load_detector()
+            js.performance.mark("pylens: model ready")
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
             js.console.error(traceback.format_exc())
@@ -116,6 +120,7 @@ class App:
         for id_ in ("open", "webcam", "backend", "model"):
             element(id_).disabled = False
         self.expose_api()
+        js.performance.mark("pylens: ready")
         if params.get("view") == "style":
             await self.show_view("style")
 
@@ -178,6 +183,7 @@ class App:
         for name, fn in (("detectImage", self.api_detect_image), ("stats", self.api_stats),
                          ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam),
                          ("benchFaceMask", self.api_bench), ("benchSegmentStyle", self.api_bench_style),
+                         ("soak", self.api_soak),
                          ("showView", self.show_view),
                          ("segmentImage", self.api_segment_image), ("stylizeImage", self.api_stylize_image)):
             proxy = create_proxy(fn)
@@ -223,11 +229,17 @@ class App:
             return json.dumps({"width": picture.width, "height": picture.height,
                                "png": base64.b64encode(png).decode()})
 
-    async def api_bench(self, frames: int) -> str:
-        """Time the pipeline on the picture shown now (see bench.py)."""
-        figures = await bench.face_mask(self.detector, element("picture"), self.result.width,
-                                        self.result.height, int(frames))
+    async def api_bench(self, frames: int, js_pipeline) -> str:
+        """Time the pipeline on the picture shown now against a plain JavaScript one (see bench.py)."""
+        async with self._one_at_a_time:
+            figures = await bench.face_mask(self.detector, element("picture"), self.result.width,
+                                            self.result.height, int(frames), js_pipeline)
         return json.dumps({"backend": self.backend, **figures})
+
+    async def api_soak(self, frames: int) -> str:
+        """Run the active view's whole frame on the picture shown now, `frames` times (see bench.py)."""
+        async with self._one_at_a_time:
+            return json.dumps(await bench.soak(self.run_frame, element("picture"), int(frames)))
 
     async def api_bench_style(self, frames: int) -> str:
         """Time segment & stylize on the picture shown now, with the view's settings (see bench.py)."""

@@ -8,6 +8,7 @@ const say = (detail) => {
   return null;
 };
 addEventListener("py:progress", ({ detail }) => {
+  performance.mark(`pyscript: ${detail}`);  // start-up phases, for DevTools and build.py bench
   const text = say(String(detail));
   if (text && !document.body.dataset.python) status.textContent = text;
 });

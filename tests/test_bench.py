@@ -1,0 +1,40 @@
+"""`build.py bench` on a short setting, as a subprocess: its table, its JSON line and its results folder."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+import build
+
+
+def test_bench_prints_and_writes_every_figure(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(build.ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
+         "--soak", "30", "--cold-runs", "1", "--results", str(tmp_path), "--json"],
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["backend"] == "wasm" and figures["browser"].startswith("Chromium ")
+    mask = figures["face_mask"]
+    for key in ("predict_ms", "python_pipeline_ms", "js_pipeline_ms", "cold_start_ms", "js_cold_start_ms",
+                "warm_start_ms"):
+        assert mask[key] > 0, key
+    assert mask["python_pipeline_ms"] > mask["predict_ms"]  # the pipeline includes the model
+    # The start-up phases add up to the time to the first result, and every kind of file was downloaded.
+    for run in ("cold_start", "js_cold_start", "warm_start"):
+        assert sum(mask[run]["phases_ms"].values()) == pytest.approx(mask[run]["ms"])
+    assert all(size > 0 for size in mask["cold_start"]["bytes"].values())
+    assert mask["first_load_bytes"] == sum(mask["cold_start"]["bytes"].values())
+    soak = mask["soak"]
+    assert soak["frames"] == 30 and soak["tensors_after"] == soak["tensors_before"]
+    style = figures["segment_style"]
+    assert (style["width"], style["height"], style["style_side"]) == (640, 480, 256)
+    assert style["pipeline_ms"] > 0 and style["models_ms"] > 0
+    # The readable table, and the results folder holding the same figures and the chart.
+    assert "plain JavaScript pipeline" in result.stdout and "JS heap growth" in result.stdout
+    assert json.loads((tmp_path / "bench.json").read_text()) == figures
+    with Image.open(tmp_path / "bench.png") as chart:
+        assert chart.format == "PNG" and chart.width >= 800
