@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import tomllib
 import urllib.error
 import urllib.request
@@ -309,6 +310,14 @@ def pyscript_config(self_hosted: bool) -> bytes:
     return f'interpreter = "{interpreter}"\n{text}'.encode()
 
 
+# Live reload, added by the development server only: the page listens for changes and reloads.
+LIVE_RELOAD_TAG = '<script type="module" src="./live-reload.js"></script>'
+LIVE_RELOAD_JS = b"""// build.py serve: reload the page when a file under py/, site/ or models/ changes.
+new EventSource("./__changes").addEventListener("change", () => location.reload());
+"""
+LIVE_RELOAD_WATCH = (ROOT / "py", ROOT / "site", ROOT / "models")
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
@@ -324,9 +333,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         ".svg": "image/svg+xml",
     }
 
-    def __init__(self, *args, table: list[tuple[str, Path]], quiet: bool, **kwargs):
+    def __init__(self, *args, table: list[tuple[str, Path]], quiet: bool, isolated: bool,
+                 watch: tuple[Path, ...], **kwargs):
         self.table = table
         self.quiet = quiet
+        self.isolated = isolated
+        self.watch = watch
         super().__init__(*args, directory=str(ROOT / "site"), **kwargs)
 
     def translate_path(self, path: str) -> str:
@@ -344,18 +356,48 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         return fallback or str(ROOT / "site" / "__missing__")
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == "/pyscript.toml":
-            body = pyscript_config(any(p == "/pyodide/" for p, _ in self.table))
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        super().do_GET()
+        path = self.path.split("?", 1)[0]
+        if path == "/pyscript.toml":
+            self.send_body(pyscript_config(any(p == "/pyodide/" for p, _ in self.table)), "text/plain; charset=utf-8")
+        elif self.watch and path in ("/", "/index.html"):
+            page = Path(self.translate_path("/index.html")).read_text()
+            self.send_body(page.replace("</head>", f"{LIVE_RELOAD_TAG}</head>", 1).encode(), "text/html; charset=utf-8")
+        elif self.watch and path == "/live-reload.js":
+            self.send_body(LIVE_RELOAD_JS, "text/javascript")
+        elif self.watch and path == "/__changes":
+            self.stream_changes()
+        else:
+            super().do_GET()
+
+    def send_body(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def stream_changes(self) -> None:
+        """Server-sent events: one `change` event when a watched file is added, edited or removed."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        before, idle = tree_state(self.watch), 0.0
+        with contextlib.suppress(OSError):  # the page went away
+            while tree_state(self.watch) == before:
+                time.sleep(0.2)
+                idle += 0.2
+                if idle >= 15:  # a comment now and then finds a closed connection
+                    self.wfile.write(b": waiting\n\n")
+                    self.wfile.flush()
+                    idle = 0.0
+            self.wfile.write(b"event: change\ndata: reload\n\n")
+            self.wfile.flush()
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
+        if self.isolated:  # cross-origin isolation: SharedArrayBuffer, so tf.js's wasm backend can use threads
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "credentialless")
         super().end_headers()
 
     def log_message(self, format: str, *args) -> None:
@@ -363,17 +405,26 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(port: int, table: list[tuple[str, Path]], quiet: bool = False) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(SiteHandler, table=table, quiet=quiet)
+def tree_state(folders: tuple[Path, ...]) -> dict[Path, int]:
+    """Every file under the folders (hidden ones aside) with its modification time."""
+    return {path: path.stat().st_mtime_ns for folder in folders for path in folder.rglob("*")
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)}
+
+
+def make_server(port: int, table: list[tuple[str, Path]], quiet: bool = False, isolated: bool = True,
+                watch: tuple[Path, ...] = ()) -> http.server.ThreadingHTTPServer:
+    """A server of the route table; `isolated` sends COOP/COEP; `watch` turns on live reload of
+    pages when a file under those folders changes."""
+    handler = functools.partial(SiteHandler, table=table, quiet=quiet, isolated=isolated, watch=watch)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server
 
 
 @contextlib.contextmanager
-def serving(table: list[tuple[str, Path]]) -> Iterator[str]:
+def serving(table: list[tuple[str, Path]], isolated: bool = True, watch: tuple[Path, ...] = ()) -> Iterator[str]:
     """Serve a route table on a free local port in a background thread; yields its base URL."""
-    server = make_server(0, table, quiet=True)
+    server = make_server(0, table, quiet=True, isolated=isolated, watch=watch)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -411,6 +462,9 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
                     shutil.copyfile(file, stage / into / file.name)
 
     copy(ROOT / "site", [p for p in SITE_FILES if p != "*.toml"] + ["demos.toml"], ".")
+    if pyodide_dist is not None:  # nothing comes from the CDN: the page's policy no longer allows it
+        index = stage / "index.html"
+        index.write_text(index.read_text().replace(" " + PYODIDE["cdn"], ""))
     (stage / "pyscript.toml").write_bytes(pyscript_config(self_hosted=pyodide_dist is not None))
     copy(ROOT / "py", ["*.py"], "py")
     copy(ROOT / "models", ["*.toml"], "models")
@@ -493,20 +547,25 @@ class HeadlessApp:
     READY_TIMEOUT_MS = 180_000
 
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
-                 permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None):
+                 permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
+                 on_request=None, enforce_csp: bool = False):
         self.browser = playwright().chromium.launch(
             executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
-        self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True)
+        # The page's Content Security Policy forbids inline scripts, which the tests and the bench
+        # add; only a test of the policy itself enforces it.
+        self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
+                                                bypass_csp=not enforce_csp)
         if init_script:
             self.context.add_init_script(init_script)
+        if on_request:
+            self.context.on("request", on_request)
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda msg: self.console.append(msg.text))
         self.page.on("pageerror", lambda exc: self.console.append(str(exc)))
         try:
             self.page.goto(base_url + (f"?backend={backend}" if backend else ""))
-            self.page.wait_for_function("window.pylens && (window.pylens.ready || window.pylens.error)",
-                                        timeout=self.READY_TIMEOUT_MS)
+            self.wait_until("window.pylens && (window.pylens.ready || window.pylens.error)", self.READY_TIMEOUT_MS)
         except Exception:
             self.close()  # a page that never became ready must not leave its browser running
             raise
@@ -514,6 +573,23 @@ class HeadlessApp:
         if self.error and fail_on_error:
             self.close()
             raise SetupError(f"the app did not start: {self.error}")
+
+    def wait_until(self, expression: str, timeout_ms: float = 60_000) -> None:
+        """Poll a JS expression until it is truthy, across navigations. Unlike page.wait_for_function,
+        this works under the page's Content Security Policy, which forbids evaluating strings."""
+        from playwright.sync_api import Error  # noqa: PLC0415
+
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            try:
+                if self.page.evaluate(f"() => Boolean({expression})"):
+                    return
+            except Error as exc:  # the page is navigating: ask the new one
+                if "context was destroyed" not in str(exc):
+                    raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout_ms / 1000:.0f} s for {expression}")
+            self.page.wait_for_timeout(50)
 
     def on_image(self, method: str, data: bytes, name: str, *args) -> dict:
         """Call window.pylens[method](image bytes, name, *args); its JSON answer, or {'error': ...}."""
@@ -553,9 +629,10 @@ def prepare_site(self_host: bool) -> Path | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     pyodide_dist = prepare_site(self_host=bool(os.environ.get("PYODIDE_DIST")))
-    server = make_server(args.port, routes(pyodide_dist))
+    server = make_server(args.port, routes(pyodide_dist), watch=LIVE_RELOAD_WATCH)
     where = "self-hosted from " + str(pyodide_dist) if pyodide_dist else "from its CDN"
-    log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); Ctrl+C stops")
+    log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); the page reloads when "
+        "a file under py/, site/ or models/ changes; Ctrl+C stops")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
@@ -791,16 +868,27 @@ def soak(app: HeadlessApp, frames: int, warm_up: int = 20) -> dict:
     return {**run, "heap_before": heap_before, "heap_after": heap_after, "heap_growth": heap_after / heap_before - 1}
 
 
-def run_bench(args: argparse.Namespace, url: str) -> dict:
-    """Every figure of `build.py bench` (see its help), as one dict."""
+def bench_face_mask(app: HeadlessApp, card, frames: int) -> dict:
+    """benchFaceMask on the bench photo, against the plain JavaScript pipeline loaded into the same page."""
+    app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
+    app.page.add_script_tag(path=str(JS_PIPELINE))
+    app.page.evaluate("([id, spec]) => window.jsReference.load(`./models/${id}/model.json`, spec)",
+                      [card.id, js_pipeline_spec(card)])
+    return json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n, window.jsReference)", frames))
+
+
+def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str) -> dict:
+    """Every figure of `build.py bench` (see its help), as one dict. The page is cross-origin
+    isolated, as `build.py serve` and the service worker make it; on url_not_isolated, the
+    face-mask figures are taken again without isolation, so without wasm threads."""
     card = next(card for card in model_cards() if card.id == BENCH_DETECTOR)
+    with HeadlessApp(url_not_isolated, args.backend) as app:
+        single = bench_face_mask(app, card, args.frames)
     with HeadlessApp(url, args.backend) as app:
         browser = f"Chromium {app.browser.version}"
-        app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
-        app.page.add_script_tag(path=str(JS_PIPELINE))
-        app.page.evaluate("([id, spec]) => window.jsReference.load(`./models/${id}/model.json`, spec)",
-                          [card.id, js_pipeline_spec(card)])
-        mask = json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n, window.jsReference)", args.frames))
+        mask = bench_face_mask(app, card, args.frames)
+        mask["wasm_threads"] = app.page.evaluate("tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')")
+        mask["not_isolated"] = {key: single[key] for key in ("predict_ms", "python_pipeline_ms", "js_pipeline_ms")}
         mask["soak"] = soak(app, args.soak)
         app.detect(*bench_picture())
         app.page.evaluate("window.pylens.showView('style')")
@@ -835,6 +923,12 @@ def print_bench(figures: dict) -> None:
         ("plain JavaScript pipeline (tf.js decode and NMS)", mask["js_pipeline_ms"]),
         ("Python pipeline / model", mask["python_pipeline_ms"] / mask["predict_ms"], "×"),
         ("Python pipeline / JavaScript pipeline", mask["python_pipeline_ms"] / mask["js_pipeline_ms"], "×"),
+    ])
+    print_rows(f"the same without cross-origin isolation (wasm threads {'on' if mask['wasm_threads'] else 'off'} "
+               "above, off here)", [
+        ("model: predict + readback", mask["not_isolated"]["predict_ms"]),
+        ("Python pipeline, whole frame", mask["not_isolated"]["python_pipeline_ms"]),
+        ("speed-up of the model from threads", mask["not_isolated"]["predict_ms"] / mask["predict_ms"], "×"),
     ])
     print_rows(f"start-up, navigation to the first result (median of {mask['cold_runs']})", [
         ("app, first visit", mask["cold_start_ms"]),
@@ -919,8 +1013,8 @@ def bench_chart(figures: dict, out: Path) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
-    with serving(routes(pyodide_dist)) as url:
-        figures = run_bench(args, url)
+    with serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated:
+        figures = run_bench(args, url, not_isolated)
     print_bench(figures)
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)

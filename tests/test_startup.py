@@ -1,6 +1,7 @@
 """Start-up as a person sees it: loading progress, the backend chosen, and the dev server itself."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -72,6 +73,27 @@ def test_serve_command_serves_the_app(site_url):
                 time.sleep(0.1)
         with urllib.request.urlopen(f"http://localhost:{port}/pyscript.toml") as response:
             assert response.read().startswith(b'interpreter = "./pyodide/pyodide.mjs"')  # PYODIDE_DIST is set
+        # Cross-origin isolation for wasm threads, and live reload, on the development server.
+        with urllib.request.urlopen(f"http://localhost:{port}/") as response:
+            assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+            assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
+            assert build.LIVE_RELOAD_TAG.encode() in response.read()
+        with urllib.request.urlopen(f"http://localhost:{port}/live-reload.js") as response:
+            assert response.headers["Content-Type"] == "text/javascript"
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_live_reload_shows_an_edited_module(pyodide_dist, tmp_path):
+    """Edit a module under py/ while the page is open: the page reloads and runs the new code."""
+    py = tmp_path / "py"
+    shutil.copytree(ROOT / "py", py)
+    table = [("/py/", py) if prefix == "/py/" else (prefix, folder) for prefix, folder in build.routes(pyodide_dist)]
+    with build.serving(table, watch=(py,)) as url, build.HeadlessApp(url, "wasm") as app:
+        assert app.page.evaluate("crossOriginIsolated")
+        app.page.evaluate("window.beforeTheEdit = true")
+        with (py / "page.py").open("a") as module:
+            module.write("\njs.window.editedPage = 'live'\n")
+        app.wait_until("!window.beforeTheEdit && window.pylens?.ready")
+        assert app.page.evaluate("window.editedPage") == "live"

@@ -1,0 +1,80 @@
+"""The static site of `build.py build`, served from a sub-path as on GitHub Pages: both views run,
+and self-hosted, a whole session (photo, demo, webcam, both views) makes no request off the site
+and nothing breaks the page's Content Security Policy."""
+
+import pytest
+from playwright.sync_api import expect
+
+import build
+import samples
+from test_webcam import FAKE_CAMERA
+
+SUB_PATH = "pylens/"
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory, pyodide_dist):
+    build.prepare_site(self_host=True)
+    out = tmp_path_factory.mktemp("site") / "dist"
+    build.build_site(out, pyodide_dist)
+    return out
+
+
+CSP_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(
+    `${e.violatedDirective} ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));"""
+
+
+@pytest.fixture(scope="module")
+def site(dist):
+    """The built site served under /pylens/, as a GitHub Pages project site is, with no special
+    headers; nothing else is served."""
+    with build.serving([("/" + SUB_PATH, dist)], isolated=False) as origin:
+        yield origin
+
+
+def test_dist_is_self_contained(dist):
+    assert (dist / "index.html").is_file() and (dist / ".nojekyll").is_file()
+    assert (dist / "pyscript.toml").read_text().startswith('interpreter = "./pyodide/pyodide.mjs"')
+    # Self-hosted, the Content Security Policy allows this origin only.
+    policy = (dist / "index.html").read_text().split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    assert "default-src 'self'" in policy and "https:" not in policy and "http:" not in policy
+    for card in build.model_cards():
+        assert (dist / "models" / f"{card.id}.toml").is_file()
+        assert (dist / "models" / card.id / card.entry).is_file()
+    assert not list(dist.rglob(".stamp")) and not list(dist.rglob("*.map"))
+    text = "\n".join(p.read_text() for p in [dist / "index.html", *dist.glob("*.js"), *dist.glob("py/*.py")])
+    assert 'src="/' not in text and 'href="/' not in text  # relative URLs only
+
+
+def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, tmp_path_factory):
+    video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", ["aizoo_demo.jpg"])
+    requests: list[str] = []
+    url = site + SUB_PATH
+    with build.HeadlessApp(url, "wasm", on_request=lambda request: requests.append(request.url),
+                           chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"),
+                           init_script=CSP_VIOLATIONS, enforce_csp=True) as app:
+        page = app.page
+        # A photo from a file, then a demo, in the face-mask view.
+        page.set_input_files("#file", str(samples.shared_dir() / "images" / "fmd_demo2.jpg"))
+        app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'fmd_demo2.jpg'")
+        page.locator("#demos button").first.click()
+        app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+        assert len(app.stats()["result"]["detections"]) == 3
+        # The webcam, then the segment-and-stylize view on its frames.
+        page.click("#webcam")
+        app.wait_until("JSON.parse(window.pylens.stats()).frames >= 5", 120_000)
+        page.click("#view-style")
+        app.wait_until("JSON.parse(window.pylens.stats()).style_frames >= 2", 180_000)
+        page.click("#webcam")
+        expect(page.locator("#webcam")).to_have_text("Start webcam")
+        expect(page.locator("#error")).to_be_hidden()
+        assert app.stats()["leaky_frames"] == 0
+        # Downloads of the results, under the same policy.
+        with page.expect_download() as download:
+            page.click("#style-save-png")
+        assert download.value.suggested_filename.endswith(".png")
+        assert page.evaluate("window.cspViolations") == []
+    assert any(r.endswith("/models/style-wave/model.json") for r in requests)
+    off_site = [r for r in requests if not r.startswith(url) and not r.startswith(("data:", "blob:"))]
+    assert not off_site, off_site
