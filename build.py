@@ -476,8 +476,27 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     if pyodide_dist is not None:
         copy(pyodide_dist, [*PYODIDE["sha256"], "pyodide-lock.json"], "pyodide")
     (stage / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
+    stamp_version(stage)
     shutil.rmtree(dest, ignore_errors=True)
     stage.rename(dest)
+
+
+def stamp_version(site: Path) -> str:
+    """Write the site's version, a digest of every file in it, into sw.js (which names its cache
+    after it) and loading.js (which registers sw.js only when there is one). Returns the version."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in ("sw.js", "loading.js")):
+        digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in ("sw.js", "loading.js"):  # their own text, before the version goes in
+        digest.update((ROOT / "site" / name).read_bytes())
+    version = digest.hexdigest()[:16]
+    for name, old, new in (("sw.js", 'const VERSION = "dev";', f'const VERSION = "{version}";'),
+                           ("loading.js", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";')):
+        text = (ROOT / "site" / name).read_text()
+        if old not in text:
+            raise SetupError(f"site/{name} no longer contains `{old}`, where build.py writes the version")
+        (site / name).write_text(text.replace(old, new))
+    return version
 
 
 # ---------------------------------------------------------------- Python tools and Chromium
@@ -575,14 +594,14 @@ class HeadlessApp:
             raise SetupError(f"the app did not start: {self.error}")
 
     def wait_until(self, expression: str, timeout_ms: float = 60_000) -> None:
-        """Poll a JS expression until it is truthy, across navigations. Unlike page.wait_for_function,
+        """Poll a JS expression (or promise) until it is truthy, across navigations. Unlike page.wait_for_function,
         this works under the page's Content Security Policy, which forbids evaluating strings."""
         from playwright.sync_api import Error  # noqa: PLC0415
 
         deadline = time.monotonic() + timeout_ms / 1000
         while True:
             try:
-                if self.page.evaluate(f"() => Boolean({expression})"):
+                if self.page.evaluate(f"async () => Boolean(await ({expression}))"):
                     return
             except Error as exc:  # the page is navigating: ask the new one
                 if "context was destroyed" not in str(exc):

@@ -78,3 +78,38 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, tmp_path_factor
     assert any(r.endswith("/models/style-wave/model.json") for r in requests)
     off_site = [r for r in requests if not r.startswith(url) and not r.startswith(("data:", "blob:"))]
     assert not off_site, off_site
+
+
+def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dist, tmp_path):
+    site_dir = tmp_path / "pylens"
+    build.build_site(site_dir, pyodide_dist)
+    with build.serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
+        url = origin + SUB_PATH
+        with build.HeadlessApp(url, "wasm") as app:
+            page = app.page
+            # The service worker takes over and the page reloads once, cross-origin isolated.
+            app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
+            assert page.evaluate("tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')")
+            page.locator("#demos button").first.click()
+            app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+            # No network: the app starts from the cache and detects.
+            app.context.set_offline(True)
+            page.reload()
+            app.wait_until("window.pylens?.ready")
+            page.locator("#demos button").first.click()
+            app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+            assert len(app.stats()["result"]["detections"]) == 3
+            expect(page.locator("#error")).to_be_hidden()
+            # A new deploy: the next visits get it, and only its cache is left.
+            app.context.set_offline(False)
+            [old_cache] = page.evaluate("caches.keys()")
+            with (site_dir / "py" / "page.py").open("a") as module:
+                module.write("\njs.window.deployed = 'second'\n")
+            version = build.stamp_version(site_dir)
+            # The browser looks for a new sw.js on navigations (at least daily); here, at once.
+            app.wait_until("navigator.serviceWorker.getRegistration().then(r => r.update())"
+                           f".then(() => caches.has('{old_cache}')).then(old => !old)")
+            page.reload()
+            app.wait_until("window.pylens?.ready")
+            assert page.evaluate("window.deployed") == "second"
+            assert page.evaluate("caches.keys()") == [f"pylens-{version}"]

@@ -1,0 +1,57 @@
+// Service worker of the built site (build.py build writes VERSION; the development server does
+// not register it). It does two things a static host such as GitHub Pages cannot:
+//  - cross-origin isolation: it adds COOP/COEP to the pages it serves, so that tf.js's wasm
+//    backend can use threads;
+//  - offline use: every file the app fetches from this site (and, in CDN mode, the pinned Pyodide)
+//    is kept in a cache named after VERSION, so a second visit starts from the cache and works with
+//    no network. A new deploy has a new VERSION: the new worker takes over and deletes older caches.
+const VERSION = "dev";
+const CACHE = `pylens-${VERSION}`;
+const CACHED_ORIGINS = [self.location.origin, "https://cdn.jsdelivr.net"];
+
+self.addEventListener("install", () => self.skipWaiting());
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith("pylens-") && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+function isolated(response) {
+  const headers = new Headers(response.headers);
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  headers.set("Cross-Origin-Embedder-Policy", "credentialless");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+async function cacheFirst(request) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && response.type !== "opaque") await cache.put(request, response.clone());
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || !CACHED_ORIGINS.includes(url.origin)) return;
+  if (request.mode === "navigate") {
+    // The page itself: from the network when there is one (a new deploy shows at once), else cached.
+    event.respondWith((async () => {
+      try {
+        const response = await fetch(request);
+        if (response.ok) await (await caches.open(CACHE)).put(request, response.clone());
+        return isolated(response);
+      } catch {
+        return isolated(await cacheFirst(request));
+      }
+    })());
+    return;
+  }
+  event.respondWith(cacheFirst(request));
+});
