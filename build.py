@@ -462,9 +462,11 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
                     shutil.copyfile(file, stage / into / file.name)
 
     copy(ROOT / "site", [p for p in SITE_FILES if p != "*.toml"] + ["demos.toml"], ".")
+    index = stage / "index.html"
     if pyodide_dist is not None:  # nothing comes from the CDN: the page's policy no longer allows it
-        index = stage / "index.html"
         index.write_text(index.read_text().replace(" " + PYODIDE["cdn"], ""))
+    else:
+        index.write_text(with_cdn_integrity(index.read_text()))
     (stage / "pyscript.toml").write_bytes(pyscript_config(self_hosted=pyodide_dist is not None))
     copy(ROOT / "py", ["*.py"], "py")
     copy(ROOT / "models", ["*.toml"], "models")
@@ -479,6 +481,19 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     stamp_version(stage)
     shutil.rmtree(dest, ignore_errors=True)
     stage.rename(dest)
+
+
+def with_cdn_integrity(page: str) -> str:
+    """The page with an import map that gives the Subresource Integrity of the CDN's Pyodide scripts
+    (browsers that support import-map integrity refuse other bytes), allowed by its hash in the
+    page's policy. Pyodide checks the packages it loads against the sha256 of its lock file."""
+    integrity = {PYODIDE["cdn"] + name: "sha256-" + base64.b64encode(bytes.fromhex(PYODIDE["sha256"][name])).decode()
+                 for name in ("pyodide.mjs", "pyodide.asm.js")}
+    import_map = json.dumps({"integrity": integrity}, indent=1)
+    digest = base64.b64encode(hashlib.sha256(import_map.encode()).digest()).decode()
+    tag = f'<script type="importmap">{import_map}</script>'
+    page = page.replace("script-src 'self'", f"script-src 'self' 'sha256-{digest}'", 1)
+    return page.replace('  <link rel="icon"', f"  {tag}\n  <link rel=\"icon\"", 1)
 
 
 def stamp_version(site: Path) -> str:
@@ -567,17 +582,18 @@ class HeadlessApp:
 
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
                  permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
-                 on_request=None, enforce_csp: bool = False):
+                 prepare=None, enforce_csp: bool = False, block_service_workers: bool = False):
         self.browser = playwright().chromium.launch(
             executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
         # The page's Content Security Policy forbids inline scripts, which the tests and the bench
         # add; only a test of the policy itself enforces it.
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
-                                                bypass_csp=not enforce_csp)
+                                                bypass_csp=not enforce_csp,
+                                                service_workers="block" if block_service_workers else "allow")
         if init_script:
             self.context.add_init_script(init_script)
-        if on_request:
-            self.context.on("request", on_request)
+        if prepare:  # e.g. to watch or route requests, before the page loads
+            prepare(self.context)
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda msg: self.console.append(msg.text))

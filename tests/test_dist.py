@@ -2,6 +2,8 @@
 and self-hosted, a whole session (photo, demo, webcam, both views) makes no request off the site
 and nothing breaks the page's Content Security Policy."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -51,7 +53,7 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, tmp_path_factor
     video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", ["aizoo_demo.jpg"])
     requests: list[str] = []
     url = site + SUB_PATH
-    with build.HeadlessApp(url, "wasm", on_request=lambda request: requests.append(request.url),
+    with build.HeadlessApp(url, "wasm", prepare=lambda context: context.on("request", lambda r: requests.append(r.url)),
                            chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"),
                            init_script=CSP_VIOLATIONS, enforce_csp=True) as app:
         page = app.page
@@ -113,3 +115,68 @@ def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dis
             app.wait_until("window.pylens?.ready")
             assert page.evaluate("window.deployed") == "second"
             assert page.evaluate("caches.keys()") == [f"pylens-{version}"]
+
+
+def test_pages_workflow_deploys_what_build_writes():
+    workflow = (build.ROOT / ".github" / "workflows" / "pages.yml").read_text()
+    assert "run: python3 build.py build --self-host" in workflow
+    assert f"path: {build.DIST.name}\n" in workflow
+    for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@"):
+        assert action in workflow
+
+
+def serve_cdn_from(pyodide_dist, tampered: str | None = None):
+    """Answer requests for the CDN's Pyodide from the local copy (this machine cannot reach the CDN),
+    with one file's bytes changed if asked."""
+    def prepare(context):
+        def fulfil(route):
+            name = route.request.url.removeprefix(build.PYODIDE["cdn"])
+            body = (pyodide_dist / name).read_bytes()
+            if name == tampered:
+                body += b"\n// changed"
+            route.fulfill(body=body, headers={"Access-Control-Allow-Origin": "*"},
+                          content_type=build.SiteHandler.extensions_map.get(Path(name).suffix, "application/json"))
+        context.route(build.PYODIDE["cdn"] + "**", fulfil)
+    return prepare
+
+
+@pytest.fixture(scope="module")
+def cdn_site(tmp_path_factory, dist):  # after `dist`: the models and demos are in place
+    out = tmp_path_factory.mktemp("cdn") / "pylens"
+    build.build_site(out, None)
+    with build.serving([("/" + SUB_PATH, out)], isolated=False) as origin:
+        yield origin + SUB_PATH
+
+
+def test_cdn_mode_loads_the_pinned_pyodide_under_the_policy(cdn_site, pyodide_dist):
+    requests: list[str] = []
+
+    def prepare(context):
+        context.on("request", lambda r: requests.append(r.url))
+        serve_cdn_from(pyodide_dist)(context)
+
+    # Service workers blocked: their requests would bypass the routing to the local copy.
+    with build.HeadlessApp(cdn_site, "wasm", prepare=prepare, init_script=CSP_VIOLATIONS, enforce_csp=True,
+                           block_service_workers=True) as app:
+        assert len(app.detect((samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes(), "a.jpg")
+                   ["detections"]) == 3
+        assert app.page.evaluate("window.cspViolations") == []
+    off_site = {r.split("/full/")[0] for r in requests if not r.startswith(cdn_site)}
+    assert off_site == {build.PYODIDE["cdn"].split("/full/")[0]}  # the pinned version, nothing else
+
+
+def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
+    browser = build.playwright().chromium.launch(executable_path=build.find_chromium(), headless=True,
+                                                 args=build.CHROMIUM_FLAGS)
+    try:
+        context = browser.new_context(service_workers="block")
+        serve_cdn_from(pyodide_dist, tampered="pyodide.mjs")(context)
+        page = context.new_page()
+        messages: list[str] = []
+        page.on("console", lambda message: messages.append(message.text))
+        page.goto(cdn_site)
+        page.wait_for_timeout(3000)
+        assert any("integrity" in message for message in messages), messages
+        assert not page.evaluate("Boolean(window.pylens?.ready)")
+    finally:
+        browser.close()
