@@ -839,23 +839,38 @@ def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None]
     return {"ms": first_result_ms, "phases_ms": timings, "bytes": sizes}
 
 
+def first_result(app: HeadlessApp) -> dict:
+    """Detect on the bench photo as soon as the page is ready: the page's start-up up to that result."""
+    done = app.page.evaluate("""async ([b64, name]) => {
+        const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+        await window.pylens.detectImage(bytes, name);
+        return performance.now();
+    }""", [base64.b64encode(BENCH_IMAGE.read_bytes()).decode(), BENCH_IMAGE.name])
+    return first_load(app.page, done, APP_PHASES)
+
+
 def app_start(url: str, backend: str, visits: int = 1) -> list[dict]:
     """The app in a fresh browser, visited `visits` times in a row (the first cold, the others with
     its cache): navigation to the first detection of the bench photo, each time."""
-    data = BENCH_IMAGE.read_bytes()
     runs = []
     with HeadlessApp(url, backend) as app:
         for visit in range(visits):
             if visit:
                 app.page.goto(url + f"?backend={backend}")
-                app.page.wait_for_function("window.pylens && window.pylens.ready", timeout=HeadlessApp.READY_TIMEOUT_MS)
-            done = app.page.evaluate("""async ([b64, name]) => {
-                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-                await window.pylens.detectImage(bytes, name);
-                return performance.now();
-            }""", [base64.b64encode(data).decode(), BENCH_IMAGE.name])
-            runs.append(first_load(app.page, done, APP_PHASES))
+                app.wait_until("window.pylens?.ready", HeadlessApp.READY_TIMEOUT_MS)
+            runs.append(first_result(app))
     return runs
+
+
+def built_site_second_visit(url: str, backend: str) -> dict:
+    """The built site (as on GitHub Pages, no headers) in a fresh browser: a first visit, in which
+    the service worker takes over and caches what the app fetches; then a second visit, measured."""
+    with HeadlessApp(url, backend) as app:
+        app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready",
+                       HeadlessApp.READY_TIMEOUT_MS)
+        app.page.goto(url + f"?backend={backend}")
+        app.wait_until("window.pylens?.ready", HeadlessApp.READY_TIMEOUT_MS)
+        return first_result(app)
 
 
 def plain_js_start(url: str, card) -> dict:
@@ -912,7 +927,7 @@ def bench_face_mask(app: HeadlessApp, card, frames: int) -> dict:
     return json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n, window.jsReference)", frames))
 
 
-def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str) -> dict:
+def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_site_url: str) -> dict:
     """Every figure of `build.py bench` (see its help), as one dict. The page is cross-origin
     isolated, as `build.py serve` and the service worker make it; on url_not_isolated, the
     face-mask figures are taken again without isolation, so without wasm threads."""
@@ -932,9 +947,10 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str) -> dict
     visits = [app_start(url, args.backend, visits=2) for _ in range(args.cold_runs)]
     cold, warm = median_run([v[0] for v in visits]), median_run([v[1] for v in visits])
     plain = median_run([plain_js_start(url, card) for _ in range(args.cold_runs)])
+    cached = median_run([built_site_second_visit(built_site_url, args.backend) for _ in range(args.cold_runs)])
     mask.update(cold_start_ms=cold["ms"], js_cold_start_ms=plain["ms"], warm_start_ms=warm["ms"],
-                cold_start=cold, js_cold_start=plain, warm_start=warm, first_load_bytes=sum(cold["bytes"].values()),
-                cold_runs=args.cold_runs)
+                cached_start_ms=cached["ms"], cold_start=cold, js_cold_start=plain, warm_start=warm,
+                cached_start=cached, first_load_bytes=sum(cold["bytes"].values()), cold_runs=args.cold_runs)
     return {"backend": mask["backend"], "browser": browser, "machine": machine(), "face_mask": mask,
             "segment_style": style}
 
@@ -969,6 +985,8 @@ def print_bench(figures: dict) -> None:
         ("app, first visit", mask["cold_start_ms"]),
         *((f"  {name}", ms) for name, ms in mask["cold_start"]["phases_ms"].items()),
         ("app, second visit (browser cache)", mask["warm_start_ms"]),
+        ("built site, second visit (service worker cache)", mask["cached_start_ms"]),
+        *((f"  {name}", ms) for name, ms in mask["cached_start"]["phases_ms"].items()),
         ("plain JavaScript page, first visit", mask["js_cold_start_ms"]),
         *((f"  {name}", ms) for name, ms in mask["js_cold_start"]["phases_ms"].items()),
         ("app / plain JavaScript", mask["cold_start_ms"] / mask["js_cold_start_ms"], "×"),
@@ -1035,6 +1053,7 @@ def bench_chart(figures: dict, out: Path) -> None:
 
     stacked(start_ax, [("app, first visit", mask["cold_start"]["phases_ms"]),
                        ("app, second visit (cached)", mask["warm_start"]["phases_ms"]),
+                       ("built site, second visit\n(service worker)", mask["cached_start"]["phases_ms"]),
                        ("plain JavaScript, first visit", mask["js_cold_start"]["phases_ms"])])
     start_ax.set_title(f"start-up: navigation to the first result (median of {mask['cold_runs']})", fontsize=10)
     stacked(style_ax, [("whole pipeline", style["stages_ms"]),
@@ -1048,8 +1067,11 @@ def bench_chart(figures: dict, out: Path) -> None:
 def cmd_bench(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
-    with serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated:
-        figures = run_bench(args, url, not_isolated)
+    site = BUILD / "bench-site"
+    build_site(site, pyodide_dist)
+    with (serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated,
+          serving([("/pylens/", site)], isolated=False) as built_site):  # as a GitHub Pages project site
+        figures = run_bench(args, url, not_isolated, built_site + "pylens/")
     print_bench(figures)
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
