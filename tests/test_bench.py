@@ -22,7 +22,6 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     for key in ("predict_ms", "python_pipeline_ms", "js_pipeline_ms", "cold_start_ms", "js_cold_start_ms",
                 "warm_start_ms", "cached_start_ms"):
         assert mask[key] > 0, key
-    assert mask["python_pipeline_ms"] > mask["predict_ms"]  # the pipeline includes the model
     assert mask["wasm_threads"] is True and mask["not_isolated"]["predict_ms"] > 0
     # The start-up phases add up to the time to the first result, and every kind of file was downloaded.
     for run in ("cold_start", "js_cold_start", "warm_start", "cached_start"):

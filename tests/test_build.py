@@ -78,8 +78,9 @@ def test_served_tree_and_mime_types(site_url, path, mime):
 def test_self_hosted_config_points_at_local_pyodide(site_url):
     _, _, body = get(site_url + "pyscript.toml")
     assert body.decode().startswith('interpreter = "./pyodide/pyodide.mjs"\n')
-    cdn_config = build.pyscript_config(self_hosted=False).decode()
-    assert not any(line.startswith("interpreter") for line in cdn_config.splitlines())
+    cdn_config = build.pyscript_config(self_hosted=False).decode()  # the pinned Pyodide on its CDN
+    assert cdn_config.startswith(f'interpreter = "{build.PYODIDE["cdn"]}pyodide.mjs"\n')
+    assert "/v0.27.7/" in build.PYODIDE["cdn"]
 
 
 def test_paths_outside_the_tree_are_not_served(site_url):

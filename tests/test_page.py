@@ -234,3 +234,15 @@ def test_images_opened_in_quick_succession_are_analysed_in_turn(app):
     stats = app.stats()
     assert stats["result"]["image"] == "second.jpg" and len(listed(app)) == 1
     assert app.page.eval_on_selector("#picture", "c => [c.width, c.height]") == [464, 330]
+
+
+def test_file_names_and_contents_are_never_run_or_parsed_as_html(app):
+    hostile = '<img src=x onerror="window.pwned=1">.png'
+    result = app.detect(b"<script>window.pwned = 1</script>", hostile)
+    assert "error" in result
+    app.page.wait_for_timeout(200)
+    assert hostile in app.page.locator("#error-text").inner_text()  # shown as the text it is
+    app.detect(DEMO.read_bytes(), hostile.replace(".png", ".jpg"))
+    app.page.wait_for_timeout(200)
+    assert app.page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    assert app.page.evaluate("window.pwned") is None
