@@ -563,6 +563,12 @@ def ensure_chromium() -> str:
 
 # ---------------------------------------------------------------- the app in headless Chromium
 
+def launch_chromium(extra_args: tuple[str, ...] = ()):
+    """A headless Chromium with the project's flags, from the process's Playwright driver."""
+    return playwright().chromium.launch(executable_path=find_chromium(), headless=True,
+                                        args=[*CHROMIUM_FLAGS, *extra_args])
+
+
 @functools.cache
 def playwright():
     """The process's one Playwright driver (its sync API allows one per thread); stopped at exit."""
@@ -583,8 +589,7 @@ class HeadlessApp:
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
                  permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
                  prepare=None, enforce_csp: bool = False, block_service_workers: bool = False):
-        self.browser = playwright().chromium.launch(
-            executable_path=find_chromium(), headless=True, args=[*CHROMIUM_FLAGS, *chromium_args])
+        self.browser = launch_chromium(chromium_args)
         # The page's Content Security Policy forbids inline scripts, which the tests and the bench
         # add; only a test of the policy itself enforces it.
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
@@ -598,9 +603,9 @@ class HeadlessApp:
         self.console: list[str] = []
         self.page.on("console", lambda msg: self.console.append(msg.text))
         self.page.on("pageerror", lambda exc: self.console.append(str(exc)))
+        self.url = base_url + (f"?backend={backend}" if backend else "")
         try:
-            self.page.goto(base_url + (f"?backend={backend}" if backend else ""))
-            self.wait_until("window.pylens && (window.pylens.ready || window.pylens.error)", self.READY_TIMEOUT_MS)
+            self.visit()
         except Exception:
             self.close()  # a page that never became ready must not leave its browser running
             raise
@@ -608,6 +613,11 @@ class HeadlessApp:
         if self.error and fail_on_error:
             self.close()
             raise SetupError(f"the app did not start: {self.error}")
+
+    def visit(self) -> None:
+        """Navigate to the app and wait until it is ready (or has said why it cannot start)."""
+        self.page.goto(self.url)
+        self.wait_until("window.pylens && (window.pylens.ready || window.pylens.error)", self.READY_TIMEOUT_MS)
 
     def wait_until(self, expression: str, timeout_ms: float = 60_000) -> None:
         """Poll a JS expression (or promise) until it is truthy, across navigations. Unlike page.wait_for_function,
@@ -803,6 +813,13 @@ def js_pipeline_spec(card) -> dict:
     }
 
 
+def load_js_pipeline(page, card) -> None:
+    """JS_PIPELINE added to a page of the site as `window.jsReference`, with the card's model loaded."""
+    page.add_script_tag(path=str(JS_PIPELINE))
+    page.evaluate("([id, spec]) => window.jsReference.load(`./models/${id}/model.json`, spec)",
+                  [card.id, js_pipeline_spec(card)])
+
+
 def bench_picture() -> tuple[bytes, str]:
     """A 640×480 JPEG of a person (a demo photo cropped to fit): the segment-and-stylize bench frame."""
     import io  # noqa: PLC0415
@@ -856,8 +873,7 @@ def app_start(url: str, backend: str, visits: int = 1) -> list[dict]:
     with HeadlessApp(url, backend) as app:
         for visit in range(visits):
             if visit:
-                app.page.goto(url + f"?backend={backend}")
-                app.wait_until("window.pylens?.ready", HeadlessApp.READY_TIMEOUT_MS)
+                app.visit()
             runs.append(first_result(app))
     return runs
 
@@ -868,14 +884,13 @@ def built_site_second_visit(url: str, backend: str) -> dict:
     with HeadlessApp(url, backend) as app:
         app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready",
                        HeadlessApp.READY_TIMEOUT_MS)
-        app.page.goto(url + f"?backend={backend}")
-        app.wait_until("window.pylens?.ready", HeadlessApp.READY_TIMEOUT_MS)
+        app.visit()
         return first_result(app)
 
 
 def plain_js_start(url: str, card) -> dict:
     """The same for PLAIN_JS_PAGE in a fresh browser: navigation to the first detection."""
-    browser = playwright().chromium.launch(executable_path=find_chromium(), headless=True, args=CHROMIUM_FLAGS)
+    browser = launch_chromium()
     try:
         page = browser.new_page()
         page.route(url + "js_pipeline.js", lambda route: route.fulfill(path=JS_PIPELINE))
@@ -921,9 +936,7 @@ def soak(app: HeadlessApp, frames: int, warm_up: int = 20) -> dict:
 def bench_face_mask(app: HeadlessApp, card, frames: int) -> dict:
     """benchFaceMask on the bench photo, against the plain JavaScript pipeline loaded into the same page."""
     app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
-    app.page.add_script_tag(path=str(JS_PIPELINE))
-    app.page.evaluate("([id, spec]) => window.jsReference.load(`./models/${id}/model.json`, spec)",
-                      [card.id, js_pipeline_spec(card)])
+    load_js_pipeline(app.page, card)
     return json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n, window.jsReference)", frames))
 
 

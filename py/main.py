@@ -120,7 +120,6 @@ class App:
         for id_ in ("open", "webcam", "backend", "model"):
             element(id_).disabled = False
         self.expose_api()
-        js.performance.mark("pylens: ready")
         if params.get("view") == "style":
             await self.show_view("style")
 

@@ -47,8 +47,7 @@ TFJS_PAGE = """<!doctype html><meta charset="utf-8"><title>plain tf.js</title>
 def tfjs_page(site_url):
     """A page of the site's origin with only tf.js (wasm backend): for running models in plain
     tf.js, apart from the app."""
-    browser = build.playwright().chromium.launch(executable_path=build.find_chromium(), headless=True,
-                                                 args=build.CHROMIUM_FLAGS)
+    browser = build.launch_chromium()
     page = browser.new_page()
     page.route(site_url + "tfjs.html", lambda route: route.fulfill(body=TFJS_PAGE, content_type="text/html"))
     page.goto(site_url + "tfjs.html")
@@ -66,9 +65,7 @@ def reference() -> dict:
 def js_reference(app):
     """The independent plain tf.js pipeline (tests/js_reference.js), loaded into the shared page."""
     card = next(c for c in build.model_cards() if c.id == "aizoo-face-mask")
-    app.page.add_script_tag(path=str(build.JS_PIPELINE))
-    app.page.evaluate("spec => window.jsReference.load('./models/aizoo-face-mask/model.json', spec)",
-                      build.js_pipeline_spec(card))
+    build.load_js_pipeline(app.page, card)
 
     def detect(score_threshold: float = 0.5, iou_threshold: float = 0.5) -> list[dict]:
         """Detections of the plain JS pipeline on the picture the app shows now."""

@@ -166,8 +166,7 @@ def test_cdn_mode_loads_the_pinned_pyodide_under_the_policy(cdn_site, pyodide_di
 
 
 def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
-    browser = build.playwright().chromium.launch(executable_path=build.find_chromium(), headless=True,
-                                                 args=build.CHROMIUM_FLAGS)
+    browser = build.launch_chromium()
     try:
         context = browser.new_context(service_workers="block")
         serve_cdn_from(pyodide_dist, tampered="pyodide.mjs")(context)

@@ -22,11 +22,6 @@ def frames(app) -> int:
     return app.stats()["frames"]
 
 
-def heap_used(app, cdp) -> int:
-    cdp.send("HeapProfiler.collectGarbage")
-    return cdp.send("Runtime.getHeapUsage")["usedSize"]
-
-
 def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
     page = camera_app.page
     page.click("#webcam")
@@ -74,9 +69,9 @@ def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
     cdp = camera_app.context.new_cdp_session(page)
     page.click("#webcam")
     page.wait_for_function("(s => s.webcam && s.frames >= 30)(JSON.parse(window.pylens.stats()))", timeout=120_000)
-    start_frames, start_heap = frames(camera_app), heap_used(camera_app, cdp)
+    start_frames, start_heap = frames(camera_app), build.heap_used(cdp)
     page.wait_for_function(f"JSON.parse(window.pylens.stats()).frames >= {start_frames + 300}", timeout=600_000)
-    end_heap = heap_used(camera_app, cdp)
+    end_heap = build.heap_used(cdp)
     stats = camera_app.stats()
     page.click("#webcam")
     assert stats["leaky_frames"] == 0
