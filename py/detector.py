@@ -5,6 +5,7 @@ The UI and the headless commands call this same code.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -41,15 +42,15 @@ class FaceMaskDetector:
         await tfbridge.warm_up(model, card)
         return cls(card, model)
 
-    async def infer(self, source, timings: dict[str, float]) -> DecodedFrame:
-        """Detect on a canvas, image or video element; adds its stage times to `timings` (ms)."""
+    async def infer(self, canvas, timings: dict[str, float]) -> DecodedFrame:
+        """Detect on a canvas; adds its stage times to `timings` (ms)."""
         start = now_ms()
         with tfbridge.tensor_scope():
-            batch = tfbridge.preprocess(source, self.card)
+            batch = tfbridge.preprocess(canvas, self.card)
             mark = now_ms()
             joined = tfbridge.tf().keep(tfbridge.predict_joined(self.model, batch, self.card))
         inferred = now_ms()
-        raw = await tfbridge.read_array(joined)
+        raw = (await tfbridge.read_array(joined))[0]
         read = now_ms()
         frame = self.decode(raw)
         timings.update(
@@ -61,7 +62,8 @@ class FaceMaskDetector:
         """[N, 4 + classes] model output -> the candidates above CANDIDATE_FLOOR: their boxes,
         best class and its score."""
         class_scores = raw[:, 4:]
-        scores = class_scores.max(axis=1)
+        # Class by class: numpy's row-wise max over so few columns is eight times slower in Pyodide.
+        scores = functools.reduce(np.maximum, class_scores.T)
         keep = np.flatnonzero(scores > CANDIDATE_FLOOR)
         boxes = decode_boxes(raw[keep, :4], self.anchors[keep], self.card.variances)
         return DecodedFrame(boxes, scores[keep], class_scores[keep].argmax(axis=1))
