@@ -14,11 +14,11 @@ from results import select_detections
 _read_all = js.Function.new("outputs", "return Promise.all(outputs.map(t => t.data()))")
 
 
-async def predict_and_read_ms(detector: FaceMaskDetector, batch) -> float:
-    """The model's own time: predict on a ready input batch and read its outputs back."""
+async def predict_and_read_ms(model, batch, card) -> float:
+    """A model's own time: predict on a ready input batch and read its outputs back (then disposed)."""
     start = now_ms()
-    outputs = tfbridge.model_outputs(detector.model, batch, detector.card)
-    await _read_all(tfbridge.js_value(outputs))
+    outputs = tfbridge.js_value(tfbridge.model_outputs(model, batch, card))
+    await _read_all(outputs)
     elapsed = now_ms() - start
     tfbridge.tf().dispose(outputs)
     return elapsed
@@ -55,7 +55,7 @@ async def face_mask(detector: FaceMaskDetector, source, width: int, height: int,
         batch = tfbridge.tf().keep(tfbridge.preprocess(source, card))
     model, pipeline, plain_js, stages = [], [], [], {}
     for i in range(warm_up + frames):
-        m = await predict_and_read_ms(detector, batch)
+        m = await predict_and_read_ms(detector.model, batch, card)
         p = await pipeline_ms(detector, source, width, height, stages if i >= warm_up else {})
         j = await js_pipeline_ms(js_pipeline, source, width, height, card)
         if i >= warm_up:
@@ -84,23 +84,14 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
     tfjs = tfbridge.tf()
     with tfbridge.tensor_scope():
         pixels = tfjs.browser.fromPixels(source).cast("float32")
-        card = segmenter.card
-        seg_size = tfbridge.js_value([card.input_height, card.input_width])
-        seg_input = tfjs.keep(tfjs.image.resizeBilinear(pixels, seg_size).div(card.input_scale).expandDims(0))
         height, width = pixels.shape[0], pixels.shape[1]
-        scale = min(1.0, settings.style_side / max(height, width))
-        style_input = tfjs.keep(tfjs.image.resizeBilinear(
-            pixels, tfbridge.js_value([round(height * scale), round(width * scale)])).expandDims(0))
+        seg_input = tfjs.keep(segmenter.input_batch(pixels))
+        style_input = tfjs.keep(stylizer.input_batch(pixels, settings.style_side))
     stages: dict[str, list[float]] = {}
     models, totals = [], []
     for i in range(warm_up + frames):
-        start = now_ms()
-        for model, batch, card in ((segmenter.model, seg_input, segmenter.card),
-                                   (stylizer.model, style_input, stylizer.card)):
-            outputs = tfbridge.model_outputs(model, batch, card)
-            await _read_all(tfbridge.js_value(outputs))
-            tfjs.dispose(tfbridge.js_value(outputs))
-        own = now_ms() - start
+        own = (await predict_and_read_ms(segmenter.model, seg_input, segmenter.card)
+               + await predict_and_read_ms(stylizer.model, style_input, stylizer.card))
         timings: dict[str, float] = {}
         await view.run_frame(source, js.document.createElement("canvas"), timings)
         if i >= warm_up:

@@ -48,13 +48,18 @@ class Segmenter(CardModel):
 
     card: SegmenterCard
 
+    def input_batch(self, pixels):
+        """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input: resized bilinearly and scaled."""
+        card = self.card
+        resized = tf().image.resizeBilinear(pixels, js_value([card.input_height, card.input_width]))
+        return resized.div(card.input_scale).expandDims(0)
+
     def person_probability(self, pixels):
-        """[H, W, 3] RGB 0…255 -> [H, W, 1] person probability: the image resized bilinearly to the
-        model's input and scaled, the model, its person channel, resized bilinearly back."""
+        """[H, W, 3] RGB 0…255 -> [H, W, 1] person probability: the model on `input_batch`, its
+        person channel, resized bilinearly back."""
         card = self.card
         height, width = pixels.shape[0], pixels.shape[1]
-        batch = tf().image.resizeBilinear(pixels, js_value([card.input_height, card.input_width]))
-        scores = tfbridge.model_outputs(self.model, batch.div(card.input_scale).expandDims(0), card)[0]
+        scores = tfbridge.model_outputs(self.model, self.input_batch(pixels), card)[0]
         if card.activation == "softmax":
             scores = tf().softmax(scores)
         person = scores.slice(js_value([0, 0, 0, card.person_channel]), js_value([1, -1, -1, 1])).squeeze(js_value([0]))
@@ -66,17 +71,28 @@ class Stylizer(CardModel):
 
     card: StyleCard
 
-    def stylize(self, pixels, max_side: int):
-        """[H, W, 3] RGB 0…255 -> stylized [H, W, 3]. An image whose long side is at most `max_side`
-        is stylized at its own size; a larger one at `max_side`, then resized back."""
+    def input_batch(self, pixels, max_side: int):
+        """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input: the image itself when its long side
+        is at most `max_side`, else resized bilinearly to `max_side` on the long side."""
         height, width = pixels.shape[0], pixels.shape[1]
         scale = min(1.0, max_side / max(height, width))
-        size = (max(1, round(height * scale)), max(1, round(width * scale)))
-        small = pixels if scale == 1.0 else tf().image.resizeBilinear(pixels, js_value(list(size)))
+        if scale == 1.0:
+            return pixels.expandDims(0)
+        size = [max(1, round(height * scale)), max(1, round(width * scale))]
+        return tf().image.resizeBilinear(pixels, js_value(size)).expandDims(0)
+
+    def stylize(self, pixels, max_side: int):
+        """[H, W, 3] RGB 0…255 -> stylized [H, W, 3], the network run on `input_batch` and its
+        output resized back when the input was made smaller."""
+        height, width = pixels.shape[0], pixels.shape[1]
+        batch = self.input_batch(pixels, max_side)
+        small_height, small_width = batch.shape[1], batch.shape[2]
         # The network's output is 4·⌈h/4⌉ × 4·⌈w/4⌉: keep the part that matches the input.
-        out = tfbridge.model_outputs(self.model, small.expandDims(0), self.card)[0]
-        out = out.slice(js_value([0, 0, 0, 0]), js_value([1, size[0], size[1], 3])).squeeze(js_value([0]))
-        return out if scale == 1.0 else tf().image.resizeBilinear(out, js_value([height, width]))
+        out = tfbridge.model_outputs(self.model, batch, self.card)[0]
+        out = out.slice(js_value([0, 0, 0, 0]), js_value([1, small_height, small_width, 3])).squeeze(js_value([0]))
+        if (small_height, small_width) == (height, width):
+            return out
+        return tf().image.resizeBilinear(out, js_value([height, width]))
 
 
 def style_weight(probability, settings: BlendSettings):
