@@ -271,6 +271,11 @@ class App:
         element("error-text").textContent = message
         element("error").hidden = False
 
+    def show_load_error(self, message: str) -> None:
+        """A model could not be loaded: the loading bar goes, the message stays."""
+        element("loading").hidden = True
+        self.show_error(message)
+
     def hide_error(self) -> None:
         element("error").hidden = True
 
@@ -338,8 +343,7 @@ class App:
         try:
             await self.rerun()
         except tfbridge.ModelLoadError as exc:
-            element("loading").hidden = True
-            self.show_error(str(exc))
+            self.show_load_error(str(exc))
         except Exception as exc:  # noqa: BLE001
             self.report_unexpected("processing the picture", exc)
 
@@ -407,8 +411,7 @@ class App:
         try:
             return await self.run_frame(canvas, timings)
         except tfbridge.ModelLoadError as exc:
-            element("loading").hidden = True
-            self.show_error(str(exc))
+            self.show_load_error(str(exc))
             return {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001
             self.report_unexpected(f"analysing {name}", exc)
@@ -551,8 +554,7 @@ class App:
                 await self.load_detector()
             except tfbridge.ModelLoadError as exc:
                 self.card, menu.value = previous, previous.id
-                element("loading").hidden = True
-                self.show_error(f"{exc} Still using {previous.name}.")
+                self.show_load_error(f"{exc} Still using {previous.name}.")
             else:
                 self.set_url_param("model", None if self.card.id == DEFAULT_DETECTOR else self.card.id)
                 if self.source_size is not None and self.webcam is None and self.view == "mask":
