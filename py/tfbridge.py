@@ -244,7 +244,7 @@ async def read_array(tensor, dtype=np.float32) -> np.ndarray:
 
 async def warm_up(model, card: DetectorCard) -> None:
     """One prediction on zeros, so that the first real frame does not pay for kernel set-up.
-    Read back asynchronously: WebGPU cannot read a tensor synchronously."""
+    Read back through read_array, which awaits on the GPU backends (WebGPU cannot read synchronously)."""
     with tensor_scope():
         outputs = model_outputs(model, tf().zeros(js_value([1, card.input_height, card.input_width, 3])), card)
         for output in outputs:
