@@ -83,7 +83,7 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
     segmenter, stylizer = view.loaded[view.segmenter_id], view.loaded[view.style_id]
     tfjs = tfbridge.tf()
     with tfbridge.tensor_scope():
-        pixels = tfjs.browser.fromPixels(source).cast("float32")
+        pixels = tfbridge.float_pixels(source)
         height, width = pixels.shape[0], pixels.shape[1]
         seg_input = tfjs.keep(segmenter.input_batch(pixels))
         style_input = tfjs.keep(stylizer.input_batch(pixels, settings.style_side))

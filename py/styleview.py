@@ -130,7 +130,7 @@ class StyleView:
         stylizer = await self.model(style_id)
         with tfbridge.tensor_scope():
             start = now_ms()
-            pixels = tfbridge.tf().browser.fromPixels(source).cast("float32")
+            pixels = tfbridge.float_pixels(source)
             captured = now_ms()
             probability = segmenter.person_probability(pixels) if segmenter else None
             segmented = now_ms()
@@ -165,7 +165,7 @@ class StyleView:
         """8-bit grey PNG of the person probability × 255, at the size of the source."""
         segmenter = await self.model(segmenter_id)
         with tfbridge.tensor_scope():
-            pixels = tfbridge.tf().browser.fromPixels(source).cast("float32")
+            pixels = tfbridge.float_pixels(source)
             grey = tfbridge.tf().keep(segmenter.person_probability(pixels).mul(255).round().cast("int32"))
         values = await tfbridge.read_array(grey, np.int32)
         return png_bytes(values[:, :, 0].astype(np.uint8), "L")

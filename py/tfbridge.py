@@ -200,6 +200,17 @@ def preprocess(canvas, card: DetectorCard):
     return resized.div(card.input_scale).expandDims(0)
 
 
+def float_pixels(source):
+    """A canvas's pixels as a float32 [H, W, 3] RGB tensor, 0…255. Call inside tensor_scope.
+
+    On WebGPU, tf.js 4.22 casts int32 to float32 by relabelling the int32 buffer, and the
+    shader of a convolution read straight from it (the style network's first layer) does not
+    compile, so the network answers a flat grey picture. One element-wise op writes a real
+    float32 buffer."""
+    pixels = tf().browser.fromPixels(source).cast("float32")
+    return pixels.mul(1) if tf().getBackend() == "webgpu" else pixels
+
+
 _SMALL_CONTEXTS: dict[tuple[int, int], object] = {}  # a canvas's 2-D context per input size, reused every frame
 
 
