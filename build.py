@@ -58,6 +58,8 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+# What a backend needs of headless Chromium: WebGPU gives no adapter without this flag on Linux.
+BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",)}
 
 
 class SetupError(RuntimeError):
@@ -589,7 +591,7 @@ class HeadlessApp:
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
                  permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
                  prepare=None, enforce_csp: bool = False, block_service_workers: bool = False):
-        self.browser = launch_chromium(chromium_args)
+        self.browser = launch_chromium((*BACKEND_FLAGS.get(backend, ()), *chromium_args))
         # The page's Content Security Policy forbids inline scripts, which the tests and the bench
         # add; only a test of the policy itself enforces it.
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
@@ -613,6 +615,10 @@ class HeadlessApp:
         if self.error and fail_on_error:
             self.close()
             raise SetupError(f"the app did not start: {self.error}")
+        if backend and fail_on_error and self.stats()["backend"] != backend:
+            note = self.page.locator("#error-text").text_content()
+            self.close()
+            raise SetupError(f"the {backend} backend cannot run in this browser: {note}")
 
     def visit(self) -> None:
         """Navigate to the app and wait until it is ready (or has said why it cannot start)."""
@@ -715,13 +721,14 @@ def cmd_detect(args: argparse.Namespace) -> int:
     pyodide_dist = prepare_site(self_host=True)
     failed = False
     with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
+        backend = app.stats()["backend"]
         for image in args.images:
             try:
                 data = Path(image).read_bytes()
             except OSError as exc:
                 result = {"error": f"{image} cannot be read: {exc.strerror}."}
             else:
-                result = app.detect(data, Path(image).name)
+                result = {"backend": backend, **app.detect(data, Path(image).name)}
             failed |= "error" in result
             print(json.dumps({"image": image, **result}), flush=True)
     return 1 if failed else 0

@@ -25,14 +25,15 @@ def test_detect_matches_the_reference_and_reports_bad_files(reference, tmp_path,
     assert "Traceback" not in run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert [line["image"] for line in lines] == [images[0], str(text_file), missing, *images[1:]]
-    assert lines[1] == {"image": str(text_file), "error": lines[1]["error"]}
+    assert lines[1] == {"image": str(text_file), "backend": "wasm", "error": lines[1]["error"]}
     assert "notes.jpg is not an image" in lines[1]["error"]
     assert lines[2]["error"] == f"{missing} cannot be read: No such file or directory."
     for line in [lines[0], *lines[3:]]:
         expected = reference[line["image"].rsplit("/", 1)[-1]]
         assert (line["width"], line["height"]) == (expected["width"], expected["height"])
         assert_same_detections(line["detections"], expected["detections"])
-        assert set(line) == {"image", "width", "height", "detections", "timings_ms"}
+        assert set(line) == {"image", "backend", "width", "height", "detections", "timings_ms"}
+        assert line["backend"] == "wasm"
         for det in line["detections"]:
             assert set(det) == {"box", "class_id", "label", "score"}
             assert all(isinstance(v, int) for v in det["box"])

@@ -39,8 +39,11 @@ def test_loading_progress_then_automatic_backend(site_url):
         expect(page.locator("#error")).to_be_hidden()
 
 
+NO_WEBGPU = "Object.defineProperty(Navigator.prototype, 'gpu', {get: () => undefined})"
+
+
 def test_unavailable_backend_falls_back_with_a_notice(site_url):
-    with build.HeadlessApp(site_url, "webgpu") as app:
+    with build.HeadlessApp(site_url, "webgpu", init_script=NO_WEBGPU, fail_on_error=False) as app:
         expect(app.page.locator("#error-text")).to_have_text(
             "WebGPU is not available in this browser; using WebAssembly instead.")
         assert app.stats()["backend"] == "wasm"
