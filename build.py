@@ -17,7 +17,7 @@ and sets up what each command needs.
 Environment:
     PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)
     MODEL_MIRROR   a folder holding each card's source files under its `mirror` folder, instead of upstream
-    IMAGE_MIRROR   a folder holding the demo photos of site/demos.toml by file name, instead of upstream
+    IMAGE_MIRROR   a folder holding the demo photos of site/demos.json by file name, instead of upstream
     CHROMIUM       the Chromium binary for the headless commands (default /usr/bin/chromium)
 """
 
@@ -32,6 +32,7 @@ import http.server
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +61,7 @@ CHROMIUM_FLAGS = [
 ]
 # What a backend needs of headless Chromium: WebGPU gives no adapter without this flag on Linux.
 BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",)}
+
 
 
 class SetupError(RuntimeError):
@@ -152,8 +154,8 @@ def fetch_sources(card, dest: Path) -> None:
 
 
 def thumbnail_photo() -> dict:
-    """The demo photo that style thumbnails are made from (the first of site/demos.toml)."""
-    return tomllib.loads((ROOT / "site" / "demos.toml").read_text())["demos"][0]
+    """The demo photo that style thumbnails are made from (the first of site/demos.json)."""
+    return json.loads((ROOT / "site" / "demos.json").read_text())["demos"][0]
 
 
 def conversion_stamp(card) -> str:
@@ -222,9 +224,9 @@ def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",
 
 
 def ensure_demos(dest: Path = BUILD / "demos") -> None:
-    """Fetch the demo photos listed in site/demos.toml, verified by sha256."""
+    """Fetch the demo photos listed in site/demos.json, verified by sha256."""
     mirror = os.environ.get("IMAGE_MIRROR")
-    for demo in tomllib.loads((ROOT / "site" / "demos.toml").read_text())["demos"]:
+    for demo in json.loads((ROOT / "site" / "demos.json").read_text())["demos"]:
         fetch_verified(dest / demo["file"], demo["sha256"], demo["url"],
                        Path(mirror, demo["file"]) if mirror else None)
 
@@ -285,6 +287,26 @@ def ensure_npm() -> None:
     subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT, check=True)
 
 
+TFJS_ENTRY = ROOT / "tools" / "tfjs-entry.mjs"
+TFJS_BUNDLE = BUILD / "vendor" / "tfjs.mjs"
+
+
+def ensure_tfjs_bundle() -> None:
+    """tf.js as one ES module (TFJS_ENTRY bundled by esbuild), remade when the entry or the pins change."""
+    stamp = TFJS_BUNDLE.with_name(".tfjs.stamp")
+    wanted = hashlib.sha256(TFJS_ENTRY.read_bytes() + (ROOT / "package-lock.json").read_bytes()).hexdigest()
+    if TFJS_BUNDLE.is_file() and stamp.is_file() and stamp.read_text() == wanted:
+        return
+    log("bundling tf.js (esbuild)…")
+    TFJS_BUNDLE.parent.mkdir(parents=True, exist_ok=True)
+    part = TFJS_BUNDLE.with_name(TFJS_BUNDLE.name + ".part")
+    subprocess.run([str(NODE_MODULES / ".bin" / "esbuild"), str(TFJS_ENTRY), "--bundle", "--format=esm",
+                    "--platform=browser", "--minify", "--log-level=warning", f"--outfile={part}"],
+                   cwd=ROOT, check=True)
+    os.replace(part, TFJS_BUNDLE)
+    stamp.write_text(wanted)
+
+
 # ---------------------------------------------------------------- the served tree
 
 def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[tuple[str, Path]]:
@@ -298,6 +320,7 @@ def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[t
         ("/vendor/tfjs/", NODE_MODULES / "@tensorflow/tfjs/dist"),
         ("/vendor/tfjs-backend-wasm/", NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist"),
         ("/vendor/tfjs-backend-webgpu/", NODE_MODULES / "@tensorflow/tfjs-backend-webgpu/dist"),
+        ("/vendor/", TFJS_BUNDLE.parent),
     ]
     if pyodide_dist is not None:
         table.append(("/pyodide/", pyodide_dist))
@@ -442,12 +465,10 @@ DIST = ROOT / "dist"
 # What the page loads of each npm package, by the served folder it goes to.
 VENDOR_FILES = {
     "vendor/pyscript": (NODE_MODULES / "@pyscript/core/dist", ["*.js", "*.css"]),
-    "vendor/tfjs": (NODE_MODULES / "@tensorflow/tfjs/dist", ["tf.min.js"]),
-    "vendor/tfjs-backend-wasm": (NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist",
-                                 ["tf-backend-wasm.min.js", "*.wasm"]),
-    "vendor/tfjs-backend-webgpu": (NODE_MODULES / "@tensorflow/tfjs-backend-webgpu/dist", ["tf-backend-webgpu.min.js"]),
+    "vendor": (TFJS_BUNDLE.parent, [TFJS_BUNDLE.name]),
+    "vendor/tfjs-backend-wasm": (NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist", ["*.wasm"]),
 }
-SITE_FILES = ["*.html", "*.css", "*.js", "*.toml", "*.svg"]
+SITE_FILES = ["*.html", "*.css", "*.js", "*.json", "*.svg"]
 
 
 def build_site(dest: Path, pyodide_dist: Path | None) -> None:
@@ -463,7 +484,7 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
                     (stage / into).mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(file, stage / into / file.name)
 
-    copy(ROOT / "site", [p for p in SITE_FILES if p != "*.toml"] + ["demos.toml"], ".")
+    copy(ROOT / "site", SITE_FILES, ".")
     index = stage / "index.html"
     if pyodide_dist is not None:  # nothing comes from the CDN: the page's policy no longer allows it
         index.write_text(index.read_text().replace(" " + PYODIDE["cdn"], ""))
@@ -500,15 +521,15 @@ def with_cdn_integrity(page: str) -> str:
 
 def stamp_version(site: Path) -> str:
     """Write the site's version, a digest of every file in it, into sw.js (which names its cache
-    after it) and loading.js (which registers sw.js only when there is one). Returns the version."""
+    after it) and shell.js (which registers sw.js only when there is one). Returns the version."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in ("sw.js", "loading.js")):
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in ("sw.js", "shell.js")):
         digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes())
-    for name in ("sw.js", "loading.js"):  # their own text, before the version goes in
+    for name in ("sw.js", "shell.js"):  # their own text, before the version goes in
         digest.update((ROOT / "site" / name).read_bytes())
     version = digest.hexdigest()[:16]
     for name, old, new in (("sw.js", 'const VERSION = "dev";', f'const VERSION = "{version}";'),
-                           ("loading.js", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";')):
+                           ("shell.js", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";')):
         text = (ROOT / "site" / name).read_text()
         if old not in text:
             raise SetupError(f"site/{name} no longer contains `{old}`, where build.py writes the version")
@@ -584,14 +605,20 @@ def playwright():
 
 
 class HeadlessApp:
-    """The real page, in headless Chromium, driven through the API the Python app puts on `window.pylens`."""
+    """The real page, in headless Chromium, driven through the API the Python app offers on `window.pylens`.
+
+    Chromium gets the flags the backend asked for needs (backend_flags=False: to see how the page
+    copes without). With fail_on_error, a page that did not start, or not on that backend, is a
+    SetupError saying why."""
 
     READY_TIMEOUT_MS = 180_000
 
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
                  permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
-                 prepare=None, enforce_csp: bool = False, block_service_workers: bool = False):
-        self.browser = launch_chromium((*BACKEND_FLAGS.get(backend, ()), *chromium_args))
+                 prepare=None, enforce_csp: bool = False, block_service_workers: bool = False,
+                 backend_flags: bool = True):
+        self.browser = launch_chromium((*BACKEND_FLAGS.get(backend, ()), *chromium_args) if backend_flags
+                                       else chromium_args)
         # The page's Content Security Policy forbids inline scripts, which the tests and the bench
         # add; only a test of the policy itself enforces it.
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
@@ -671,6 +698,7 @@ class HeadlessApp:
 def prepare_site(self_host: bool) -> Path | None:
     """Everything the served page needs; the self-hosted Pyodide's folder when asked for."""
     ensure_npm()
+    ensure_tfjs_bundle()
     ensure_models()
     ensure_demos()
     return ensure_pyodide() if self_host else None
@@ -772,6 +800,19 @@ def cmd_stylize(args: argparse.Namespace) -> int:
 
 
 JS_PIPELINE = ROOT / "tests" / "js_reference.js"
+LONG_TASKS = ROOT / "tools" / "bench" / "long-tasks.js"
+RUNTIME_FLOOR_PAGE = ROOT / "tools" / "bench" / "runtime-floor.html"
+FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+# A drop of image bytes (base64) on the page, as a browser delivers a dropped file.
+DROP_FILE = """([b64, name]) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, {type: "image/jpeg"}));
+    for (const kind of ["dragover", "drop"])
+        document.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+}"""
+# tf.js as plain scripts (a global `tf`), for the plain JavaScript pages and pipelines the app is compared with.
+PLAIN_TFJS_SCRIPTS = ["./vendor/tfjs/tf.min.js", "./vendor/tfjs-backend-wasm/tf-backend-wasm.min.js",
+                      "./vendor/tfjs-backend-webgpu/tf-backend-webgpu.min.js"]
 BENCH_IMAGE = BUILD / "demos" / "aizoo_demo.jpg"
 BENCH_DETECTOR = "aizoo-face-mask"
 # The plain-JavaScript counterpart of the app for the cold-start comparison: tf.js on wasm and
@@ -820,11 +861,17 @@ def js_pipeline_spec(card) -> dict:
     }
 
 
-def load_js_pipeline(page, card) -> None:
-    """JS_PIPELINE added to a page of the site as `window.jsReference`, with the card's model loaded."""
+def load_js_pipeline(page, card, backend: str) -> None:
+    """JS_PIPELINE added to a page of the site as `window.jsReference`, on a tf.js of its own (the
+    page's global `tf`, apart from the app's) running `backend`, with the card's model loaded."""
+    for script in PLAIN_TFJS_SCRIPTS:
+        page.add_script_tag(url=script)
     page.add_script_tag(path=str(JS_PIPELINE))
-    page.evaluate("([id, spec]) => window.jsReference.load(`./models/${id}/model.json`, spec)",
-                  [card.id, js_pipeline_spec(card)])
+    page.evaluate("""async ([backend, id, spec]) => {
+        tf.wasm.setWasmPaths("./vendor/tfjs-backend-wasm/");
+        await tf.setBackend(backend);
+        await window.jsReference.load(`./models/${id}/model.json`, spec);
+    }""", [backend, card.id, js_pipeline_spec(card)])
 
 
 def bench_picture() -> tuple[bytes, str]:
@@ -853,8 +900,10 @@ def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None]
     for name, mark in phases:
         at = first_result_ms if mark is None else marks[mark]
         timings[name], before = at - before, at
-    downloads = page.evaluate("""["navigation", "resource"].flatMap(type => performance.getEntriesByType(type))
-        .map(r => [new URL(r.name).pathname, r.encodedBodySize])""")
+    downloads = []
+    for context in (page, *page.workers):  # a worker's downloads are in its own resource timing
+        downloads += context.evaluate("""["navigation", "resource"].flatMap(type => performance.getEntriesByType(type))
+            .map(r => [new URL(r.name).pathname, r.encodedBodySize])""")
     sizes = {name: 0 for name, *_ in BYTE_GROUPS} | {"page and app": 0}
     for path, size in downloads:
         group = next((name for name, prefix, suffix in BYTE_GROUPS
@@ -864,20 +913,30 @@ def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None]
 
 
 def first_result(app: HeadlessApp) -> dict:
-    """Detect on the bench photo as soon as the page is ready: the page's start-up up to that result."""
+    """Detect on the bench photo as soon as the page is ready: the page's start-up up to that result,
+    with the main thread's long tasks until then (the page must have LONG_TASKS)."""
     done = app.page.evaluate("""async ([b64, name]) => {
         const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
         await window.pylens.detectImage(bytes, name);
         return performance.now();
     }""", [base64.b64encode(BENCH_IMAGE.read_bytes()).decode(), BENCH_IMAGE.name])
-    return first_load(app.page, done, APP_PHASES)
+    return {**first_load(app.page, done, APP_PHASES), **main_thread(app.page, 0.0, done)}
+
+
+def main_thread(page, start: float, end: float) -> dict:
+    """The longest main-thread task between two times of a page with LONG_TASKS, and the total
+    blocking time (each long task's time beyond 50 ms), in ms."""
+    long_tasks = [d for t, d in page.evaluate("window.pylensLongTasks") if start <= t <= end]
+    busy = [d for t, d in page.evaluate("window.pylensBusy") if start <= t <= end]
+    return {"longest_task_ms": max(long_tasks + busy, default=0.0),
+            "total_blocking_ms": sum(d - 50 for d in long_tasks)}
 
 
 def app_start(url: str, backend: str, visits: int = 1) -> list[dict]:
     """The app in a fresh browser, visited `visits` times in a row (the first cold, the others with
     its cache): navigation to the first detection of the bench photo, each time."""
     runs = []
-    with HeadlessApp(url, backend) as app:
+    with HeadlessApp(url, backend, init_script=LONG_TASKS.read_text()) as app:
         for visit in range(visits):
             if visit:
                 app.visit()
@@ -888,11 +947,58 @@ def app_start(url: str, backend: str, visits: int = 1) -> list[dict]:
 def built_site_second_visit(url: str, backend: str) -> dict:
     """The built site (as on GitHub Pages, no headers) in a fresh browser: a first visit, in which
     the service worker takes over and caches what the app fetches; then a second visit, measured."""
-    with HeadlessApp(url, backend) as app:
+    with HeadlessApp(url, backend, init_script=LONG_TASKS.read_text()) as app:
         app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready",
                        HeadlessApp.READY_TIMEOUT_MS)
         app.visit()
         return first_result(app)
+
+
+def interactive_start(url: str, backend: str) -> float:
+    """Navigation until a photo given to the page is on screen, in a fresh browser: the photo is
+    dropped on the page as soon as its shell has loaded, ahead of the Python app."""
+    browser = launch_chromium()
+    try:
+        page = browser.new_context(bypass_csp=True).new_page()
+        page.goto(f"{url}?backend={backend}", wait_until="commit")
+        page.wait_for_function("window.pylens !== undefined", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
+        page.evaluate(DROP_FILE, [base64.b64encode(BENCH_IMAGE.read_bytes()).decode(), BENCH_IMAGE.name])
+        shown = "performance.getEntriesByName('pylens: picture shown')"
+        page.wait_for_function(f"{shown}.length", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
+        return page.evaluate(f"{shown}[0].startTime")
+    finally:
+        browser.close()
+
+
+def runtime_floor(url: str) -> float:
+    """Navigation until RUNTIME_FLOOR_PAGE has started Pyodide and imported numpy and Pillow, in a fresh browser."""
+    browser = launch_chromium()
+    try:
+        page = browser.new_page()
+        page.route(url + RUNTIME_FLOOR_PAGE.name, lambda route: route.fulfill(path=RUNTIME_FLOOR_PAGE))
+        page.goto(url + RUNTIME_FLOOR_PAGE.name)
+        page.wait_for_function("window.floorReadyAt", timeout=HeadlessApp.READY_TIMEOUT_MS)
+        return page.evaluate("window.floorReadyAt")
+    finally:
+        browser.close()
+
+
+def webcam_loops(url: str, backend: str, seconds: float) -> dict:
+    """The longest main-thread task during `seconds` of each view's webcam loop (Chromium's fake camera)."""
+    loops = {}
+    with HeadlessApp(url, backend, chromium_args=FAKE_CAMERA, init_script=LONG_TASKS.read_text()) as app:
+        for view, counter in (("mask", "frames"), ("style", "style_frames")):
+            app.page.evaluate("view => window.pylens.showView(view)", view)
+            first = app.stats()[counter]
+            app.page.evaluate("window.pylens.startWebcam()")
+            app.wait_until(f"JSON.parse(window.pylens.stats()).{counter} > {first}", HeadlessApp.READY_TIMEOUT_MS)
+            start, before = app.page.evaluate("performance.now()"), app.stats()[counter]
+            app.page.wait_for_timeout(seconds * 1000)
+            end, after = app.page.evaluate("performance.now()"), app.stats()[counter]
+            app.page.evaluate("window.pylens.stopWebcam()")
+            loops[f"{view}_longest_task_ms"] = main_thread(app.page, start, end)["longest_task_ms"]
+            loops[f"{view}_frames"] = after - before
+    return loops
 
 
 def plain_js_start(url: str, card) -> dict:
@@ -940,11 +1046,14 @@ def soak(app: HeadlessApp, frames: int, warm_up: int = 20) -> dict:
     return {**run, "heap_before": heap_before, "heap_after": heap_after, "heap_growth": heap_after / heap_before - 1}
 
 
-def bench_face_mask(app: HeadlessApp, card, frames: int) -> dict:
-    """benchFaceMask on the bench photo, against the plain JavaScript pipeline loaded into the same page."""
+def bench_face_mask(app: HeadlessApp, card, frames: int, with_js: bool = True) -> dict:
+    """benchFaceMask on the bench photo, against the plain JavaScript pipeline loaded into the same
+    page unless told not to. Not on a page where the app runs on the main thread: two copies of
+    tf.js on one page share one engine, where two copies of a layers model's variables clash."""
     app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
-    load_js_pipeline(app.page, card)
-    return json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n, window.jsReference)", frames))
+    if with_js:
+        load_js_pipeline(app.page, card, app.stats()["backend"])
+    return json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n)", frames))
 
 
 def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_site_url: str) -> dict:
@@ -953,12 +1062,12 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
     face-mask figures are taken again without isolation, so without wasm threads."""
     card = next(card for card in model_cards() if card.id == BENCH_DETECTOR)
     with HeadlessApp(url_not_isolated, args.backend) as app:
-        single = bench_face_mask(app, card, args.frames)
+        single = bench_face_mask(app, card, args.frames, with_js=False)
     with HeadlessApp(url, args.backend) as app:
         browser = f"Chromium {app.browser.version}"
         mask = bench_face_mask(app, card, args.frames)
-        mask["wasm_threads"] = app.page.evaluate("tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')")
-        mask["not_isolated"] = {key: single[key] for key in ("predict_ms", "python_pipeline_ms", "js_pipeline_ms")}
+        mask["wasm_threads"] = app.stats()["wasm_threads"]
+        mask["not_isolated"] = {key: single[key] for key in ("predict_ms", "python_pipeline_ms")}
         mask["soak"] = soak(app, args.soak)
         app.detect(*bench_picture())
         app.page.evaluate("window.pylens.showView('style')")
@@ -971,8 +1080,12 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
     mask.update(cold_start_ms=cold["ms"], js_cold_start_ms=plain["ms"], warm_start_ms=warm["ms"],
                 cached_start_ms=cached["ms"], cold_start=cold, js_cold_start=plain, warm_start=warm,
                 cached_start=cached, first_load_bytes=sum(cold["bytes"].values()), cold_runs=args.cold_runs)
+    startup = {"app_cold_ms": cold["ms"], "app_warm_ms": cached["ms"], "js_cold_ms": plain["ms"],
+               "runtime_floor_ms": statistics.median(runtime_floor(url) for _ in range(args.cold_runs)),
+               "interactive_ms": statistics.median(interactive_start(url, args.backend) for _ in range(args.cold_runs)),
+               "longest_task_ms": cold["longest_task_ms"], "total_blocking_ms": cold["total_blocking_ms"]}
     return {"backend": mask["backend"], "browser": browser, "machine": machine(), "face_mask": mask,
-            "segment_style": style}
+            "segment_style": style, "startup": startup, "loops": webcam_loops(url, args.backend, args.loop_seconds)}
 
 
 def machine() -> str:
@@ -1015,6 +1128,20 @@ def print_bench(figures: dict) -> None:
         *((f"  app: {name}", size / 1e6, "MB") for name, size in mask["cold_start"]["bytes"].items()),
         ("app, in all", mask["first_load_bytes"] / 1e6, "MB"),
         ("plain JavaScript page, in all", sum(mask["js_cold_start"]["bytes"].values()) / 1e6, "MB"),
+    ])
+    startup, loops = figures["startup"], figures["loops"]
+    print_rows("the page's main thread (long tasks: the page does not answer while one runs)", [
+        ("interactive: navigation to a given photo on screen", startup["interactive_ms"]),
+        ("  / plain JavaScript page's first result", startup["interactive_ms"] / startup["js_cold_ms"], "×"),
+        ("runtime floor: Pyodide, numpy and Pillow alone", startup["runtime_floor_ms"]),
+        ("app, first visit / runtime floor", startup["app_cold_ms"] / startup["runtime_floor_ms"], "×"),
+        ("app, first visit / plain JavaScript page", startup["app_cold_ms"] / startup["js_cold_ms"], "×"),
+        ("built site, second visit / plain JavaScript page", startup["app_warm_ms"] / startup["js_cold_ms"], "×"),
+        ("longest task, navigation to first result", startup["longest_task_ms"]),
+        ("total blocking time, navigation to first result", startup["total_blocking_ms"]),
+        (f"longest task, face-mask webcam loop ({loops['mask_frames']} frames)", loops["mask_longest_task_ms"]),
+        (f"longest task, segment & stylize webcam loop ({loops['style_frames']} frames)",
+         loops["style_longest_task_ms"]),
     ])
     soaked = mask["soak"]
     print_rows(f"soak: {soaked['frames']} whole frames (pipeline and drawing)", [
@@ -1074,8 +1201,12 @@ def bench_chart(figures: dict, out: Path) -> None:
     stacked(start_ax, [("app, first visit", mask["cold_start"]["phases_ms"]),
                        ("app, second visit (cached)", mask["warm_start"]["phases_ms"]),
                        ("built site, second visit\n(service worker)", mask["cached_start"]["phases_ms"]),
-                       ("plain JavaScript, first visit", mask["js_cold_start"]["phases_ms"])])
-    start_ax.set_title(f"start-up: navigation to the first result (median of {mask['cold_runs']})", fontsize=10)
+                       ("plain JavaScript, first visit", mask["js_cold_start"]["phases_ms"]),
+                       ("runtime floor: Pyodide,\nnumpy and Pillow alone",
+                        {"runtime floor": figures["startup"]["runtime_floor_ms"]})])
+    start_ax.set_title(f"start-up: navigation to the first result (median of {mask['cold_runs']}); "
+                       f"a photo given to the page is on screen after {figures['startup']['interactive_ms']:.0f} ms",
+                       fontsize=10)
     stacked(style_ax, [("whole pipeline", style["stages_ms"]),
                        ("the two models alone", {"segmentation + style models": style["models_ms"]})])
     style_ax.set_title(f"segment & stylize, {style['width']}×{style['height']}, style at {style['style_side']} px "
@@ -1144,6 +1275,8 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--style-frames", type=int, default=20, help="segment-and-stylize frames")
     bench.add_argument("--soak", type=int, default=1000, help="face-mask frames of the soak")
     bench.add_argument("--cold-runs", type=int, default=3, help="fresh-browser start-ups of each page (median)")
+    bench.add_argument("--loop-seconds", type=float, default=20,
+                       help="how long each view's webcam loop runs while the main thread is watched")
     bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",
                        help="where to write bench.json and bench.png (default results/)")
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")

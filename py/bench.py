@@ -47,9 +47,10 @@ async def js_pipeline_ms(js_pipeline, source, width: int, height: int, card) -> 
 
 
 async def face_mask(detector: FaceMaskDetector, source, width: int, height: int, frames: int,
-                    js_pipeline, warm_up: int = 5) -> dict:
+                    js_pipeline, js_source, warm_up: int = 5) -> dict:
     """Medians over `frames` frames of the model alone, the app's pipeline and the plain JavaScript
-    one (an object with `detect`), taken in turn within each frame so that all three see the same machine."""
+    one (an object of the page with `detect`, run on js_source: the page's canvas showing the same
+    pixels; or None), taken in turn within each frame so that all three see the same machine."""
     card = detector.card
     with tfbridge.tensor_scope():
         batch = tfbridge.tf().keep(tfbridge.preprocess(source, card))
@@ -57,27 +58,30 @@ async def face_mask(detector: FaceMaskDetector, source, width: int, height: int,
     for i in range(warm_up + frames):
         m = await predict_and_read_ms(detector.model, batch, card)
         p = await pipeline_ms(detector, source, width, height, stages if i >= warm_up else {})
-        j = await js_pipeline_ms(js_pipeline, source, width, height, card)
         if i >= warm_up:
             model.append(m)
             pipeline.append(p)
-            plain_js.append(j)
+        if js_pipeline is not None:
+            j = await js_pipeline_ms(js_pipeline, js_source, width, height, card)
+            if i >= warm_up:
+                plain_js.append(j)
     batch.dispose()
     medians = {key: statistics.median(values) for key, values in stages.items()}
     return {
         "frames": frames,
         "predict_ms": statistics.median(model),
         "python_pipeline_ms": statistics.median(pipeline),
-        "js_pipeline_ms": statistics.median(plain_js),
+        "js_pipeline_ms": statistics.median(plain_js) if plain_js else None,
         "postprocess_ms": statistics.median(
             [sum(v) for v in zip(stages["readback"], stages["box_decode"], stages["nms"], strict=True)]),
         "stages_ms": medians,
     }
 
 
-async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
-    """Medians over `frames` frames of the segment-and-stylize pipeline's stages on a canvas, and of
-    its two models alone (predict on a ready input and wait for the result), alternating the two."""
+async def segment_style(view, source, target, frames: int, present, warm_up: int = 3) -> dict:
+    """Medians over `frames` frames of the segment-and-stylize pipeline's stages on a canvas, drawn
+    on target and shown (`present`), and of its two models alone (predict on a ready input and wait
+    for the result), alternating the two."""
     await view.prepare()
     settings = view.settings
     segmenter, stylizer = view.loaded[view.segmenter_id], view.loaded[view.style_id]
@@ -93,7 +97,7 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
         own = (await predict_and_read_ms(segmenter.model, seg_input, segmenter.card)
                + await predict_and_read_ms(stylizer.model, style_input, stylizer.card))
         timings: dict[str, float] = {}
-        await view.run_frame(source, js.document.createElement("canvas"), timings)
+        await view.run_frame(source, target, timings, present)
         if i >= warm_up:
             models.append(own)
             totals.append(sum(timings.values()))

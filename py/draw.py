@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import js
-from pyodide.ffi import to_js
+from pyscript.ffi import to_js
 
 from imaging import Picture
 from results import Detection
 
-_READ_OFTEN = to_js({"willReadFrequently": True}, dict_converter=js.Object.fromEntries)
+_READ_OFTEN = to_js({"willReadFrequently": True})
+
+
+def new_canvas(width: int, height: int):
+    """A canvas of the app's own (an OffscreenCanvas: it works in a worker and on the page alike)."""
+    return js.OffscreenCanvas.new(width, height)
 
 
 def picture_context(canvas):
@@ -24,17 +29,19 @@ def show_picture(canvas, picture: Picture) -> None:
     picture_context(canvas).putImageData(js.ImageData.new(pixels, picture.width, picture.height), 0, 0)
 
 
-def show_video_frame(canvas, video, mirrored: bool) -> None:
-    """Copy the current video frame onto a canvas of the video's size, mirrored like a mirror if asked."""
-    width, height = video.videoWidth, video.videoHeight
+def show_video_frame(canvas, frame, mirrored: bool) -> None:
+    """Draw a video frame (an ImageBitmap, closed here) onto a canvas of its size, mirrored like a
+    mirror if asked."""
+    width, height = frame.width, frame.height
     if canvas.width != width or canvas.height != height:
         canvas.width, canvas.height = width, height
     ctx = picture_context(canvas)
     ctx.save()
     if mirrored:
         ctx.setTransform(-1, 0, 0, 1, width, 0)
-    ctx.drawImage(video, 0, 0, width, height)
+    ctx.drawImage(frame, 0, 0, width, height)
     ctx.restore()
+    frame.close()
 
 
 def show_rgba(canvas, values, width: int, height: int) -> None:
@@ -72,11 +79,10 @@ def draw_detections(canvas, detections: list[Detection], colors: list[str], scal
         ctx.fillText(text, left + line, top - line / 2)
 
 
-def composite_png(picture_canvas, overlay_canvas) -> str:
-    """The picture with its detections drawn in, as a PNG data URL."""
-    out = js.document.createElement("canvas")
-    out.width, out.height = picture_canvas.width, picture_canvas.height
+async def composite_png(picture_canvas, overlay_canvas) -> str:
+    """The picture with its detections (or its stylized version) drawn in, as a PNG blob URL."""
+    out = new_canvas(picture_canvas.width, picture_canvas.height)
     ctx = out.getContext("2d")
     ctx.drawImage(picture_canvas, 0, 0)
     ctx.drawImage(overlay_canvas, 0, 0)
-    return out.toDataURL("image/png")
+    return js.URL.createObjectURL(await out.convertToBlob(to_js({"type": "image/png"})))

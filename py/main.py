@@ -1,8 +1,11 @@
-"""PyLens page: wires the face-mask pipeline to the page. Loaded by PyScript from site/index.html.
+"""PyLens page: wires the face-mask pipeline to the page. Started by site/shell.js: in a PyScript
+worker when the page is cross-origin isolated (the page never waits for Python or tf.js), else on
+the page.
 
-Sources (file, drop, paste, demo, webcam) -> upright pixels on a canvas -> FaceMaskDetector ->
-NMS with the sliders' thresholds -> boxes drawn over the picture, a list, timings.
-The same `analyse_bytes` serves the page and the headless commands (window.pylens).
+Sources (file, drop, paste, demo, webcam; handed over by the shell) -> upright pixels on an
+OffscreenCanvas -> FaceMaskDetector -> NMS with the sliders' thresholds -> boxes drawn over the
+picture, shown by the shell; a list and timings in the page. The same `analyse_bytes` serves the
+page and the headless commands (window.pylens, which the shell forwards here).
 """
 
 from __future__ import annotations
@@ -10,31 +13,36 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import tomllib
 import traceback
+from html import escape
 from pathlib import Path
 
 import js
-from pyodide.ffi import JsException, create_proxy, to_js
+from pyodide.ffi import JsException
 from pyodide.ffi.wrappers import add_event_listener
+from pyscript import document, window
+from pyscript.ffi import to_js
 
 import bench
+import shell
 import tfbridge
 from cards import DetectorCard, ModelCard, SegmenterCard, StyleCard, parse_card
 from detector import CANDIDATE_FLOOR, FaceMaskDetector, now_ms
-from draw import composite_png, draw_detections, show_picture, show_video_frame
+from draw import composite_png, draw_detections, new_canvas, show_picture, show_video_frame
 from imaging import ImageError, load_picture
 from page import element, fill_menu, show_timings
 from results import DecodedFrame, FrameResult, select_detections
 from styleview import StyleView
 from stylize import TARGETS
-from webcam import CameraError, Webcam
+from webcam import Webcam, camera_error
 
 CARDS_DIR = Path("models")
 DEFAULT_DETECTOR = "aizoo-face-mask"
-MODELS_URL = "./models/"
-DEMOS_PATH = "demos.toml"
-DEMOS_URL = "./demos/"
+# Absolute: in a worker, relative URLs would resolve against the worker's script, not the page.
+PAGE_URL = str(window.location.href)
+MODELS_URL = js.URL.new("./models/", PAGE_URL).href
+VENDOR_URL = js.URL.new("./vendor/", PAGE_URL).href
+DEMOS_URL = js.URL.new("./demos/", PAGE_URL).href
 STAGE_NAMES = {
     "image_decode": "Image decode",
     "capture": "Capture",
@@ -45,8 +53,6 @@ STAGE_NAMES = {
     "nms": "NMS",
     "draw": "Draw",
 }
-
-document = js.document
 
 
 def load_cards() -> dict[str, ModelCard]:
@@ -74,8 +80,13 @@ class App:
         self.backend = ""
         self.frame: DecodedFrame | None = None
         self.result: FrameResult | None = None
+        self.shown_thresholds: tuple[float, float] | None = None
         self.source_name = ""
         self.scale = 1.0
+        self.shell: shell.Shell | None = None
+        # The picture and what is drawn over it, here; the shell shows them on the page's canvases.
+        self.picture = new_canvas(640, 480)
+        self.overlay = new_canvas(640, 480)
         self.webcam: Webcam | None = None
         self.frames = 0
         self.inferences = 0
@@ -83,9 +94,9 @@ class App:
         self.fps = 0.0
         self._last_frame_at = 0.0
         self._frame_loop: asyncio.Task | None = None
-        self._opening: Webcam | None = None
+        self._camera_opening = False  # the shell is opening the camera, and nothing has cancelled it since
+        self._camera_answer: asyncio.Future | None = None  # startWebcam waits on it
         self._one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
-        self._api_proxies: list = []
 
     def cards_of(self, kind: type) -> dict:
         return {card_id: card for card_id, card in self.cards.items() if isinstance(card, kind)}
@@ -94,34 +105,45 @@ class App:
 
     async def start(self) -> None:
         """Start-up; each phase ends with a performance mark (pylens: …) that build.py bench reads."""
-        js.performance.mark("pylens: app started")
+        window.performance.mark("pylens: app started")
         document.body.dataset.python = "ready"
-        params = js.URLSearchParams.new(js.location.search)
+        params = js.URLSearchParams.new(str(window.location.search))
+        self.shell = shell.connect()
         try:
             self.status("Starting TensorFlow.js…")
+            await tfbridge.load_tfjs(VENDOR_URL)
             await self.use_backend(params.get("backend"))
-            js.performance.mark("pylens: backend ready")
+            window.performance.mark("pylens: backend ready")
             self.fill_model_menu(params.get("model"))
             self.fill_credits()
             await self.load_detector()
-            js.performance.mark("pylens: model ready")
+            window.performance.mark("pylens: model ready")
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
-            js.console.error(traceback.format_exc())
+            window.console.error(traceback.format_exc())
             self.status("The app could not start.")
             self.show_error(message)
-            js.window.pylens = to_js({"error": message}, dict_converter=js.Object.fromEntries)
+            self.shell.send("failed", error=message)
             return
         element("score").min = CANDIDATE_FLOOR
-        self.style.build_controls(self.on_style_change)
+        self.style.build_controls(self.publishing(self.on_style_change))
         self.bind_events()
-        self.add_demo_buttons()
         element("loading").hidden = True
-        for id_ in ("open", "webcam", "backend", "model"):
+        for id_ in ("backend", "model"):
             element(id_).disabled = False
-        self.expose_api()
         if params.get("view") == "style":
             await self.show_view("style")
+        self.listen_to_shell()
+
+    def listen_to_shell(self) -> None:
+        """Take what the shell sends: images (those given before now were kept), camera news, calls."""
+        for kind, handler in (("image", self.on_image), ("demo", self.on_demo), ("call", self.on_call),
+                              ("nothing-dropped", self.on_nothing_dropped),
+                              ("nothing-pasted", self.on_nothing_pasted), ("camera", self.on_camera)):
+            self.shell.on(kind, self.publishing(handler))
+        self.publish()
+        self.shell.send("ready", methods=list(self.api()))
+        self.shell.listen()
 
     async def use_backend(self, wanted: str | None) -> None:
         self.backend, note = await tfbridge.select_backend(wanted)
@@ -176,20 +198,37 @@ class App:
         else:
             self.status(f"Downloading {name}… {size_text(received)}")
 
-    def expose_api(self) -> None:
-        """window.pylens: what the headless commands and tests call (the same code paths as the UI)."""
-        api = js.Object.new()
-        for name, fn in (("detectImage", self.api_detect_image), ("stats", self.api_stats),
-                         ("startWebcam", self.start_webcam), ("stopWebcam", self.stop_webcam),
-                         ("benchFaceMask", self.api_bench), ("benchSegmentStyle", self.api_bench_style),
-                         ("soak", self.api_soak),
-                         ("showView", self.show_view),
-                         ("segmentImage", self.api_segment_image), ("stylizeImage", self.api_stylize_image)):
-            proxy = create_proxy(fn)
-            self._api_proxies.append(proxy)
-            setattr(api, name, proxy)
-        api.ready = True
-        js.window.pylens = api
+    def api(self) -> dict:
+        """window.pylens: what the headless commands and tests call (the same code paths as the UI).
+        The shell forwards each call here; `stats` it answers itself, from what `publish` sent last."""
+        return {"detectImage": self.api_detect_image, "startWebcam": self.start_webcam,
+                "stopWebcam": self.stop_webcam, "benchFaceMask": self.api_bench,
+                "benchSegmentStyle": self.api_bench_style, "soak": self.api_soak, "showView": self.show_view,
+                "segmentImage": self.api_segment_image, "stylizeImage": self.api_stylize_image}
+
+    async def on_call(self, message) -> None:
+        """A window.pylens call forwarded by the shell: its answer, or the error that stopped it."""
+        try:
+            value = await self.api()[message.method](*message.args)
+        except Exception as exc:  # noqa: BLE001 — the caller must hear of it, not wait for ever
+            window.console.error(traceback.format_exc())
+            self.shell.send("reply", id=message.id, error=f"{message.method} failed: {exc!r}")
+            return
+        self.publish()
+        self.shell.send("reply", id=message.id, value=value)
+
+    def publish(self) -> None:
+        """Send the shell the app's state, which window.pylens.stats() answers."""
+        self.shell.send("stats", json=self.api_stats())
+
+    def publishing(self, handler):
+        """The handler, then `publish`: the stats the page shows follow every event."""
+        async def handle(*args) -> None:
+            result = handler(*args)
+            if asyncio.iscoroutine(result):
+                await result
+            self.publish()
+        return handle
 
     async def api_detect_image(self, data, name: str) -> str:
         return json.dumps(await self.analyse_bytes(data.to_bytes(), name))
@@ -217,7 +256,7 @@ class App:
                 picture = load_picture(data, name)
             except ImageError as exc:
                 return json.dumps({"error": str(exc)})
-            canvas = js.document.createElement("canvas")
+            canvas = new_canvas(picture.width, picture.height)
             show_picture(canvas, picture)
             try:
                 png = await make_png(canvas)
@@ -228,22 +267,23 @@ class App:
             return json.dumps({"width": picture.width, "height": picture.height,
                                "png": base64.b64encode(png).decode()})
 
-    async def api_bench(self, frames: int, js_pipeline) -> str:
-        """Time the pipeline on the picture shown now against a plain JavaScript one (see bench.py)."""
+    async def api_bench(self, frames: int) -> str:
+        """Time the pipeline on the picture shown now against the plain JavaScript one that the page
+        holds as window.jsReference, run on the page's picture canvas (see bench.py)."""
         async with self._one_at_a_time:
-            figures = await bench.face_mask(self.detector, element("picture"), self.result.width,
-                                            self.result.height, int(frames), js_pipeline)
+            figures = await bench.face_mask(self.detector, self.picture, self.result.width, self.result.height,
+                                            int(frames), getattr(window, "jsReference", None), element("picture"))
         return json.dumps({"backend": self.backend, **figures})
 
     async def api_soak(self, frames: int) -> str:
         """Run the active view's whole frame on the picture shown now, `frames` times (see bench.py)."""
         async with self._one_at_a_time:
-            return json.dumps(await bench.soak(self.run_frame, element("picture"), int(frames)))
+            return json.dumps(await bench.soak(self.run_frame, self.picture, int(frames)))
 
     async def api_bench_style(self, frames: int) -> str:
         """Time segment & stylize on the picture shown now, with the view's settings (see bench.py)."""
         async with self._one_at_a_time:
-            figures = await bench.segment_style(self.style, element("picture"), int(frames))
+            figures = await bench.segment_style(self.style, self.picture, self.overlay, int(frames), self.present)
         return json.dumps({"backend": self.backend, **figures})
 
     def api_stats(self) -> str:
@@ -259,7 +299,9 @@ class App:
             "segmenter": self.style.segmenter_id,
             "style_frames": self.style.frames,
             "webcam": self.webcam is not None,
+            "wasm_threads": tfbridge.wasm_threads(),
             "result": self.result.as_dict(self.source_name) if self.result else None,
+            "thresholds": self.shown_thresholds,  # the score and IoU thresholds of the result shown
         })
 
     # ------------------------------------------------------------ page plumbing
@@ -280,33 +322,19 @@ class App:
         element("error").hidden = True
 
     def report_unexpected(self, what: str, exc: BaseException) -> None:
-        js.console.error(traceback.format_exc())
+        window.console.error(traceback.format_exc())
         self.show_error(f"Something went wrong while {what}: {exc}. The app is still running; try again "
                         "or with another image.")
 
     def bind_events(self) -> None:
-        file_input = element("file")
-        stage = element("stage")
-        add_event_listener(element("open"), "click", lambda e: file_input.click())
-        add_event_listener(file_input, "change", self.on_file_chosen)
-        # The whole page takes drops: a file dropped beside the picture must not make the
-        # browser leave the app to show the file.
-        add_event_listener(document, "dragover", self.on_drag_over)
-        add_event_listener(document, "dragleave", lambda e: stage.classList.remove("dragging"))
-        add_event_listener(document, "drop", self.on_drop)
-        add_event_listener(stage, "keydown", self.on_stage_key)
-        add_event_listener(document, "paste", self.on_paste)
-        add_event_listener(element("score"), "input", self.on_threshold)
-        add_event_listener(element("iou"), "input", self.on_threshold)
-        add_event_listener(element("webcam"), "click", self.on_webcam_button)
-        add_event_listener(element("backend"), "change", self.on_backend_change)
-        add_event_listener(element("model"), "change", self.on_model_change)
-        add_event_listener(element("save-png"), "click", self.on_save_png)
-        add_event_listener(element("style-save-png"), "click", self.on_save_png)
-        add_event_listener(element("view-mask"), "click", self.view_handler("mask"))
-        add_event_listener(element("view-style"), "click", self.view_handler("style"))
-        add_event_listener(element("save-json"), "click", self.on_save_json)
-        add_event_listener(element("error-close"), "click", lambda e: self.hide_error())
+        """The controls Python answers (the shell takes images and runs the camera)."""
+        for id_, event, handler in (
+                ("score", "input", self.on_threshold), ("iou", "input", self.on_threshold),
+                ("backend", "change", self.on_backend_change), ("model", "change", self.on_model_change),
+                ("save-png", "click", self.on_save_png), ("style-save-png", "click", self.on_save_png),
+                ("view-mask", "click", self.view_handler("mask")), ("view-style", "click", self.view_handler("style")),
+                ("save-json", "click", self.on_save_json), ("error-close", "click", lambda e: self.hide_error())):
+            add_event_listener(element(id_), event, self.publishing(handler))
 
     def view_handler(self, view: str):
         async def on_click(event) -> None:
@@ -347,34 +375,25 @@ class App:
         except Exception as exc:  # noqa: BLE001
             self.report_unexpected("processing the picture", exc)
 
-    def add_demo_buttons(self) -> None:
-        with open(DEMOS_PATH, "rb") as f:
-            demos = tomllib.load(f)["demos"]
-        holder = element("demos")
-        for demo in demos:
-            button = document.createElement("button")
-            button.type = "button"
-            button.textContent = f"Demo: {demo['title']}"
-            button.title = f"Photo from {demo['credit']}"
-            add_event_listener(button, "click", self.demo_handler(demo["file"]))
-            holder.appendChild(button)
-
-    def demo_handler(self, file: str):
-        async def on_click(event) -> None:
-            await self.open_demo(file)
-        return on_click
-
     # ------------------------------------------------------------ sources
 
-    async def analyse_file(self, file) -> dict:
-        """A File from the picker, a drop or a paste."""
+    async def on_image(self, message) -> None:
+        """A File from the picker, a drop or a paste, handed over by the shell."""
         try:
-            data = (await file.arrayBuffer()).to_bytes()
+            data = (await message.file.arrayBuffer()).to_bytes()
         except JsException as exc:
-            message = f"{file.name} could not be read ({exc})."
-            self.show_error(message)
-            return {"error": message}
-        return await self.analyse_bytes(data, file.name or "pasted image")
+            self.show_error(f"{message.name} could not be read ({exc}).")
+            return
+        await self.analyse_bytes(data, message.name)
+
+    async def on_demo(self, message) -> None:
+        await self.open_demo(message.file)
+
+    def on_nothing_dropped(self, message) -> None:
+        self.show_error("Nothing to analyse: drop an image file (from your files, not a link or text).")
+
+    def on_nothing_pasted(self, message) -> None:
+        self.show_error("The clipboard holds no image. Copy an image itself (not its file name), then paste again.")
 
     async def open_demo(self, file: str) -> None:
         response = await js.fetch(DEMOS_URL + file)
@@ -400,7 +419,7 @@ class App:
         except Exception as exc:  # noqa: BLE001 — a decoder bug must not take the app down
             self.report_unexpected(f"decoding {name}", exc)
             return {"error": f"{name} could not be decoded ({exc})."}
-        canvas = element("picture")
+        canvas = self.picture
         show_picture(canvas, picture)
         timings["image_decode"] = self.decode_ms = now_ms() - start
         self.hide_error()
@@ -430,13 +449,13 @@ class App:
             await self.style.prepare()
         tensors_before = tfbridge.tensor_count()
         if self.view == "style":
-            result = await self.style.run_frame(source, element("overlay"), timings)
+            result = await self.style.run_frame(source, self.overlay, timings, self.present)
             element("loading").hidden = True
         else:
             self.frame = await self.detector.infer(source, timings)
             self.inferences += 1
             self.result = FrameResult(*self.source_size, [], timings)
-            result = self.postprocess().as_dict()
+            result = (await self.postprocess(with_picture=True)).as_dict()
         self.check_tensors(tensors_before)
         return result
 
@@ -446,40 +465,40 @@ class App:
         if count != before:
             self.leaky_frames += 1
             if self.leaky_frames == 1:
-                js.console.warn(f"tf.js tensor leak: {count} tensors after a frame, {before} before it")
+                window.console.warn(f"tf.js tensor leak: {count} tensors after a frame, {before} before it")
 
     def thresholds(self) -> tuple[float, float]:
         return float(element("score").value), float(element("iou").value)
 
-    def postprocess(self) -> FrameResult:
-        """NMS with the current thresholds and drawing, on the last frame's model output."""
+    async def postprocess(self, with_picture: bool) -> FrameResult:
+        """NMS with the current thresholds and drawing, on the last frame's model output; the
+        overlay is shown with the picture when that is new too."""
         result = self.result
         score, iou = self.thresholds()
+        self.shown_thresholds = (score, iou)
         start = now_ms()
         result.detections = select_detections(self.frame, self.card, result.width, result.height, score, iou)
         mark = now_ms()
-        overlay, picture = element("overlay"), element("picture")
+        overlay, picture = self.overlay, self.picture
         if overlay.width != picture.width or overlay.height != picture.height:
             overlay.width, overlay.height = picture.width, picture.height
         draw_detections(overlay, result.detections, self.colors, self.scale)
+        await self.present(with_picture)
         self.render_detections(result)
         result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
         show_timings(element("timings"), result.timings_ms, STAGE_NAMES)
         return result
 
+    async def present(self, with_picture: bool = True) -> None:
+        """Show the overlay, and the picture under it, on the page."""
+        await self.shell.present(self.picture if with_picture else None, self.overlay)
+
     def render_detections(self, result: FrameResult) -> None:
-        items = element("detections")
-        items.replaceChildren()
-        for det in result.detections:
-            item = document.createElement("li")
-            label = document.createElement("span")
-            label.className = det.label
-            label.textContent = f"{det.label} {det.score:.2f}"
-            box = document.createElement("span")
-            box.className = "box"
-            box.textContent = " [{}, {}, {}, {}]".format(*det.box)
-            item.append(label, box)
-            items.appendChild(item)
+        """The list of detections and the count by label. Written as one piece of HTML: from a
+        worker every DOM call is a round trip to the page."""
+        element("detections").innerHTML = "".join(
+            f'<li><span class="{escape(det.label)}">{escape(det.label)} {det.score:.2f}</span>'
+            '<span class="box"> [{}, {}, {}, {}]</span></li>'.format(*det.box) for det in result.detections)
         counts = {lab.name: 0 for lab in self.card.labels}
         for det in result.detections:
             counts[det.label] += 1
@@ -487,47 +506,12 @@ class App:
 
     # ------------------------------------------------------------ events
 
-    async def on_file_chosen(self, event) -> None:
-        files = event.target.files
-        if files.length:
-            await self.analyse_file(files.item(0))
-        event.target.value = ""  # choosing the same file again fires `change` again
-
-    def on_drag_over(self, event) -> None:
-        event.preventDefault()
-        element("stage").classList.add("dragging")
-
-    async def on_drop(self, event) -> None:
-        event.preventDefault()
-        element("stage").classList.remove("dragging")
-        files = event.dataTransfer.files
-        if not files.length:
-            self.show_error("Nothing to analyse: drop an image file (from your files, not a link or text).")
-            return
-        await self.analyse_file(files.item(0))
-
-    async def on_paste(self, event) -> None:
-        items = event.clipboardData.items if event.clipboardData else []
-        for item in items:
-            if item.kind == "file" and item.type.startswith("image/"):
-                event.preventDefault()
-                await self.analyse_file(item.getAsFile())
-                return
-        if event.target.tagName not in ("INPUT", "TEXTAREA", "SELECT"):
-            self.show_error("The clipboard holds no image. Copy an image itself (not its file name), "
-                            "then paste again.")
-
-    def on_stage_key(self, event) -> None:
-        if event.key in ("Enter", " ") and self.webcam is None:
-            event.preventDefault()
-            element("file").click()
-
-    def on_threshold(self, event) -> None:
+    async def on_threshold(self, event) -> None:
         score, iou = self.thresholds()
         element("score-value").textContent = f"{score:.2f}"
         element("iou-value").textContent = f"{iou:.2f}"
         if self.frame is not None and self.webcam is None and self.view == "mask":
-            self.postprocess()
+            await self.postprocess(with_picture=False)
 
     async def on_backend_change(self, event) -> None:
         wanted = event.target.value
@@ -563,77 +547,79 @@ class App:
 
     def set_url_param(self, name: str, value: str | None) -> None:
         """Keep a choice in the address, so that a reload or a shared link keeps it."""
-        url = js.URL.new(js.location.href)
+        url = js.URL.new(str(window.location.href))
         if value is None:
             url.searchParams.delete(name)
         else:
             url.searchParams.set(name, value)
-        js.history.replaceState(None, "", url.href)
+        window.history.replaceState(None, "", url.href)
 
     async def rerun(self) -> None:
         """Run the active view again on the picture shown (after a view, backend, model or style change)."""
-        await self.run_frame(element("picture"), {"image_decode": self.decode_ms})
+        await self.run_frame(self.picture, {"image_decode": self.decode_ms})
 
-    def on_save_png(self, event) -> None:
+    async def on_save_png(self, event) -> None:
         suffix = "stylized" if self.view == "style" else "detections"
-        self.download(composite_png(element("picture"), element("overlay")), f"{self.stem()}-{suffix}.png")
+        self.download(await composite_png(self.picture, self.overlay), f"{self.stem()}-{suffix}.png")
 
     def on_save_json(self, event) -> None:
         if self.result is None:
             return
         text = json.dumps(self.result.as_dict(self.source_name), indent=2)
-        blob = js.Blob.new(to_js([text]), to_js({"type": "application/json"}, dict_converter=js.Object.fromEntries))
-        url = js.URL.createObjectURL(blob)
-        self.download(url, f"{self.stem()}-detections.json")
-        js.URL.revokeObjectURL(url)
+        self.download(js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": "application/json"}))),
+                      f"{self.stem()}-detections.json")
 
     def stem(self) -> str:
         return (self.source_name.rsplit(".", 1)[0] or "pylens").replace("/", "_")
 
-    def download(self, url: str, filename: str) -> None:
+    def download(self, blob_url: str, filename: str) -> None:
+        """Offer a blob URL of this context as a download; the URL is freed once the browser has it."""
         link = document.createElement("a")
-        link.href, link.download = url, filename
+        link.href, link.download = blob_url, filename
         link.click()
+        asyncio.get_running_loop().call_later(60, js.URL.revokeObjectURL, blob_url)
 
     # ------------------------------------------------------------ webcam
 
-    async def on_webcam_button(self, event) -> None:
-        if self.webcam is None:
-            await self.start_webcam()
-        else:
-            await self.stop_webcam()
-
     async def start_webcam(self) -> bool:
+        """Ask the shell for the camera, as its Start webcam button does; True once frames come."""
         if self.webcam is not None:
             return True
-        button = element("webcam")
-        button.disabled = True
-        cam = self._opening = Webcam(element("video"))
-        try:
-            await cam.open()
-        except CameraError as exc:
-            cam.close()
-            self.show_error(str(exc))
-            return False
-        finally:
-            button.disabled = False
-        if self._opening is not cam:  # an image was opened while the camera started
-            cam.close()
-            return False
-        self._opening = None
+        self._camera_answer = asyncio.get_running_loop().create_future()
+        self.shell.send("camera", want=True)
+        return await self._camera_answer
+
+    async def on_camera(self, message) -> None:
+        """The shell is opening the camera, has it running, has closed it, or could not open it."""
+        if message.state == "opening":
+            self._camera_opening = True
+            return
+        opened, self._camera_opening = self._camera_opening, False
+        if message.state == "on":
+            if opened:
+                self.begin_webcam()
+            else:  # an image was opened while the camera started
+                self.shell.send("camera", want=False)
+        elif message.state == "off":
+            await self.stop_webcam()
+        else:
+            self.show_error(camera_error(message.name, message.message))
+        if self._camera_answer is not None and not self._camera_answer.done():
+            self._camera_answer.set_result(self.webcam is not None)
+
+    def begin_webcam(self) -> None:
         self.hide_error()
-        self.webcam = cam
+        self.webcam = Webcam(self.shell)
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
         self.source_name, self.scale = "webcam", 1.0
-        button.textContent = "Stop webcam"
-        button.setAttribute("aria-pressed", "true")
         self.show_stage()
         self._frame_loop = asyncio.ensure_future(self.webcam_loop())
-        return True
 
     async def stop_webcam(self) -> None:
         """Stop the camera (or its start) and wait for the frame in progress, so nothing draws after it."""
-        self._opening = None
+        if self.webcam is not None or self._camera_opening:
+            self.shell.send("camera", want=False)
+        self._camera_opening = False
         self.release_camera()
         if self._frame_loop is not None:
             await self._frame_loop
@@ -644,9 +630,6 @@ class App:
         if cam is None:
             return
         cam.close()
-        button = element("webcam")
-        button.textContent = "Start webcam"
-        button.setAttribute("aria-pressed", "false")
         element("fps").textContent = element("style-fps").textContent = ""
 
     async def webcam_loop(self) -> None:
@@ -654,24 +637,30 @@ class App:
         while a frame is being processed are dropped, never queued. Detection runs on the frame as
         shown (mirrored), so boxes and the saved PNG and JSON all agree with the preview."""
         cam = self.webcam
-        canvas = element("picture")
         while self.webcam is cam:
             try:
-                await cam.next_frame()
+                frame = await cam.next_frame()
+                if frame is None:
+                    continue
                 async with self._one_at_a_time:  # a re-run of the view or a switch may be under way
                     if self.webcam is not cam:
+                        frame.close()
                         break
                     start = now_ms()
-                    show_video_frame(canvas, cam.video, mirrored=True)
-                    self.source_size = (canvas.width, canvas.height)
+                    show_video_frame(self.picture, frame, mirrored=True)
+                    self.source_size = (self.picture.width, self.picture.height)
                     timings = {"capture": now_ms() - start}
-                    await self.run_frame(canvas, timings)
+                    await self.run_frame(self.picture, timings)
             except Exception as exc:  # noqa: BLE001
                 if self.webcam is cam:
+                    self.shell.send("camera", want=False)
                     self.release_camera()
                     self.report_unexpected("processing the webcam", exc)
                 break
+            if self.webcam is not cam:  # stopped during the frame: it was the last, not counted
+                break
             self.count_frame(start)
+            self.publish()
 
     def count_frame(self, started: float) -> None:
         self.frames += 1

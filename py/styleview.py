@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-import js
 import numpy as np
 from PIL import Image
 from pyodide.ffi.wrappers import add_event_listener
+from pyscript import document
 
 import tfbridge
 from cards import SegmenterCard, StyleCard
@@ -31,8 +31,6 @@ STAGE_NAMES = {
 }
 DEFAULT_STYLE = "style-wave"
 DEFAULT_SEGMENTER = "selfie"
-
-document = js.document
 
 
 class StyleView:
@@ -146,13 +144,14 @@ class StyleView:
         timings.update(segmentation=segmented - captured, style_transfer=styled - segmented, blend=blended - styled)
         return result
 
-    async def run_frame(self, source, target_canvas, timings: dict[str, float]) -> dict:
-        """Render a frame with the controls' settings (after `prepare`) and draw it on target_canvas;
-        returns its size and timings."""
+    async def run_frame(self, source, target_canvas, timings: dict[str, float], present: Callable) -> dict:
+        """Render a frame with the controls' settings (after `prepare`), draw it on target_canvas and
+        have it shown (`await present()`); returns its size and timings."""
         image = await self.render(source, timings, self.settings, self.style_id)
         start = now_ms()
         height, width = int(image.shape[0]), int(image.shape[1])
         show_rgba(target_canvas, await tfbridge.read_values(image), width, height)
+        await present()
         timings["draw"] = now_ms() - start
         self.frames += 1
         show_timings(element("style-timings"), timings, STAGE_NAMES)

@@ -6,7 +6,6 @@ caller that owns it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -28,13 +27,25 @@ class ModelLoadError(RuntimeError):
     """A model file is missing, damaged or cannot be built; the message says which and why."""
 
 
-@functools.cache
+_tfjs = None  # the tf.js module (tools/tfjs-entry.mjs bundled), once imported
+_import = js.Function.new("url", "return import(url)")
+
+
+async def load_tfjs(vendor_url: str) -> None:
+    """Import tf.js from vendor_url (an absolute URL: a worker resolves relative ones against its
+    own script) and point its wasm backend at its binaries there."""
+    global _tfjs
+    try:
+        _tfjs = await _import(vendor_url + "tfjs.mjs")
+    except JsException as exc:
+        raise RuntimeError(f"TensorFlow.js did not load ({exc}). Reload the page; if it persists, the files "
+                           "under vendor/ are missing from the server (run build.py serve).") from None
+    _tfjs.wasm.setWasmPaths(vendor_url + "tfjs-backend-wasm/")
+
+
 def tf():
-    """The tf.js namespace; a clear error when its script did not load."""
-    if not hasattr(js, "tf") or not hasattr(js.tf, "wasm"):
-        raise RuntimeError("TensorFlow.js did not load. Reload the page; if it persists, "
-                           "the files under vendor/ are missing from the server (run build.py serve).")
-    return js.tf
+    """The tf.js namespace (after load_tfjs)."""
+    return _tfjs.tf
 
 
 def js_value(value):
@@ -44,7 +55,7 @@ def js_value(value):
 
 def _webgl_is_software() -> bool:
     """True when WebGL would run on a software rasteriser (slower than WebAssembly)."""
-    gl = js.document.createElement("canvas").getContext("webgl2")
+    gl = js.OffscreenCanvas.new(1, 1).getContext("webgl2")
     if not gl:
         return True
     info = gl.getExtension("WEBGL_debug_renderer_info")
@@ -70,7 +81,6 @@ async def select_backend(wanted: str | None) -> tuple[str, str | None]:
     Automatic choice skips WebGL on a software rasteriser. Returns the active backend and,
     when `wanted` could not be used, a sentence saying so.
     """
-    tf().wasm.setWasmPaths("./vendor/tfjs-backend-wasm/")
     if wanted in AUTO_ORDER:
         if await _try_backend(wanted):
             return wanted, None
@@ -222,8 +232,7 @@ def _shrunk(canvas, width: int, height: int):
     with tf.js's own resize."""
     context = _SMALL_CONTEXTS.get((width, height))
     if context is None:
-        small = js.document.createElement("canvas")
-        small.width, small.height = width, height
+        small = js.OffscreenCanvas.new(width, height)
         context = _SMALL_CONTEXTS[(width, height)] = small.getContext("2d", js_value({"willReadFrequently": True}))
     context.drawImage(canvas, 0.5 * (1 - width / canvas.width), 0.5 * (1 - height / canvas.height), width, height)
     return context.canvas
@@ -262,6 +271,11 @@ async def warm_up(model, card: DetectorCard) -> None:
             tf().keep(output)
     for output in outputs:
         await read_array(output)
+
+
+def wasm_threads() -> bool:
+    """Whether the active backend is wasm running multi-threaded (the page cross-origin isolated)."""
+    return tf().getBackend() == "wasm" and bool(tf().env().getBool("WASM_HAS_MULTITHREAD_SUPPORT"))
 
 
 def tensor_count() -> int:

@@ -65,7 +65,7 @@ def reference() -> dict:
 def js_reference(app):
     """The independent plain tf.js pipeline (tests/js_reference.js), loaded into the shared page."""
     card = next(c for c in build.model_cards() if c.id == "aizoo-face-mask")
-    build.load_js_pipeline(app.page, card)
+    build.load_js_pipeline(app.page, card, "wasm")
 
     def detect(score_threshold: float = 0.5, iou_threshold: float = 0.5) -> list[dict]:
         """Detections of the plain JS pipeline on the picture the app shows now."""

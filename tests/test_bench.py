@@ -13,7 +13,7 @@ import build
 def test_bench_prints_and_writes_every_figure(tmp_path):
     result = subprocess.run(
         [sys.executable, str(build.ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
-         "--soak", "30", "--cold-runs", "1", "--results", str(tmp_path), "--json"],
+         "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--results", str(tmp_path), "--json"],
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -30,6 +30,15 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     assert mask["first_load_bytes"] == sum(mask["cold_start"]["bytes"].values())
     soak = mask["soak"]
     assert soak["frames"] == 30 and soak["tensors_after"] == soak["tensors_before"]
+    # The start-up and main-thread figures, each measured.
+    assert set(figures["startup"]) == {"app_cold_ms", "app_warm_ms", "js_cold_ms", "runtime_floor_ms",
+                                       "interactive_ms", "longest_task_ms", "total_blocking_ms"}
+    for key in ("app_cold_ms", "app_warm_ms", "js_cold_ms", "runtime_floor_ms", "interactive_ms", "longest_task_ms"):
+        assert figures["startup"][key] > 0, key
+    assert figures["startup"]["total_blocking_ms"] >= 0
+    loops = figures["loops"]
+    assert loops["mask_longest_task_ms"] > 0 and loops["style_longest_task_ms"] > 0
+    assert loops["mask_frames"] > 0 and loops["style_frames"] > 0
     style = figures["segment_style"]
     assert (style["width"], style["height"], style["style_side"]) == (640, 480, 256)
     assert style["pipeline_ms"] > 0 and style["models_ms"] > 0

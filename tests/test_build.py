@@ -66,6 +66,7 @@ def get(url: str) -> tuple[int, str, bytes]:
     ("pyodide/pyodide.asm.wasm", "application/wasm"),
     ("vendor/tfjs-backend-wasm/tfjs-backend-wasm-simd.wasm", "application/wasm"),
     ("vendor/pyscript/core.js", "text/javascript"),
+    ("vendor/tfjs.mjs", "text/javascript"),
     ("models/aizoo-face-mask/model.json", "application/json"),
     ("models/aizoo-face-mask.toml", "text/plain; charset=utf-8"),
     ("py/boxes.py", "text/x-python; charset=utf-8"),

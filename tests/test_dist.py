@@ -91,7 +91,7 @@ def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dis
             page = app.page
             # The service worker takes over and the page reloads once, cross-origin isolated.
             app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
-            assert page.evaluate("tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT')")
+            assert app.stats()["wasm_threads"]
             page.locator("#demos button").first.click()
             app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
             # No network: the app starts from the cache and detects.
@@ -106,7 +106,7 @@ def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dis
             app.context.set_offline(False)
             [old_cache] = page.evaluate("caches.keys()")
             with (site_dir / "py" / "page.py").open("a") as module:
-                module.write("\njs.window.deployed = 'second'\n")
+                module.write("\nfrom pyscript import window\nwindow.deployed = 'second'\n")
             version = build.stamp_version(site_dir)
             # The browser looks for a new sw.js on navigations (at least daily); here, at once.
             app.wait_until("navigator.serviceWorker.getRegistration().then(r => r.update())"

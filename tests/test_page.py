@@ -37,6 +37,17 @@ def dispatch_file(app, event: str, data: bytes, name: str, mime: str, target: st
         [event, base64.b64encode(data).decode(), name, mime, target])
 
 
+def set_thresholds(app, score: str | None = None, iou: str | None = None) -> list[dict]:
+    """Move the sliders (not the model: NMS runs again on the last output); the detections shown then."""
+    for selector, value in (("#score", score), ("#iou", iou)):
+        if value is not None:
+            app.page.locator(selector).fill(value)
+    wanted = [float(app.page.locator(s).input_value()) for s in ("#score", "#iou")]
+    shown = json.dumps(wanted, separators=(",", ":"))  # as JSON.stringify writes it
+    app.wait_until(f"JSON.stringify(JSON.parse(window.pylens.stats()).thresholds) === '{shown}'")
+    return app.stats()["result"]["detections"]
+
+
 def listed(app) -> list[str]:
     return app.page.locator("#detections li").all_inner_texts()
 
@@ -123,16 +134,12 @@ def test_sliders_rerun_only_the_postprocessing(app, js_reference):
     page = app.page
     app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
     inferences = app.stats()["inferences"]
-    page.locator("#score").fill("0.05")
-    page.locator("#iou").fill("0.05")
-    few = app.stats()["result"]["detections"]
+    few = set_thresholds(app, score="0.05", iou="0.05")
     assert_same_detections(few, js_reference(0.05, 0.05), score_threshold=0.05)
-    page.locator("#iou").fill("0.95")
-    many = app.stats()["result"]["detections"]
+    many = set_thresholds(app, iou="0.95")
     assert len(many) > len(few) and len(listed(app)) == len(many)
     assert_same_detections(many, js_reference(0.05, 0.95), score_threshold=0.05)
-    page.locator("#score").fill("0.99")
-    strict = app.stats()["result"]["detections"]
+    strict = set_thresholds(app, score="0.99")
     assert len(strict) < len(many)
     assert_same_detections(strict, js_reference(0.99, 0.95), score_threshold=0.99)
     assert page.locator("#score-value").inner_text() == "0.99"
@@ -140,10 +147,8 @@ def test_sliders_rerun_only_the_postprocessing(app, js_reference):
     # Keyboard: a focused slider moves by one step per arrow key.
     page.locator("#score").focus()
     page.keyboard.press("ArrowLeft")
-    assert page.locator("#score-value").inner_text() == "0.98"
-    for selector in ("#score", "#iou"):
-        page.locator(selector).fill("0.5")
-    assert len(app.stats()["result"]["detections"]) == 3
+    expect(page.locator("#score-value")).to_have_text("0.98")
+    assert len(set_thresholds(app, score="0.5", iou="0.5")) == 3
 
 
 def test_save_results_json_and_annotated_png(app):

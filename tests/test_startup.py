@@ -1,5 +1,7 @@
 """Start-up as a person sees it: loading progress, the backend chosen, and the dev server itself."""
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -11,7 +13,8 @@ import urllib.request
 from playwright.sync_api import expect
 
 import build
-from conftest import ROOT
+import samples
+from conftest import ROOT, assert_same_detections
 
 RECORD_STATUS = """
 window.statusLog = [];
@@ -39,11 +42,38 @@ def test_loading_progress_then_automatic_backend(site_url):
         expect(page.locator("#error")).to_be_hidden()
 
 
-NO_WEBGPU = "Object.defineProperty(Navigator.prototype, 'gpu', {get: () => undefined})"
+def test_a_photo_dropped_before_python_is_ready_is_shown_then_analysed(site_url, reference):
+    photo = samples.shared_dir() / "images" / "aizoo_demo.jpg"
+    browser = build.launch_chromium()
+    try:
+        page = browser.new_context(bypass_csp=True).new_page()
+        page.goto(site_url + "?backend=wasm", wait_until="commit")
+        page.wait_for_function("window.pylens !== undefined", polling=5)
+        page.evaluate(build.DROP_FILE, [base64.b64encode(photo.read_bytes()).decode(), photo.name])
+        page.wait_for_function("performance.getEntriesByName('pylens: picture shown').length", polling=5)
+        # On screen, upright, while Python is still starting.
+        assert not page.evaluate("window.pylens.ready")
+        assert page.eval_on_selector("#picture", "c => [c.width, c.height]") == [520, 686]
+        page.wait_for_function("JSON.parse(window.pylens.stats())?.result?.image === 'aizoo_demo.jpg'",
+                               timeout=build.HeadlessApp.READY_TIMEOUT_MS)
+        result = json.loads(page.evaluate("window.pylens.stats()"))["result"]
+        assert_same_detections(result["detections"], reference[photo.name]["detections"])
+    finally:
+        browser.close()
+
+
+def test_without_cross_origin_isolation_the_app_runs_on_the_page(pyodide_dist, reference):
+    photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+    with build.serving(build.routes(pyodide_dist), isolated=False) as url, build.HeadlessApp(url, "wasm") as app:
+        assert not app.page.evaluate("crossOriginIsolated")
+        result = app.detect(photo.read_bytes(), photo.name)
+        assert_same_detections(result["detections"], reference[photo.name]["detections"])
+        assert app.stats()["leaky_frames"] == 0
 
 
 def test_unavailable_backend_falls_back_with_a_notice(site_url):
-    with build.HeadlessApp(site_url, "webgpu", init_script=NO_WEBGPU, fail_on_error=False) as app:
+    # Without the flag that gives headless Chromium a WebGPU adapter, as in a browser with none.
+    with build.HeadlessApp(site_url, "webgpu", backend_flags=False, fail_on_error=False) as app:
         expect(app.page.locator("#error-text")).to_have_text(
             "WebGPU is not available in this browser; using WebAssembly instead.")
         assert app.stats()["backend"] == "wasm"
@@ -97,6 +127,6 @@ def test_live_reload_shows_an_edited_module(pyodide_dist, tmp_path):
         assert app.page.evaluate("crossOriginIsolated")
         app.page.evaluate("window.beforeTheEdit = true")
         with (py / "page.py").open("a") as module:
-            module.write("\njs.window.editedPage = 'live'\n")
+            module.write("\nfrom pyscript import window\nwindow.editedPage = 'live'\n")
         app.wait_until("!window.beforeTheEdit && window.pylens?.ready")
         assert app.page.evaluate("window.editedPage") == "live"

@@ -1,0 +1,64 @@
+"""The page's shell (site/shell.js) as the app sees it: one MessagePort that brings images, camera
+frames and headless calls, and takes pictures to show, camera requests and answers.
+
+The app runs in a PyScript worker when the page is cross-origin isolated, else on the page; the
+channel works the same either way, and everything else goes through `pyscript.document` and `window`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+
+import js
+from pyodide.ffi import create_proxy
+from pyscript import RUNNING_IN_WORKER, window
+from pyscript.ffi import to_js
+
+
+def connect() -> Shell:
+    """A channel to the shell: one end stays here, the other goes to the page (from a worker, as a
+    message the shell listens for)."""
+    channel = js.MessageChannel.new()
+    if RUNNING_IN_WORKER:
+        from polyscript import xworker  # noqa: PLC0415 — only in a worker
+
+        xworker.postMessage(to_js({"pylensPort": channel.port2}), to_js([channel.port2]))
+    else:
+        window.pylensConnect(channel.port2)
+    return Shell(channel.port1)
+
+
+class Shell:
+    def __init__(self, port) -> None:
+        self.port = port
+        self.handlers: dict[str, Callable] = {}
+        self._on_message = create_proxy(self._dispatch)
+
+    def listen(self) -> None:
+        """Start taking messages; until now the port kept them (an image given during start-up, say)."""
+        self.port.onmessage = self._on_message
+
+    def on(self, kind: str, handler: Callable) -> None:
+        """Call handler(message) for each message of this kind (a coroutine runs as a task)."""
+        self.handlers[kind] = handler
+
+    def send(self, kind: str, transfer: list | None = None, **fields) -> None:
+        message = to_js({"kind": kind, **fields})
+        self.port.postMessage(message, to_js(transfer or []))
+
+    def _dispatch(self, event) -> None:
+        data = event.data
+        handler = self.handlers.get(data.kind)
+        if handler is None:
+            return
+        result = handler(data)
+        if inspect.isawaitable(result):
+            asyncio.ensure_future(result)
+
+    async def present(self, picture=None, overlay=None) -> None:
+        """Show canvases (OffscreenCanvas) on the page's picture and overlay canvases, together."""
+        bitmaps = {name: await js.createImageBitmap(canvas)
+                   for name, canvas in (("picture", picture), ("overlay", overlay)) if canvas is not None}
+        self.send("present", list(bitmaps.values()), **bitmaps)

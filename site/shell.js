@@ -1,0 +1,237 @@
+// The page's shell: what only the main thread can do, kept to glue. The app itself is Python (py/).
+// - Starts py/main.py in a PyScript worker when the page is cross-origin isolated (the worker's
+//   Python reaches the page through pyscript.document), else on the page itself.
+// - Takes images from the start: picker, drop, paste, demos; before Python is ready a picture is
+//   previewed at once, and Python analyses it as soon as it can. The camera opens and previews too.
+// - Owns the camera, the visible canvases (Python draws on OffscreenCanvas and sends ImageBitmaps)
+//   and `window.pylens`, the headless API, whose calls it forwards to Python.
+// Shell and Python talk over one MessagePort; every message has a `kind`.
+const $ = (id) => document.getElementById(id);
+const status = $("status");
+const picture = $("picture"), overlay = $("overlay"), video = $("video"), stage = $("stage");
+
+// ---- start-up: PyScript's boot progress in the status line until Python takes it over
+const say = (detail) => {
+  if (/^Loading Pyodide/.test(detail)) return "Loading the Python runtime and its packages (Pyodide, numpy, Pillow)…";
+  if (/^Loading (?!Storage|files)(.+)/.test(detail)) return `Loading Python packages: ${detail.slice(8)}…`;
+  if (/^Loaded Pyodide/.test(detail)) return "Starting the app…";
+  return null;
+};
+addEventListener("py:progress", ({ detail }) => {
+  performance.mark(`pyscript: ${detail}`);  // start-up phases, for DevTools and build.py bench
+  const text = say(String(detail));
+  if (text && !document.body.dataset.python) status.textContent = text;
+});
+
+// Python makes the channel and sends one end here; what is given before then waits in `early`.
+let port = null;
+const early = [];
+const send = (message, transfer = []) => (port ? port.postMessage(message, transfer) : early.push([message, transfer]));
+function connect(pythonPort) {
+  port = pythonPort;
+  port.onmessage = fromPython;
+  for (const [message, transfer] of early.splice(0)) port.postMessage(message, transfer);
+}
+const script = Object.assign(document.createElement("script"), { type: "py", src: "./py/main.py" });
+script.setAttribute("config", "./pyscript.toml");
+if (crossOriginIsolated) {
+  script.setAttribute("worker", "");
+  const listen = () => script.xworker
+    ? script.xworker.addEventListener("message", ({ data }) => data?.pylensPort && connect(data.pylensPort))
+    : setTimeout(listen, 5);
+  listen();
+} else {
+  window.pylensConnect = connect;  // Python on this page calls it
+}
+document.body.append(script);
+
+// ---- the headless API: window.pylens forwards each method Python names to Python
+let lastStats = "null";
+const calls = new Map();
+let lastCall = 0;
+window.pylens = { ready: false, error: null, stats: () => lastStats };
+const call = (method) => (...args) => new Promise((resolve, reject) => {
+  calls.set(++lastCall, { resolve, reject });
+  send({ kind: "call", id: lastCall, method, args });
+});
+
+// ---- images: picker, drop, paste, demos
+let pythonReady = false;
+function preview(source) {
+  // Before Python is ready, show the picture at once (the browser decodes it, upright).
+  if (pythonReady) return;
+  createImageBitmap(source, { imageOrientation: "from-image" }).then((bitmap) => {
+    if (pythonReady) return bitmap.close();
+    show(picture, bitmap);
+    overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
+    $("placeholder").hidden = true;
+  }, () => {});  // not an image the browser can show: Python says why
+}
+function giveImage(file, name) {
+  preview(file);
+  send({ kind: "image", file, name });
+}
+const fileInput = $("file");
+$("open").addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => {
+  if (fileInput.files.length) giveImage(fileInput.files[0], fileInput.files[0].name);
+  fileInput.value = "";  // choosing the same file again fires `change` again
+});
+stage.addEventListener("keydown", (event) => {
+  if ((event.key === "Enter" || event.key === " ") && !camera.stream) {
+    event.preventDefault();
+    fileInput.click();
+  }
+});
+// The whole page takes drops: a file dropped beside the picture must not make the browser leave the app.
+document.addEventListener("dragover", (event) => { event.preventDefault(); stage.classList.add("dragging"); });
+document.addEventListener("dragleave", () => stage.classList.remove("dragging"));
+document.addEventListener("drop", (event) => {
+  event.preventDefault();
+  stage.classList.remove("dragging");
+  const file = event.dataTransfer.files[0];
+  if (file) giveImage(file, file.name);
+  else send({ kind: "nothing-dropped" });
+});
+document.addEventListener("paste", (event) => {
+  const item = [...(event.clipboardData?.items ?? [])].find((i) => i.kind === "file" && i.type.startsWith("image/"));
+  if (item) {
+    event.preventDefault();
+    const file = item.getAsFile();
+    giveImage(file, file.name || "pasted image");
+  } else if (!["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) {
+    send({ kind: "nothing-pasted" });
+  }
+});
+fetch("./demos.json").then((response) => response.json()).then(({ demos }) => {
+  for (const demo of demos) {
+    const button = Object.assign(document.createElement("button"), {
+      type: "button", textContent: `Demo: ${demo.title}`, title: `Photo from ${demo.credit}` });
+    button.addEventListener("click", () => {
+      if (!pythonReady) fetch(`./demos/${demo.file}`).then((r) => r.blob()).then(preview, () => {});
+      send({ kind: "demo", file: demo.file });
+    });
+    $("demos").append(button);
+  }
+});
+
+// ---- the camera: opened here (it previews before Python is ready); Python asks for each frame
+const camera = { stream: null, opening: false, cancelled: false };
+const webcamButton = $("webcam");
+function showCameraState() {
+  const on = Boolean(camera.stream);
+  webcamButton.textContent = on ? "Stop webcam" : "Start webcam";
+  webcamButton.setAttribute("aria-pressed", String(on));
+  video.hidden = !on || pythonReady;
+}
+async function openCamera() {
+  if (camera.stream || camera.opening) return;
+  camera.opening = true;
+  camera.cancelled = false;
+  webcamButton.disabled = true;
+  send({ kind: "camera", state: "opening" });
+  try {
+    if (!navigator.mediaDevices?.getUserMedia) throw new DOMException("no camera access", "NotSupportedError");
+    const stream = await navigator.mediaDevices.getUserMedia(
+      { audio: false, video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" } });
+    if (camera.cancelled) {
+      stream.getTracks().forEach((track) => track.stop());
+      send({ kind: "camera", state: "off" });
+      return;
+    }
+    camera.stream = stream;
+    video.srcObject = stream;
+    await video.play();
+    send({ kind: "camera", state: "on" });
+  } catch (error) {
+    closeCamera(false);
+    send({ kind: "camera", state: "error", name: error?.name ?? "", message: String(error?.message ?? error) });
+  } finally {
+    camera.opening = false;
+    webcamButton.disabled = false;
+    showCameraState();
+  }
+}
+function closeCamera(tell = true) {
+  camera.cancelled = camera.opening;
+  if (camera.stream) {
+    camera.stream.getTracks().forEach((track) => track.stop());
+    camera.stream = null;
+    video.srcObject = null;
+    if (tell) send({ kind: "camera", state: "off" });
+  }
+  showCameraState();
+}
+webcamButton.addEventListener("click", () => (camera.stream ? closeCamera() : openCamera()));
+function sendFrame() {
+  // The newest frame, once Python asks: frames that come while Python works are dropped, never queued.
+  if (!camera.stream || video.readyState < 2) return send({ kind: "frame", bitmap: null });
+  createImageBitmap(video).then((bitmap) => send({ kind: "frame", bitmap }, [bitmap]),
+    () => send({ kind: "frame", bitmap: null }));
+}
+
+// ---- what Python sends
+function show(canvas, bitmap) {
+  if (canvas === picture && !performance.getEntriesByName("pylens: picture shown").length) {
+    performance.mark("pylens: picture shown");  // the first picture on screen, for build.py bench
+  }
+  if (canvas.width !== bitmap.width || canvas.height !== bitmap.height) {
+    [canvas.width, canvas.height] = [bitmap.width, bitmap.height];
+  }
+  const context = canvas.getContext("2d", canvas === picture ? { willReadFrequently: true } : {});
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(bitmap, 0, 0);
+  bitmap.close();
+}
+function fromPython({ data }) {
+  switch (data.kind) {
+    case "present":  // the picture and its overlay, drawn together
+      if (data.picture) show(picture, data.picture);
+      if (data.overlay) show(overlay, data.overlay);
+      video.hidden = true;
+      break;
+    case "stats":
+      lastStats = data.json;
+      break;
+    case "reply": {
+      const { resolve, reject } = calls.get(data.id);
+      calls.delete(data.id);
+      if (data.error) reject(new Error(data.error)); else resolve(data.value);
+      break;
+    }
+    case "ready":
+      pythonReady = true;
+      for (const method of data.methods) window.pylens[method] = call(method);
+      window.pylens.ready = true;
+      showCameraState();
+      break;
+    case "failed":  // nothing can be analysed: the page says why, and takes no more images
+      window.pylens.error = data.error;
+      closeCamera(false);
+      for (const button of [$("open"), webcamButton, ...$("demos").children]) button.disabled = true;
+      break;
+    case "camera":
+      if (data.want) openCamera(); else closeCamera();
+      break;
+    case "next-frame":
+      if (camera.stream && "requestVideoFrameCallback" in video) video.requestVideoFrameCallback(sendFrame);
+      else requestAnimationFrame(sendFrame);
+      break;
+  }
+}
+
+// ---- offline use: the built site (build.py build) sets this to its version; the development
+// server leaves it null, so that edited files are never served from a cache.
+const SITE_VERSION = null;
+if (SITE_VERSION && "serviceWorker" in navigator) {
+  navigator.serviceWorker.register("./sw.js").then(() => {
+    // The first visit is not yet served by the worker: reload once it is, to become
+    // cross-origin isolated (Python off the main thread, wasm threads). Not on a browser that cannot be.
+    if (!crossOriginIsolated && !sessionStorage.getItem("pylens-isolating")) {
+      navigator.serviceWorker.ready.then(() => {
+        sessionStorage.setItem("pylens-isolating", "1");
+        location.reload();
+      });
+    }
+  }, (error) => console.warn("The offline cache could not be set up:", error));
+}
