@@ -366,6 +366,10 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.watch = watch
         super().__init__(*args, directory=str(ROOT / "site"), **kwargs)
 
+    def handle(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the page closed mid-download
+            super().handle()
+
     def translate_path(self, path: str) -> str:
         url_path = path.split("?", 1)[0].split("#", 1)[0]
         fallback = None
