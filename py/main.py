@@ -137,7 +137,8 @@ class App:
 
     def listen_to_shell(self) -> None:
         """Take what the shell sends: images (those given before now were kept), camera news, calls."""
-        for kind, handler in (("image", self.on_image), ("demo", self.on_demo), ("call", self.on_call),
+        self.shell.on("call", self.on_call)  # publishes before it answers
+        for kind, handler in (("image", self.on_image), ("demo", self.on_demo),
                               ("nothing-dropped", self.on_nothing_dropped),
                               ("nothing-pasted", self.on_nothing_pasted), ("camera", self.on_camera)):
             self.shell.on(kind, self.publishing(handler))
