@@ -63,7 +63,6 @@ CHROMIUM_FLAGS = [
 BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",)}
 
 
-
 class SetupError(RuntimeError):
     """Something the command needs is missing or wrong; the message says what to do."""
 
@@ -807,13 +806,6 @@ JS_PIPELINE = ROOT / "tests" / "js_reference.js"
 LONG_TASKS = ROOT / "tools" / "bench" / "long-tasks.js"
 RUNTIME_FLOOR_PAGE = ROOT / "tools" / "bench" / "runtime-floor.html"
 FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
-# A drop of image bytes (base64) on the page, as a browser delivers a dropped file.
-DROP_FILE = """([b64, name]) => {
-    const transfer = new DataTransfer();
-    transfer.items.add(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, {type: "image/jpeg"}));
-    for (const kind of ["dragover", "drop"])
-        document.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
-}"""
 # tf.js as plain scripts (a global `tf`), for the plain JavaScript pages and pipelines the app is compared with.
 PLAIN_TFJS_SCRIPTS = ["./vendor/tfjs/tf.min.js", "./vendor/tfjs-backend-wasm/tf-backend-wasm.min.js",
                       "./vendor/tfjs-backend-webgpu/tf-backend-webgpu.min.js"]
@@ -876,6 +868,24 @@ def load_js_pipeline(page, card, backend: str) -> None:
         await tf.setBackend(backend);
         await window.jsReference.load(`./models/${id}/model.json`, spec);
     }""", [backend, card.id, js_pipeline_spec(card)])
+
+
+def give_file(page, event: str, data: bytes, name: str, mime: str, target: str = "#stage") -> None:
+    """Drop on `target`, or paste into the page, a File made of `data`, as a browser delivers one."""
+    page.evaluate(
+        """([event, b64, name, type, target]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, {type}));
+            if (event === 'drop') {
+                const at = document.querySelector(target);
+                for (const kind of ['dragover', 'drop'])
+                    at.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            } else {
+                document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true}));
+            }
+        }""",
+        [event, base64.b64encode(data).decode(), name, mime, target])
 
 
 def bench_picture() -> tuple[bytes, str]:
@@ -966,7 +976,7 @@ def interactive_start(url: str, backend: str) -> float:
         page = browser.new_context(bypass_csp=True).new_page()
         page.goto(f"{url}?backend={backend}", wait_until="commit")
         page.wait_for_function("window.pylens !== undefined", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
-        page.evaluate(DROP_FILE, [base64.b64encode(BENCH_IMAGE.read_bytes()).decode(), BENCH_IMAGE.name])
+        give_file(page, "drop", BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name, "image/jpeg")
         shown = "performance.getEntriesByName('pylens: picture shown')"
         page.wait_for_function(f"{shown}.length", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
         return page.evaluate(f"{shown}[0].startTime")

@@ -19,24 +19,6 @@ def wait_for_inference(app, before: int) -> dict:
     return app.stats()
 
 
-def dispatch_file(app, event: str, data: bytes, name: str, mime: str, target: str = "#stage") -> None:
-    """Drop on `target`, or paste into the page, a File made of `data` (as a browser would)."""
-    app.page.evaluate(
-        """([event, b64, name, type, target]) => {
-            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], name, {type}));
-            if (event === 'drop') {
-                const at = document.querySelector(target);
-                for (const kind of ['dragover', 'drop'])
-                    at.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
-            } else {
-                document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true}));
-            }
-        }""",
-        [event, base64.b64encode(data).decode(), name, mime, target])
-
-
 def set_thresholds(app, score: str | None = None, iou: str | None = None) -> list[dict]:
     """Move the sliders (not the model: NMS runs again on the last output); the detections shown then."""
     for selector, value in (("#score", score), ("#iou", iou)):
@@ -111,7 +93,7 @@ def test_open_image_button(app):
 
 def test_drop_an_image(app):
     before = app.stats()["inferences"]
-    dispatch_file(app, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+    build.give_file(app.page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
     stats = wait_for_inference(app, before)
     assert stats["result"]["image"] == "dropped.jpg" and len(stats["result"]["detections"]) == 1
     assert listed(app)[0].startswith("Mask 0.88")
@@ -119,7 +101,7 @@ def test_drop_an_image(app):
 
 def test_paste_an_image(app):
     before = app.stats()["inferences"]
-    dispatch_file(app, "paste", samples.encode(Image.open(DEMO), "PNG"), "image.png", "image/png")
+    build.give_file(app.page, "paste", samples.encode(Image.open(DEMO), "PNG"), "image.png", "image/png")
     assert len(wait_for_inference(app, before)["result"]["detections"]) == 3
 
 
@@ -221,7 +203,7 @@ def test_keyboard_opens_a_file_from_the_picture(app):
 
 def test_a_drop_beside_the_picture_is_taken_not_followed(app):
     before = app.stats()["inferences"]
-    dispatch_file(app, "drop", MASK.read_bytes(), "beside.jpg", "image/jpeg", target=".panel")
+    build.give_file(app.page, "drop", MASK.read_bytes(), "beside.jpg", "image/jpeg", target=".panel")
     assert wait_for_inference(app, before)["result"]["image"] == "beside.jpg"
 
 

@@ -1,6 +1,5 @@
 """Start-up as a person sees it: loading progress, the backend chosen, and the dev server itself."""
 
-import base64
 import json
 import os
 import shutil
@@ -49,7 +48,7 @@ def test_a_photo_dropped_before_python_is_ready_is_shown_then_analysed(site_url,
         page = browser.new_context(bypass_csp=True).new_page()
         page.goto(site_url + "?backend=wasm", wait_until="commit")
         page.wait_for_function("window.pylens !== undefined", polling=5)
-        page.evaluate(build.DROP_FILE, [base64.b64encode(photo.read_bytes()).decode(), photo.name])
+        build.give_file(page, "drop", photo.read_bytes(), photo.name, "image/jpeg")
         page.wait_for_function("performance.getEntriesByName('pylens: picture shown').length", polling=5)
         # On screen, upright, while Python is still starting.
         assert not page.evaluate("window.pylens.ready")
