@@ -19,10 +19,7 @@ def element(id_: str):
 
 def fill_menu(menu, cards: Iterable[ModelCard], selected: str) -> None:
     """A <select> with one option per card (value: its id, text: its name), `selected` chosen."""
-    for card in cards:
-        option = document.createElement("option")
-        option.value, option.textContent = card.id, card.name
-        menu.appendChild(option)
+    menu.innerHTML = "".join(f'<option value="{escape(card.id)}">{escape(card.name)}</option>' for card in cards)
     menu.value = selected
 
 

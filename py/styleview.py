@@ -7,6 +7,7 @@ it hands each picture canvas to `run_frame`, which draws the result on the overl
 from __future__ import annotations
 
 import io
+from html import escape
 from collections.abc import Callable
 
 import numpy as np
@@ -49,39 +50,29 @@ class StyleView:
     # ------------------------------------------------------------ controls
 
     def build_controls(self, on_change: Callable) -> None:
-        """Fill the style picker and the segmenter menu from the cards, and listen to every control."""
-        picker = element("styles")
-        for card in self.style_cards.values():
-            button = document.createElement("button")
-            button.type = "button"
-            button.className = "style"
-            button.dataset.style = card.id
-            button.setAttribute("role", "radio")
-            button.title = card.name
-            thumb = document.createElement("img")
-            thumb.src, thumb.alt, thumb.width, thumb.height = f"{self.models_url}{card.id}/thumbnail.png", "", 64, 64
-            label = document.createElement("span")
-            label.textContent = card.name
-            button.append(thumb, label)
-            add_event_listener(button, "click", self._pick_style(card.id, on_change))
-            picker.appendChild(button)
+        """Fill the style picker and the segmenter menu from the cards, and listen to the panel's
+        controls: one listener for each kind of event (from a worker every DOM call is a round trip)."""
+        element("styles").innerHTML = "".join(
+            f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
+            f'aria-checked="{str(card.id == self.style_id).lower()}" title="{escape(card.name)}">'
+            f'<img src="{escape(self.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64">'
+            f"<span>{escape(card.name)}</span></button>"
+            for card in self.style_cards.values())
         fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
-        for id_ in ("segmenter", "mask-threshold", "feather", "strength", "style-side", "show-mask"):
-            add_event_listener(element(id_), "input" if id_ != "segmenter" else "change", on_change)
-        for radio in document.querySelectorAll("input[name=target]"):
-            add_event_listener(radio, "change", on_change)
-        self.show_choice()
+        add_event_listener(element("styles"), "click", self._on_pick(on_change))
+        # Every other control of the panel (sliders, radios, checkbox, menu) fires `input`.
+        add_event_listener(element("style-panel"), "input", on_change)
 
-    def _pick_style(self, style_id: str, on_change: Callable):
+    def _on_pick(self, on_change: Callable):
         async def on_click(event) -> None:
-            self.style_id = style_id
-            self.show_choice()
+            button = event.target.closest("button[data-style]")
+            if button is None:
+                return
+            self.style_id = str(button.dataset.style)
+            for other in element("styles").children:
+                other.setAttribute("aria-checked", str(other.dataset.style == self.style_id).lower())
             await on_change(event)
         return on_click
-
-    def show_choice(self) -> None:
-        for button in document.querySelectorAll("#styles button"):
-            button.setAttribute("aria-checked", "true" if button.dataset.style == self.style_id else "false")
 
     def read_controls(self) -> None:
         """The settings and models the controls show now."""
