@@ -328,10 +328,12 @@ def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[t
 
 
 def pyscript_config(self_hosted: bool) -> bytes:
-    """site/pyscript.toml, pointed at the self-hosted Pyodide, or else at the pinned Pyodide on its CDN."""
+    """site/pyscript.toml with its `interpreter`: site/start.mjs, which starts the self-hosted Pyodide,
+    or else the pinned Pyodide on its CDN."""
     text = (ROOT / "site" / "pyscript.toml").read_text()
-    interpreter = "./pyodide/pyodide.mjs" if self_hosted else PYODIDE["cdn"] + "pyodide.mjs"
-    return f'interpreter = "{interpreter}"\n{text}'.encode()
+    pyodide = "./pyodide/" if self_hosted else PYODIDE["cdn"]
+    # Ending in .mjs, as PyScript wants an interpreter module's URL to end.
+    return f'interpreter = "./start.mjs?pyodide={pyodide}pyodide.mjs"\n{text}'.encode()
 
 
 # Live reload, added by the development server only: the page listens for changes and reloads.
@@ -471,7 +473,7 @@ VENDOR_FILES = {
     "vendor": (TFJS_BUNDLE.parent, [TFJS_BUNDLE.name]),
     "vendor/tfjs-backend-wasm": (NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist", ["*.wasm"]),
 }
-SITE_FILES = ["*.html", "*.css", "*.js", "*.json", "*.svg"]
+SITE_FILES = ["*.html", "*.css", "*.js", "*.mjs", "*.json", "*.svg"]
 
 
 def build_site(dest: Path, pyodide_dist: Path | None) -> None:

@@ -37,11 +37,10 @@ from stylize import TARGETS
 from webcam import Webcam, camera_error
 
 CARDS_DIR = Path("models")
-DEFAULT_DETECTOR = "aizoo-face-mask"
+DEFAULT_DETECTOR = str(js.pylensStart.defaultDetector)  # the one site/start.mjs downloads as the app starts
 # Absolute: in a worker, relative URLs would resolve against the worker's script, not the page.
 PAGE_URL = str(window.location.href)
 MODELS_URL = js.URL.new("./models/", PAGE_URL).href
-VENDOR_URL = js.URL.new("./vendor/", PAGE_URL).href
 DEMOS_URL = js.URL.new("./demos/", PAGE_URL).href
 STAGE_NAMES = {
     "image_decode": "Image decode",
@@ -111,8 +110,8 @@ class App:
         self.shell = shell.connect()
         try:
             self.status("Starting TensorFlow.js…")
-            await tfbridge.load_tfjs(VENDOR_URL)
-            await self.use_backend(params.get("backend"))
+            await tfbridge.load_tfjs()
+            await self.use_backend(params.get("backend"), at_start=True)
             window.performance.mark("pylens: backend ready")
             self.fill_model_menu(params.get("model"))
             self.fill_credits()
@@ -146,9 +145,11 @@ class App:
         self.shell.send("ready", methods=list(self.api()))
         self.shell.listen()
 
-    async def use_backend(self, wanted: str | None) -> None:
-        self.backend, note = await tfbridge.select_backend(wanted)
-        element("backend").value = wanted if wanted in tfbridge.AUTO_ORDER else "auto"
+    async def use_backend(self, wanted: str | None, at_start: bool = False) -> None:
+        """Switch to the backend `wanted` (None: automatic); at start, take the one site/start.mjs
+        chose for the page's `wanted`."""
+        self.backend, note = await (tfbridge.page_backend() if at_start else tfbridge.select_backend(wanted))
+        element("backend").value = wanted if wanted in tfbridge.BACKENDS else "auto"
         element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
         if note:
             self.show_error(note)
@@ -163,18 +164,10 @@ class App:
 
     def fill_credits(self) -> None:
         """About: one line per distinct model author and licence, from the cards."""
-        credits = element("credits")
-        seen = set()
-        for card in self.cards.values():
-            key = (card.attribution, card.licence, card.homepage)
-            if key in seen:
-                continue
-            seen.add(key)
-            item = document.createElement("li")
-            link = document.createElement("a")
-            link.href, link.textContent = card.homepage, card.attribution
-            item.append(link, f" — {card.licence} licence")
-            credits.appendChild(item)
+        credits = dict.fromkeys((card.attribution, card.licence, card.homepage) for card in self.cards.values())
+        element("credits").innerHTML = "".join(
+            f'<li><a href="{escape(homepage)}">{escape(author)}</a> — {escape(licence)} licence</li>'
+            for author, licence, homepage in credits)
 
     async def load_detector(self) -> None:
         """Load the menu's detector (with download progress), replacing the one in use."""
@@ -328,14 +321,27 @@ class App:
                         "or with another image.")
 
     def bind_events(self) -> None:
-        """The controls Python answers (the shell takes images and runs the camera)."""
-        for id_, event, handler in (
-                ("score", "input", self.on_threshold), ("iou", "input", self.on_threshold),
-                ("backend", "change", self.on_backend_change), ("model", "change", self.on_model_change),
-                ("save-png", "click", self.on_save_png), ("style-save-png", "click", self.on_save_png),
-                ("view-mask", "click", self.view_handler("mask")), ("view-style", "click", self.view_handler("style")),
-                ("save-json", "click", self.on_save_json), ("error-close", "click", lambda e: self.hide_error())):
-            add_event_listener(element(id_), event, self.publishing(handler))
+        """The controls Python answers (the shell takes images and runs the camera): one listener
+        for clicks and one for inputs, routed by the element's id (from a worker, every listener
+        costs round trips to the page)."""
+        clicks = {"save-png": self.on_save_png, "style-save-png": self.on_save_png,
+                  "view-mask": self.view_handler("mask"), "view-style": self.view_handler("style"),
+                  "save-json": self.on_save_json, "error-close": lambda event: self.hide_error()}
+        inputs = {"score": self.on_threshold, "iou": self.on_threshold,
+                  "backend": self.on_backend_change, "model": self.on_model_change}
+        add_event_listener(document, "click", self.routed(clicks, "button"))
+        add_event_listener(document, "input", self.routed(inputs, "input, select"))
+
+    def routed(self, handlers: dict, selector: str):
+        """An event handler that hands the event to the handler of its element's id, if any."""
+        handlers = {id_: self.publishing(handler) for id_, handler in handlers.items()}
+
+        async def route(event) -> None:
+            target = event.target.closest(selector) if hasattr(event.target, "closest") else None
+            handler = handlers.get(str(target.id)) if target else None
+            if handler:
+                await handler(event)
+        return route
 
     def view_handler(self, view: str):
         async def on_click(event) -> None:

@@ -13,21 +13,12 @@ from collections.abc import Callable
 
 import js
 from pyodide.ffi import create_proxy
-from pyscript import RUNNING_IN_WORKER, window
 from pyscript.ffi import to_js
 
 
 def connect() -> Shell:
-    """A channel to the shell: one end stays here, the other goes to the page (from a worker, as a
-    message the shell listens for)."""
-    channel = js.MessageChannel.new()
-    if RUNNING_IN_WORKER:
-        from polyscript import xworker  # noqa: PLC0415 — only in a worker
-
-        xworker.postMessage(to_js({"pylensPort": channel.port2}), to_js([channel.port2]))
-    else:
-        window.pylensConnect(channel.port2)
-    return Shell(channel.port1)
+    """The channel to the shell, which site/start.mjs opened as the app started."""
+    return Shell(js.pylensStart.port)
 
 
 class Shell:

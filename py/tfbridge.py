@@ -17,10 +17,9 @@ from pyodide.ffi import JsException, to_js
 
 from cards import DetectorCard, ModelCard
 
-AUTO_ORDER = ("webgpu", "webgl", "wasm", "cpu")
+BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
 CPU_BACKENDS = ("wasm", "cpu")  # tensors live in main memory: no texture upload, no wait to read
 BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU"}
-SOFTWARE_RENDERERS = ("swiftshader", "llvmpipe", "software")
 
 
 class ModelLoadError(RuntimeError):
@@ -28,19 +27,16 @@ class ModelLoadError(RuntimeError):
 
 
 _tfjs = None  # the tf.js module (tools/tfjs-entry.mjs bundled), once imported
-_import = js.Function.new("url", "return import(url)")
 
 
-async def load_tfjs(vendor_url: str) -> None:
-    """Import tf.js from vendor_url (an absolute URL: a worker resolves relative ones against its
-    own script) and point its wasm backend at its binaries there."""
+async def load_tfjs() -> None:
+    """Take tf.js, which site/start.mjs began to import as the app started."""
     global _tfjs
     try:
-        _tfjs = await _import(vendor_url + "tfjs.mjs")
+        _tfjs = await js.pylensStart.tfjs
     except JsException as exc:
         raise RuntimeError(f"TensorFlow.js did not load ({exc}). Reload the page; if it persists, the files "
                            "under vendor/ are missing from the server (run build.py serve).") from None
-    _tfjs.wasm.setWasmPaths(vendor_url + "tfjs-backend-wasm/")
 
 
 def tf():
@@ -53,46 +49,28 @@ def js_value(value):
     return to_js(value, dict_converter=js.Object.fromEntries)
 
 
-def _webgl_is_software() -> bool:
-    """True when WebGL would run on a software rasteriser (slower than WebAssembly)."""
-    gl = js.OffscreenCanvas.new(1, 1).getContext("webgl2")
-    if not gl:
-        return True
-    info = gl.getExtension("WEBGL_debug_renderer_info")
-    renderer = str(gl.getParameter(info.UNMASKED_RENDERER_WEBGL if info else gl.RENDERER)).lower()
-    return any(name in renderer for name in SOFTWARE_RENDERERS)
-
-
-async def _try_backend(name: str) -> bool:
-    tfjs = tf()
-    if name == "webgpu":
-        gpu = getattr(js.navigator, "gpu", None)
-        if not gpu or not await gpu.requestAdapter():
-            return False
-    try:
-        return bool(await tfjs.setBackend(name)) and tfjs.getBackend() == name
-    except JsException:
-        return False
+async def page_backend() -> tuple[str, str | None]:
+    """The backend site/start.mjs chose as the app started (the page's `?backend=`, else
+    automatically), as `select_backend` returns it."""
+    return await _backend_choice(js.pylensStart.backend)
 
 
 async def select_backend(wanted: str | None) -> tuple[str, str | None]:
-    """Switch tf.js to `wanted`, or choose automatically (WebGPU, WebGL, wasm, then cpu).
+    """Switch tf.js to `wanted`, or choose automatically (site/start.mjs: WebGPU, WebGL on a real
+    GPU, wasm, then cpu). Returns the active backend and, when `wanted` could not run, a sentence
+    saying so."""
+    return await _backend_choice(js.pylensStart.useBackend(wanted))
 
-    Automatic choice skips WebGL on a software rasteriser. Returns the active backend and,
-    when `wanted` could not be used, a sentence saying so.
-    """
-    if wanted in AUTO_ORDER:
-        if await _try_backend(wanted):
-            return wanted, None
-        note = f"{BACKEND_NAMES[wanted]} is not available in this browser"
-    else:
-        note = None
-    for name in AUTO_ORDER:
-        if name == "webgl" and _webgl_is_software():
-            continue
-        if await _try_backend(name):
-            return name, (f"{note}; using {BACKEND_NAMES[name]} instead." if note else None)
-    raise RuntimeError("No TensorFlow.js backend could start in this browser.")
+
+async def _backend_choice(choosing) -> tuple[str, str | None]:
+    try:
+        choice = await choosing
+    except JsException:
+        raise RuntimeError("No TensorFlow.js backend could start in this browser.") from None
+    backend, missed = str(choice.backend), choice.missed
+    note = f"{BACKEND_NAMES[missed]} is not available in this browser; using {BACKEND_NAMES[backend]} instead." \
+        if missed else None
+    return backend, note
 
 
 @contextmanager
@@ -110,7 +88,7 @@ async def fetch_bytes(url: str, sha256: str | None, on_bytes: Callable[[int, int
     """Download one file, reporting (bytes so far, total or None), and check its sha256 when known."""
     name = url.rsplit("/", 1)[-1]
     try:
-        response = await js.fetch(url)
+        response = await js.pylensStart.fetch(url)
     except JsException as exc:
         raise ModelLoadError(f"Model file {name} could not be downloaded ({exc}). Check the connection "
                              "and reload the page.") from None

@@ -23,7 +23,8 @@ addEventListener("py:progress", ({ detail }) => {
   if (text && !document.body.dataset.python) status.textContent = text;
 });
 
-// Python makes the channel and sends one end here; what is given before then waits in `early`.
+// The app's start (site/start.mjs) makes the channel and sends one end here; what is given before
+// then waits in `early`.
 let port = null;
 const early = [];
 const send = (message, transfer = []) => (port ? port.postMessage(message, transfer) : early.push([message, transfer]));
@@ -37,11 +38,15 @@ script.setAttribute("config", "./pyscript.toml");
 if (crossOriginIsolated) {
   script.setAttribute("worker", "");
   const listen = () => script.xworker
-    ? script.xworker.addEventListener("message", ({ data }) => data?.pylensPort && connect(data.pylensPort))
+    ? script.xworker.addEventListener("message", ({ data }) => {
+      if (!data?.pylensPort) return;
+      connect(data.pylensPort);
+      data.pylensAddress.postMessage(location.href);  // the worker cannot see the page's address
+    })
     : setTimeout(listen, 5);
   listen();
 } else {
-  window.pylensConnect = connect;  // Python on this page calls it
+  window.pylensConnect = connect;  // site/start.mjs on this page calls it
 }
 document.body.append(script);
 
@@ -200,6 +205,7 @@ function fromPython({ data }) {
       break;
     }
     case "ready":
+      performance.mark("pylens: ready");  // the app takes images and calls, for build.py bench
       pythonReady = true;
       for (const method of data.methods) window.pylens[method] = call(method);
       window.pylens.ready = true;

@@ -78,9 +78,9 @@ def test_served_tree_and_mime_types(site_url, path, mime):
 
 def test_self_hosted_config_points_at_local_pyodide(site_url):
     _, _, body = get(site_url + "pyscript.toml")
-    assert body.decode().startswith('interpreter = "./pyodide/pyodide.mjs"\n')
+    assert body.decode().startswith('interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"\n')
     cdn_config = build.pyscript_config(self_hosted=False).decode()  # the pinned Pyodide on its CDN
-    assert cdn_config.startswith(f'interpreter = "{build.PYODIDE["cdn"]}pyodide.mjs"\n')
+    assert cdn_config.startswith(f'interpreter = "./start.mjs?pyodide={build.PYODIDE["cdn"]}pyodide.mjs"\n')
     assert "/v0.27.7/" in build.PYODIDE["cdn"]
 
 

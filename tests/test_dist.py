@@ -37,7 +37,7 @@ def site(dist):
 
 def test_dist_is_self_contained(dist):
     assert (dist / "index.html").is_file() and (dist / ".nojekyll").is_file()
-    assert (dist / "pyscript.toml").read_text().startswith('interpreter = "./pyodide/pyodide.mjs"')
+    assert (dist / "pyscript.toml").read_text().startswith('interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')
     # Self-hosted, the Content Security Policy allows this origin only.
     policy = (dist / "index.html").read_text().split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
     assert "default-src 'self'" in policy and "https:" not in policy and "http:" not in policy
