@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import sys
 import traceback
 from html import escape
 from pathlib import Path
@@ -60,6 +61,11 @@ def load_cards() -> dict[str, ModelCard]:
     return {card.id: card for card in cards}
 
 
+def stdlib_modules() -> list[str]:
+    """The standard-library packages imported now: what a snapshot of Python can hold for the next visit."""
+    return sorted({name.split(".")[0] for name in sys.modules} & sys.stdlib_module_names)
+
+
 def size_text(n: int) -> str:
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
 
@@ -96,6 +102,8 @@ class App:
         self._camera_opening = False  # the shell is opening the camera, and nothing has cancelled it since
         self._camera_answer: asyncio.Future | None = None  # startWebcam waits on it
         self._one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
+        self.snapshot = str(js.pylensStart.snapshot)  # of Python, for a quicker next visit (site/start.mjs)
+        self._keeping_snapshot: asyncio.Task | None = None
 
     def cards_of(self, kind: type) -> dict:
         return {card_id: card for card_id, card in self.cards.items() if isinstance(card, kind)}
@@ -296,6 +304,7 @@ class App:
             "wasm_threads": tfbridge.wasm_threads(),
             "result": self.result.as_dict(self.source_name) if self.result else None,
             "thresholds": self.shown_thresholds,  # the score and IoU thresholds of the result shown
+            "snapshot": self.snapshot,
         })
 
     # ------------------------------------------------------------ page plumbing
@@ -497,8 +506,15 @@ class App:
         return result
 
     async def present(self, with_picture: bool = True) -> None:
-        """Show the overlay, and the picture under it, on the page."""
+        """Show the overlay, and the picture under it, on the page; after the first, a snapshot of
+        Python for the next visit is made beside the app."""
         await self.shell.present(self.picture if with_picture else None, self.overlay)
+        if self._keeping_snapshot is None:
+            self._keeping_snapshot = asyncio.ensure_future(self.keep_snapshot())
+
+    async def keep_snapshot(self) -> None:
+        self.snapshot = str(await js.pylensStart.keepSnapshot(to_js(stdlib_modules())))
+        self.publish()
 
     def render_detections(self, result: FrameResult) -> None:
         """The list of detections and the count by label. Written as one piece of HTML: from a

@@ -7,8 +7,8 @@ it hands each picture canvas to `run_frame`, which draws the result on the overl
 from __future__ import annotations
 
 import io
-from html import escape
 from collections.abc import Callable
+from html import escape
 
 import numpy as np
 from PIL import Image

@@ -8,12 +8,16 @@
 //    runs here of WebGPU, WebGL on a real GPU, WebAssembly and plain JavaScript;
 //  - the detector's files, downloaded (Python checks them and builds the model).
 // Python takes them from `globalThis.pylensStart` (py/shell.py, py/tfbridge.py).
+// On the built site, a visit after the first restores Python from a memory snapshot instead of
+// starting it (site/snapshot.mjs makes it after the first result); a snapshot that does not restore
+// is dropped, and Python starts as on a first visit.
 const here = new URL(import.meta.url);
 const SITE_URL = new URL("./", here).href;
 const PYODIDE_MODULE = new URL(here.searchParams.get("pyodide") ?? "./pyodide/pyodide.mjs", here).href;
 const PYODIDE_URL = new URL("./", PYODIDE_MODULE).href;  // its folder: packages, lock file, runtime
 const DEFAULT_DETECTOR = "aizoo-face-mask";
 const onPage = typeof document !== "undefined";
+const SITE_VERSION = null;  // build.py build writes the site's version; the development server has none
 
 // ---- the shell's channel; in a worker, a second one brings the page's address from the shell
 const channel = new MessageChannel();
@@ -64,33 +68,103 @@ async function useBackend(wanted) {
 
 // Imported once Pyodide's own downloads are under way (see loadPyodide below).
 let importTfjs;
-const tfjs = new Promise((resolve) => { importTfjs = resolve; }).then(() => import(SITE_URL + "vendor/tfjs.mjs"))
-  .then((module) => {
-    module.wasm.setWasmPaths(SITE_URL + "vendor/tfjs-backend-wasm/");
-    return module;
-  });
+const tfjs = new Promise((resolve) => { importTfjs = resolve; }).then(() => {
+  performance.mark("start: tf.js");  // the start of each overlapped phase, and its end, for build.py bench
+  return import(SITE_URL + "vendor/tfjs.mjs");
+}).then((module) => {
+  module.wasm.setWasmPaths(SITE_URL + "vendor/tfjs-backend-wasm/");
+  return module;
+});
 tfjs.catch(() => {});  // Python reports it
 
 // ---- the detector's files: model.json, then the weight files it lists
 const early = new Map();  // URL -> Promise<Response>, each taken once
 function prefetch(url) {
   const response = fetch(url);
-  response.catch(() => {});  // Python fetches again and reports
+  response.catch(() => {});  // Python reports a failed download when it takes it
   early.set(url, response);
   return response;
 }
 async function prefetchModel(id) {
+  performance.mark("start: detector download");
   const folder = `${SITE_URL}models/${id}/`;
   const manifest = await (await prefetch(folder + "model.json")).clone().json();
-  for (const group of manifest.weightsManifest) group.paths.forEach((path) => prefetch(folder + path));
+  const weights = manifest.weightsManifest.flatMap((group) => group.paths.map((path) => prefetch(folder + path)));
+  await Promise.all(weights.map((response) => response.then((r) => r.clone().arrayBuffer()).catch(() => {})));
+  performance.mark("start: detector downloaded");
 }
 
 const detector = page.then((url) => url.searchParams.get("model") || DEFAULT_DETECTOR);
+detector.then(prefetchModel).catch(() => {});
+
+// ---- Pyodide, for PyScript; on the built site, restored from a snapshot when there is one
+const pyodide = await import(PYODIDE_MODULE);
+export const { version } = pyodide;
+// In the service worker's cache (site/sw.js): a new deploy, a new cache, a new snapshot.
+const SNAPSHOT = { cache: `pylens-${SITE_VERSION}`, key: `${SITE_URL}__snapshot/pyodide-${version}` };
+const snapshotCache = SITE_VERSION && globalThis.caches ? caches.open(SNAPSHOT.cache) : Promise.resolve(null);
+const storedSnapshot = snapshotCache.then((cache) => cache?.match(SNAPSHOT.key))
+  .then((response) => response?.arrayBuffer()).catch(() => undefined);
+let snapshot = "none";  // then "restored", or "dropped" when the stored one did not restore
+
+// Whether stored bytes are a whole snapshot in Pyodide 0.27's format (its src/js/snapshot.ts: a
+// magic number, where the heap starts, ...; then the heap, whole wasm pages): given anything else,
+// Pyodide's start fails without ever answering.
+const SNAPSHOT_MAGIC = 1886286592;
+function wholeSnapshot(bytes) {
+  if (bytes.byteLength < 64) return false;
+  const [magic, heapStart] = new Uint32Array(bytes, 0, 2);
+  return magic === SNAPSHOT_MAGIC && heapStart < bytes.byteLength && (bytes.byteLength - heapStart) % 65536 === 0;
+}
+
+export async function loadPyodide(options) {
+  const stored = await storedSnapshot;
+  const start = (more) => {
+    const loading = pyodide.loadPyodide({ ...options, ...more, indexURL: PYODIDE_URL });
+    importTfjs();
+    return loading;
+  };
+  if (stored) {
+    try {
+      if (!wholeSnapshot(stored)) throw new Error("not a whole snapshot");
+      const python = await start({ _loadSnapshot: new Uint8Array(stored) });
+      snapshot = "restored";
+      return python;
+    } catch (error) {
+      console.warn("The snapshot of Python did not restore; starting it afresh.", error);
+      snapshot = "dropped";
+      await (await snapshotCache).delete(SNAPSHOT.key);
+    }
+  }
+  return start({});
+}
+
+// After the first result: a snapshot for the next visit, with these standard-library modules
+// imported. Resolves to the snapshot's state: "restored", "kept", or a sentence why there is none.
+async function keepSnapshot(modules) {
+  if (snapshot === "restored") return snapshot;
+  if (!(await snapshotCache)) return "none: only the built site keeps a snapshot";
+  const maker = new Worker(SITE_URL + "snapshot.mjs", { type: "module" });
+  const answer = new Promise((resolve) => {
+    maker.onmessage = ({ data }) => resolve(data);
+    maker.onerror = (event) => resolve(`not kept: ${event.message}`);
+  });
+  maker.postMessage({ pyodide: PYODIDE_MODULE, modules: [...modules], ...SNAPSHOT });
+  try {
+    return await answer;
+  } finally {
+    maker.terminate();
+  }
+}
+
+// ---- what the app's Python takes
 globalThis.pylensStart = {
   port: channel.port1,
-  page: page.then((url) => url.href),
   tfjs,
-  backend: page.then((url) => useBackend(url.searchParams.get("backend"))),
+  backend: page.then((url) => useBackend(url.searchParams.get("backend"))).then((choice) => {
+    performance.mark("start: backend ready");
+    return choice;
+  }),
   useBackend,
   defaultDetector: DEFAULT_DETECTOR,
   // A file the start downloaded, else a new download.
@@ -99,14 +173,6 @@ globalThis.pylensStart = {
     early.delete(url);
     return response ?? fetch(url);
   },
+  get snapshot() { return snapshot; },
+  keepSnapshot,
 };
-detector.then(prefetchModel).catch(() => {});
-
-// ---- Pyodide, for PyScript
-const pyodide = await import(PYODIDE_MODULE);
-export const { version } = pyodide;
-export function loadPyodide(options) {
-  const loading = pyodide.loadPyodide({ ...options, indexURL: PYODIDE_URL });
-  importTfjs();
-  return loading;
-}

@@ -1,7 +1,7 @@
 // Service worker of the built site (build.py build writes VERSION; the development server does
 // not register it). It does two things a static host such as GitHub Pages cannot:
-//  - cross-origin isolation: it adds COOP/COEP to the pages it serves, so that tf.js's wasm
-//    backend can use threads;
+//  - cross-origin isolation: it adds COOP/COEP to the pages (and workers' scripts) it serves, so
+//    that Python runs in a worker and tf.js's wasm backend can use threads;
 //  - offline use: every file the app fetches from this site (and, in CDN mode, the pinned Pyodide)
 //    is kept in a cache named after VERSION, so a second visit starts from the cache and works with
 //    no network. A new deploy has a new VERSION: the new worker takes over and deletes older caches.
@@ -53,5 +53,6 @@ self.addEventListener("fetch", (event) => {
     })());
     return;
   }
-  event.respondWith(cacheFirst(request));
+  // A worker the app starts (site/snapshot.mjs) must be isolated like the page that starts it.
+  event.respondWith(request.destination === "worker" ? cacheFirst(request).then(isolated) : cacheFirst(request));
 });

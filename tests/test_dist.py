@@ -94,10 +94,12 @@ def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dis
             assert app.stats()["wasm_threads"]
             page.locator("#demos button").first.click()
             app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
-            # No network: the app starts from the cache and detects.
+            app.wait_until("JSON.parse(window.pylens.stats()).snapshot === 'kept'")
+            # No network: the app starts from the cache (Python from its snapshot) and detects.
             app.context.set_offline(True)
             page.reload()
             app.wait_until("window.pylens?.ready")
+            assert app.stats()["snapshot"] == "restored"
             page.locator("#demos button").first.click()
             app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
             assert len(app.stats()["result"]["detections"]) == 3
@@ -115,6 +117,59 @@ def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dis
             app.wait_until("window.pylens?.ready")
             assert page.evaluate("window.deployed") == "second"
             assert page.evaluate("caches.keys()") == [f"pylens-{version}"]
+            # The old snapshot went with the old cache; the new version keeps its own.
+            assert app.stats()["snapshot"] == "none"
+            page.locator("#demos button").first.click()
+            app.wait_until("JSON.parse(window.pylens.stats()).snapshot === 'kept'")
+            assert page.evaluate(f"caches.open('pylens-{version}').then(c => c.keys())"
+                                 ".then(keys => keys.some(r => r.url.includes('/__snapshot/')))")
+
+
+# Replace the stored snapshot of Python with damaged bytes: random, cut in half, or whole but made
+# by another Pyodide build (its build id changed).
+DAMAGE_SNAPSHOT = """async (how) => {
+    const [name] = await caches.keys();
+    const cache = await caches.open(name);
+    const key = (await cache.keys()).map(r => r.url).find(url => url.includes('/__snapshot/'));
+    let bytes = new Uint8Array(await (await cache.match(key)).arrayBuffer());
+    if (how === 'random') bytes = crypto.getRandomValues(new Uint8Array(65536));
+    else if (how === 'cut') bytes = bytes.slice(0, bytes.length >> 1);
+    else bytes[16] ^= 0xff;  // the first byte of the build id
+    await cache.put(key, new Response(bytes));
+}"""
+
+
+def test_visits_after_the_first_restore_python_from_a_snapshot(pyodide_dist, tmp_path):
+    site_dir = tmp_path / "pylens"
+    build.build_site(site_dir, pyodide_dist)
+    with build.serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
+        with build.HeadlessApp(origin + SUB_PATH, "wasm") as app:
+            page = app.page
+
+            def restart_and_detect() -> list:
+                page.reload()
+                app.wait_until("window.pylens?.ready")
+                page.locator("#demos button").first.click()
+                app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+                return app.stats()["result"]["detections"]
+
+            app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
+            assert app.stats()["snapshot"] == "none"
+            page.locator("#demos button").first.click()
+            app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+            first = app.stats()["result"]["detections"]
+            assert len(first) == 3
+            app.wait_until("JSON.parse(window.pylens.stats()).snapshot === 'kept'")
+            assert restart_and_detect() == first
+            assert app.stats()["snapshot"] == "restored"
+            for damage in ("random", "cut", "stale"):
+                page.evaluate(DAMAGE_SNAPSHOT, damage)
+                assert restart_and_detect() == first, damage
+                assert app.stats()["snapshot"] == "dropped", damage
+                app.wait_until("JSON.parse(window.pylens.stats()).snapshot === 'kept'")  # a new one
+            expect(page.locator("#error")).to_be_hidden()
+            restart_and_detect()
+            assert app.stats()["snapshot"] == "restored"
 
 
 def test_pages_workflow_deploys_what_build_writes():

@@ -104,7 +104,8 @@ def test_serve_command_serves_the_app(site_url):
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         with urllib.request.urlopen(f"http://localhost:{port}/pyscript.toml") as response:
-            assert response.read().startswith(b'interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')  # PYODIDE_DIST is set
+            # PYODIDE_DIST is set: the self-hosted Pyodide
+            assert response.read().startswith(b'interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')
         # Cross-origin isolation for wasm threads, and live reload, on the development server.
         with urllib.request.urlopen(f"http://localhost:{port}/") as response:
             assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
