@@ -526,15 +526,18 @@ def with_cdn_integrity(page: str) -> str:
 
 def stamp_version(site: Path) -> str:
     """Write the site's version, a digest of every file in it, into sw.js (which names its cache
-    after it) and shell.js (which registers sw.js only when there is one). Returns the version."""
+    after it), shell.js (which registers sw.js only when there is one) and start.mjs (which keeps
+    the snapshot of Python in that cache). Returns the version."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in ("sw.js", "shell.js")):
+    stamped = ("sw.js", "shell.js", "start.mjs")
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in stamped):
         digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes())
-    for name in ("sw.js", "shell.js"):  # their own text, before the version goes in
+    for name in stamped:  # their own text, before the version goes in
         digest.update((ROOT / "site" / name).read_bytes())
     version = digest.hexdigest()[:16]
     for name, old, new in (("sw.js", 'const VERSION = "dev";', f'const VERSION = "{version}";'),
-                           ("shell.js", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";')):
+                           ("shell.js", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";'),
+                           ("start.mjs", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";')):
         text = (ROOT / "site" / name).read_text()
         if old not in text:
             raise SetupError(f"site/{name} no longer contains `{old}`, where build.py writes the version")
@@ -830,20 +833,24 @@ PLAIN_JS_PAGE = """<!doctype html><meta charset="utf-8"><title>face-mask detecti
     window.jsReady = true;
   })();
 </script>"""
-# Start-up phases: (name, the performance mark that ends it); the last runs to the first result.
+# Start-up phases: (name, the performance mark that starts it, the one that ends it). Phases overlap:
+# site/start.mjs starts tf.js and the detector's download while Pyodide starts. No start mark:
+# navigation; no end mark: the first result.
 APP_PHASES = [
-    ("page, tf.js and PyScript", "pyscript: Loading Pyodide"),
-    ("Python runtime (Pyodide)", "pyscript: Loading files"),
-    ("app files and packages (numpy, Pillow)", "pyscript: Loaded Pyodide"),
-    ("app modules", "pylens: app started"),
-    ("tf.js backend", "pylens: backend ready"),
-    ("model download and warm-up", "pylens: model ready"),
-    ("first result (decode, detect, draw)", None),
+    ("page, shell and PyScript", None, "pyscript: Loading Pyodide"),
+    ("Python runtime, numpy and Pillow", "pyscript: Loading Pyodide", "pyscript: Loading files"),
+    ("tf.js and its backend", "start: tf.js", "start: backend ready"),
+    ("detector download", "start: detector download", "start: detector downloaded"),
+    ("app files", "pyscript: Loading files", "pyscript: Loaded Pyodide"),
+    ("app modules (Python imports)", "pyscript: Loaded Pyodide", "pylens: app started"),
+    ("detector build and warm-up", "pylens: backend ready", "pylens: model ready"),
+    ("controls", "pylens: model ready", "pylens: ready"),
+    ("first result (decode, detect, draw)", "pylens: ready", None),
 ]
 JS_PHASES = [
-    ("page, tf.js and backend", "js: backend ready"),
-    ("model download", "js: model ready"),
-    ("first result (decode, detect)", None),
+    ("page, tf.js and backend", None, "js: backend ready"),
+    ("model download", "js: backend ready", "js: model ready"),
+    ("first result (decode, detect)", "js: model ready", None),
 ]
 # Where first-load bytes go, by URL path prefix (first match; the rest is the page itself).
 BYTE_GROUPS = [("Python packages", "/pyodide/", ".whl"), ("Python runtime", "/pyodide/", ""),
@@ -908,14 +915,26 @@ def print_rows(title: str, rows: list[tuple]) -> None:
         print(f"  {name:<52} {value:8.2f} {unit[0] if unit else 'ms'}".rstrip())
 
 
-def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None]]) -> dict:
-    """The page's start-up as measured by the browser: the time of each phase (from its performance
-    marks), the total to the first result, and the bytes it downloaded by kind."""
-    marks = dict(page.evaluate("performance.getEntriesByType('mark').map(m => [m.name, m.startTime])"))
-    timings, before = {}, 0.0
-    for name, mark in phases:
-        at = first_result_ms if mark is None else marks[mark]
-        timings[name], before = at - before, at
+def marks(page) -> dict[str, float]:
+    """The performance marks of a page and of its workers, in ms since the page's navigation."""
+    from playwright.sync_api import Error  # noqa: PLC0415 — installed by ensure_dev_env
+
+    origin, found = page.evaluate("performance.timeOrigin"), {}
+    for context in (page, *page.workers):
+        with contextlib.suppress(Error):  # a worker that ended meanwhile
+            their_origin, entries = context.evaluate(
+                "[performance.timeOrigin, performance.getEntriesByType('mark').map(m => [m.name, m.startTime])]")
+            for name, at in entries:
+                found.setdefault(name, at + their_origin - origin)
+    return found
+
+
+def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None, str | None]]) -> dict:
+    """The page's start-up as measured by the browser: each phase's start and end (from the marks of
+    the page and its workers), the total to the first result, and the bytes it downloaded by kind."""
+    found = marks(page)
+    intervals = {name: [0.0 if start is None else found[start], first_result_ms if end is None else found[end]]
+                 for name, start, end in phases}
     downloads = []
     for context in (page, *page.workers):  # a worker's downloads are in its own resource timing
         downloads += context.evaluate("""["navigation", "resource"].flatMap(type => performance.getEntriesByType(type))
@@ -925,7 +944,8 @@ def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None]
         group = next((name for name, prefix, suffix in BYTE_GROUPS
                       if path.startswith(prefix) and path.endswith(suffix)), "page and app")
         sizes[group] += size
-    return {"ms": first_result_ms, "phases_ms": timings, "bytes": sizes}
+    return {"ms": first_result_ms, "phases": intervals,
+            "phases_ms": {name: end - start for name, (start, end) in intervals.items()}, "bytes": sizes}
 
 
 def first_result(app: HeadlessApp) -> dict:
@@ -962,12 +982,18 @@ def app_start(url: str, backend: str, visits: int = 1) -> list[dict]:
 
 def built_site_second_visit(url: str, backend: str) -> dict:
     """The built site (as on GitHub Pages, no headers) in a fresh browser: a first visit, in which
-    the service worker takes over and caches what the app fetches; then a second visit, measured."""
+    the service worker takes over and caches what the app fetches, and after the first result the
+    app keeps a snapshot of Python; then a second visit, measured."""
     with HeadlessApp(url, backend, init_script=LONG_TASKS.read_text()) as app:
         app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready",
                        HeadlessApp.READY_TIMEOUT_MS)
+        first_result(app)
+        app.wait_until("JSON.parse(window.pylens.stats()).snapshot === 'kept'", HeadlessApp.READY_TIMEOUT_MS)
         app.visit()
-        return first_result(app)
+        run = first_result(app)
+        if app.stats()["snapshot"] != "restored":
+            raise SetupError(f"the second visit did not restore Python's snapshot ({app.stats()['snapshot']})")
+        return run
 
 
 def interactive_start(url: str, backend: str) -> float:
@@ -1130,14 +1156,18 @@ def print_bench(figures: dict) -> None:
         ("Python pipeline, whole frame", mask["not_isolated"]["python_pipeline_ms"]),
         ("speed-up of the model from threads", mask["not_isolated"]["predict_ms"] / mask["predict_ms"], "×"),
     ])
-    print_rows(f"start-up, navigation to the first result (median of {mask['cold_runs']})", [
+    def phases(run: dict) -> list[tuple[str, float]]:
+        return [(f"  {name} ({start:.0f}–{end:.0f})", end - start) for name, (start, end) in run["phases"].items()]
+
+    print_rows(f"start-up, navigation to the first result (median of {mask['cold_runs']}); phases overlap, "
+               "each from its start to its end (ms after navigation)", [
         ("app, first visit", mask["cold_start_ms"]),
-        *((f"  {name}", ms) for name, ms in mask["cold_start"]["phases_ms"].items()),
+        *phases(mask["cold_start"]),
         ("app, second visit (browser cache)", mask["warm_start_ms"]),
-        ("built site, second visit (service worker cache)", mask["cached_start_ms"]),
-        *((f"  {name}", ms) for name, ms in mask["cached_start"]["phases_ms"].items()),
+        ("built site, second visit (service worker cache, Python's snapshot)", mask["cached_start_ms"]),
+        *phases(mask["cached_start"]),
         ("plain JavaScript page, first visit", mask["js_cold_start_ms"]),
-        *((f"  {name}", ms) for name, ms in mask["js_cold_start"]["phases_ms"].items()),
+        *phases(mask["js_cold_start"]),
         ("app / plain JavaScript", mask["cold_start_ms"] / mask["js_cold_start_ms"], "×"),
     ])
     print_rows("bytes downloaded on the first visit", [
@@ -1178,14 +1208,16 @@ def print_bench(figures: dict) -> None:
 
 
 def bench_chart(figures: dict, out: Path) -> None:
-    """The bench figures as one PNG: face-mask frame times, start-up by phase, segment & stylize by stage."""
+    """The bench figures as one PNG: face-mask frame times, start-up phases on a timeline, segment &
+    stylize by stage."""
     import matplotlib  # noqa: PLC0415 — installed by ensure_dev_env
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     mask, style = figures["face_mask"], figures["segment_style"]
-    fig, (frame_ax, start_ax, style_ax) = plt.subplots(3, 1, figsize=(11, 9), layout="constrained")
+    fig, (frame_ax, start_ax, style_ax) = plt.subplots(3, 1, figsize=(11, 13), layout="constrained",
+                                                       height_ratios=(1, 4, 1))
     fig.suptitle(f"PyLens bench: {figures['browser']}, {figures['backend']} backend\n{figures['machine']}",
                  fontsize=10)
 
@@ -1214,12 +1246,29 @@ def bench_chart(figures: dict, out: Path) -> None:
         ax.margins(x=0.12)
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
 
-    stacked(start_ax, [("app, first visit", mask["cold_start"]["phases_ms"]),
-                       ("app, second visit (cached)", mask["warm_start"]["phases_ms"]),
-                       ("built site, second visit\n(service worker)", mask["cached_start"]["phases_ms"]),
-                       ("plain JavaScript, first visit", mask["js_cold_start"]["phases_ms"]),
-                       ("runtime floor: Pyodide,\nnumpy and Pillow alone",
-                        {"runtime floor": figures["startup"]["runtime_floor_ms"]})])
+    def timeline(ax, runs: list[tuple[str, dict]]) -> None:
+        """Each run's phases as bars from their start to their end, one row each (phases overlap),
+        and a line at the run's first result."""
+        palette, colors, labels = iter(plt.get_cmap("tab20").colors), {}, []
+        for run_label, run in runs:
+            first_row = len(labels)
+            for name, (start, end) in run["phases"].items():
+                if name not in colors:
+                    colors[name] = next(palette)
+                ax.barh(len(labels), end - start, left=start, color=colors[name])
+                labels.append(f"{run_label}: {name}")
+            ax.vlines(run["ms"], first_row - 0.4, len(labels) - 0.6, colors="black", linestyles="dashed", lw=0.8)
+            ax.text(run["ms"], first_row, f" {run['ms']:.0f} ms", va="center", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("ms after navigation")
+        ax.margins(x=0.08)
+
+    floor = figures["startup"]["runtime_floor_ms"]
+    timeline(start_ax, [("app, first visit", mask["cold_start"]),
+                        ("built site, second visit", mask["cached_start"]),
+                        ("plain JavaScript", mask["js_cold_start"]),
+                        ("runtime floor", {"ms": floor, "phases": {"Pyodide, numpy and Pillow alone": [0.0, floor]}})])
     start_ax.set_title(f"start-up: navigation to the first result (median of {mask['cold_runs']}); "
                        f"a photo given to the page is on screen after {figures['startup']['interactive_ms']:.0f} ms",
                        fontsize=10)
