@@ -42,6 +42,9 @@ class FaceMaskDetector:
         await tfbridge.warm_up(model, card)
         return cls(card, model)
 
+    def dispose(self) -> None:
+        self.model.dispose()
+
     async def infer(self, canvas, timings: dict[str, float]) -> DecodedFrame:
         """Detect on a canvas; adds its stage times to `timings` (ms)."""
         start = now_ms()

@@ -183,7 +183,7 @@ class App:
         self.status(f"Downloading {self.card.name}…")
         detector = await FaceMaskDetector.load(self.card, MODELS_URL, self.model_progress)
         if self.detector is not None:
-            self.detector.model.dispose()
+            self.detector.dispose()
         self.detector = detector
         self.colors = [label.color for label in self.card.labels]
         element("loading").hidden = True
@@ -543,7 +543,10 @@ class App:
         async with self._one_at_a_time:
             try:
                 await self.use_backend(None if wanted == "auto" else wanted)
-                await tfbridge.warm_up(self.detector.model, self.card)
+                # The models are built again on the new backend: tf.js 4.22 moves a model's weights
+                # out of WebGPU as zeros.
+                await self.load_detector()
+                self.style.unload_models()
                 self.set_url_param("backend", None if wanted == "auto" else wanted)
                 if self.source_size is not None and self.webcam is None:
                     await self.rerun()

@@ -92,6 +92,12 @@ class StyleView:
 
     # ------------------------------------------------------------ models
 
+    def unload_models(self) -> None:
+        """Dispose of the loaded models; each loads again when next used."""
+        for model in self.loaded.values():
+            model.dispose()
+        self.loaded.clear()
+
     async def model(self, card_id: str):
         """The loaded Segmenter or Stylizer of a card, loading it (with progress) the first time."""
         if card_id not in self.loaded:

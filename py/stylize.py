@@ -42,6 +42,9 @@ class CardModel:
     async def load(cls, card: ModelCard, models_url: str, on_progress: Callable[[int, int | None], None]):
         return cls(card, await tfbridge.load_model(card, models_url, on_progress))
 
+    def dispose(self) -> None:
+        self.model.dispose()
+
 
 class Segmenter(CardModel):
     """A person segmentation model from its card: pixels in, person probability out."""

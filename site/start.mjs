@@ -5,7 +5,7 @@
 // Python that need not:
 //  - the channel to the page's shell (site/shell.js), and the page's address through it;
 //  - tf.js (vendor/tfjs.mjs) and the backend the page asks for (`?backend=`), else the first that
-//    runs here of WebGPU, WebGL on a real GPU, WebAssembly and plain JavaScript;
+//    runs here of WebGPU and WebGL on a real GPU, WebAssembly and plain JavaScript;
 //  - the detector's files, downloaded (Python checks them and builds the model).
 // Python takes them from `globalThis.pylensStart` (py/shell.py, py/tfbridge.py).
 // On the built site, a visit after the first restores Python from a memory snapshot instead of
@@ -39,11 +39,21 @@ const page = new Promise((resolve) => {
 const BACKENDS = ["webgpu", "webgl", "wasm", "cpu"];
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|software/i;
 
-function webglIsSoftware() {
-  const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
-  if (!gl) return true;
-  const info = gl.getExtension("WEBGL_debug_renderer_info");
-  return SOFTWARE_RENDERER.test(String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)));
+// Whether a GPU backend would run on a GPU rendered in software (SwiftShader, llvmpipe, a
+// browser's fallback adapter): slower than WebAssembly for these models, so never chosen for the user.
+async function runsInSoftware(name) {
+  if (name === "webgpu") {
+    const adapter = await navigator.gpu?.requestAdapter();
+    const info = adapter?.info ?? {};
+    return !adapter || adapter.isFallbackAdapter || SOFTWARE_RENDERER.test(`${info.vendor} ${info.architecture} ${info.description}`);
+  }
+  if (name === "webgl") {
+    const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+    if (!gl) return true;
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    return SOFTWARE_RENDERER.test(String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)));
+  }
+  return false;
 }
 
 async function tryBackend(tf, name) {
@@ -60,7 +70,7 @@ async function useBackend(wanted) {
   const { tf } = await tfjs;
   if (BACKENDS.includes(wanted) && (await tryBackend(tf, wanted))) return { backend: wanted, missed: null };
   for (const name of BACKENDS) {
-    if (name === "webgl" && webglIsSoftware()) continue;  // slower than WebAssembly
+    if (await runsInSoftware(name)) continue;
     if (await tryBackend(tf, name)) return { backend: name, missed: BACKENDS.includes(wanted) ? wanted : null };
   }
   throw new Error("No TensorFlow.js backend could start in this browser.");

@@ -38,9 +38,8 @@ def app(site_url) -> build.HeadlessApp:
         yield headless
 
 
-TFJS_PAGE = """<!doctype html><meta charset="utf-8"><title>plain tf.js</title>
-<script src="./vendor/tfjs/tf.min.js"></script>
-<script src="./vendor/tfjs-backend-wasm/tf-backend-wasm.min.js"></script>"""
+TFJS_PAGE = '<!doctype html><meta charset="utf-8"><title>plain tf.js</title>' + "".join(
+    f'<script src="{script}"></script>' for script in build.PLAIN_TFJS_SCRIPTS)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The GPU backends in the real page (WebGL and WebGPU, on this machine's software adapters): the
-same detections, and the same stylized picture as TensorFlow, as on WebAssembly."""
+same detections, masks as plain tf.js on the same backend, the same stylized picture as TensorFlow,
+webcam frames of both views leaving no tensor behind, and switching to WebAssembly and back."""
 
 from __future__ import annotations
 
@@ -14,18 +15,37 @@ from PIL import Image
 
 import build
 import samples
-from conftest import ROOT, assert_same_detections
+from conftest import ROOT, TFJS_PAGE, assert_same_detections
 from test_conversion import psnr, style_card
-from test_segment_style import jpeg, png_array
+from test_segment_style import assert_mask_agrees_with_plain_tfjs, jpeg, png_array
+from test_webcam import FAKE_CAMERA
 
 GPU_BACKENDS = ("webgl", "webgpu")
 STYLE_SIZE = (128, 96)  # small: a software GPU runs the style network slowly
 
 
+@pytest.fixture(scope="module")
+def camera_video(tmp_path_factory):
+    return samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", ["aizoo_demo.jpg", "fmd_demo2.jpg"])
+
+
 @pytest.fixture(scope="module", params=GPU_BACKENDS)
-def gpu_app(request, site_url):
-    with build.HeadlessApp(site_url, request.param) as headless:
+def gpu_app(request, site_url, camera_video):
+    camera = (*FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera_video}")
+    with build.HeadlessApp(site_url, request.param, chromium_args=camera) as headless:
         yield headless
+
+
+@pytest.fixture(scope="module")
+def gpu_tfjs_page(gpu_app, site_url):
+    """Plain tf.js on the app's backend, in the app's browser: the reference for its masks."""
+    page = gpu_app.context.new_page()
+    page.route(site_url + "tfjs.html", lambda route: route.fulfill(body=TFJS_PAGE, content_type="text/html"))
+    page.goto(site_url + "tfjs.html")
+    backend = gpu_app.stats()["backend"]
+    assert page.evaluate("async backend => (await tf.setBackend(backend)) && tf.getBackend()", backend) == backend
+    yield page
+    page.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +77,51 @@ def test_style_network_gives_the_tensorflow_picture(gpu_app, style_photo):
     out = png_array(gpu_app.on_image("stylizeImage", data, "face.jpg", "style-wave", None, 1024))
     assert out.shape == expected.shape
     assert psnr(out, expected) >= 35
+
+
+@pytest.mark.parametrize("model", ["selfie", "meet"])
+@pytest.mark.parametrize("name", ["fmd_demo2.jpg", "fst_face.jpg"])
+def test_mask_agrees_with_plain_tfjs_on_the_same_backend(gpu_app, gpu_tfjs_page, model, name):
+    data = (samples.shared_dir() / "images" / name).read_bytes()
+    assert_mask_agrees_with_plain_tfjs(gpu_app, gpu_tfjs_page, model, name, data)
+
+
+def test_webcam_frames_of_both_views_leave_no_tensor_behind(gpu_app):
+    page = gpu_app.page
+
+    def run(view: str, counter: str, count: int) -> dict:
+        """`count` camera frames of a view, then the camera stopped (which waits for the frame in flight)."""
+        page.evaluate("view => window.pylens.showView(view)", view)
+        first = gpu_app.stats()[counter]
+        page.evaluate("window.pylens.startWebcam()")
+        page.wait_for_function(f"JSON.parse(window.pylens.stats()).{counter} >= {first + count}", timeout=600_000)
+        page.evaluate("window.pylens.stopWebcam()")
+        return gpu_app.stats()
+
+    run("mask", "frames", 1)  # each view's models loaded, its kernels compiled
+    page.evaluate("window.pylens.showView('style')")
+    page.fill("#style-side", "128")  # a software GPU runs the style network slowly
+    warm = run("style", "style_frames", 1)["tensors"]
+    mask = run("mask", "frames", 4)
+    assert mask["result"]["detections"], "no face found in the camera's frames"
+    style = run("style", "style_frames", 2)
+    page.evaluate("window.pylens.showView('mask')")
+    assert (mask["tensors"], style["tensors"]) == (warm, warm)
+    assert style["leaky_frames"] == 0
+
+
+def test_switching_to_webassembly_and_back_keeps_the_detections(gpu_app, reference):
+    page, backend = gpu_app.page, gpu_app.stats()["backend"]
+    name = "fmd_demo2.jpg"
+    gpu_app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    for switch_to in ("wasm", backend):
+        before = gpu_app.stats()["inferences"]
+        page.select_option("#backend", switch_to)
+        page.wait_for_function(f"(s => s.backend === '{switch_to}' && s.inferences > {before})"
+                               "(JSON.parse(window.pylens.stats()))", timeout=300_000)
+        stats = gpu_app.stats()
+        assert_same_detections(stats["result"]["detections"], reference[name]["detections"])
+        assert stats["leaky_frames"] == 0
 
 
 @pytest.mark.parametrize("backend", GPU_BACKENDS)

@@ -41,6 +41,14 @@ def test_loading_progress_then_automatic_backend(site_url):
         expect(page.locator("#error")).to_be_hidden()
 
 
+def test_automatic_choice_passes_over_a_gpu_rendered_in_software(site_url):
+    # With this flag WebGPU has an adapter here, SwiftShader's: far slower than WebAssembly.
+    with build.HeadlessApp(site_url, chromium_args=build.BACKEND_FLAGS["webgpu"]) as app:
+        assert app.page.evaluate("navigator.gpu.requestAdapter().then(a => a.info.architecture)") == "swiftshader"
+        assert app.stats()["backend"] == "wasm"
+        expect(app.page.locator("#error")).to_be_hidden()
+
+
 def test_a_photo_dropped_before_python_is_ready_is_shown_then_analysed(site_url, reference):
     photo = samples.shared_dir() / "images" / "aizoo_demo.jpg"
     browser = build.launch_chromium()
