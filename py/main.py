@@ -103,7 +103,8 @@ class App:
         self._camera_answer: asyncio.Future | None = None  # startWebcam waits on it
         self._one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
         self.snapshot = str(js.pylensStart.snapshot)  # of Python, for a quicker next visit (site/start.mjs)
-        self._keeping_snapshot: asyncio.Task | None = None
+        self.backend_times: dict[str, float] = {}  # the detector's time on each backend, in ms, measured here
+        self._after_first_result: asyncio.Task | None = None
 
     def cards_of(self, kind: type) -> dict:
         return {card_id: card for card_id, card in self.cards.items() if isinstance(card, kind)}
@@ -133,6 +134,8 @@ class App:
             self.shell.send("failed", error=message)
             return
         element("score").min = CANDIDATE_FLOOR
+        times = await js.pylensStart.backendTimes
+        self.show_backend_times(times.to_py() if times else {})
         self.style.build_controls(self.publishing(self.on_style_change))
         self.bind_events()
         element("loading").hidden = True
@@ -305,6 +308,7 @@ class App:
             "result": self.result.as_dict(self.source_name) if self.result else None,
             "thresholds": self.shown_thresholds,  # the score and IoU thresholds of the result shown
             "snapshot": self.snapshot,
+            "backend_times": self.backend_times,
         })
 
     # ------------------------------------------------------------ page plumbing
@@ -506,15 +510,38 @@ class App:
         return result
 
     async def present(self, with_picture: bool = True) -> None:
-        """Show the overlay, and the picture under it, on the page; after the first, a snapshot of
-        Python for the next visit is made beside the app."""
+        """Show the overlay, and the picture under it, on the page; after the first, what makes the
+        next visit quicker is prepared beside the app."""
         await self.shell.present(self.picture if with_picture else None, self.overlay)
-        if self._keeping_snapshot is None:
-            self._keeping_snapshot = asyncio.ensure_future(self.keep_snapshot())
+        if self._after_first_result is None:
+            self._after_first_result = asyncio.ensure_future(self.prepare_next_visit())
 
-    async def keep_snapshot(self) -> None:
+    async def prepare_next_visit(self) -> None:
+        """A snapshot of Python, then (if not yet done in this browser) the detector timed on every
+        backend, for the automatic choice; one after the other, so as to leave the app a core."""
         self.snapshot = str(await js.pylensStart.keepSnapshot(to_js(stdlib_modules())))
         self.publish()
+        if not self.backend_times:
+            card = self.card
+            times = await js.pylensStart.timeBackends(
+                card.id, f"{MODELS_URL}{card.id}/{card.entry}", card.format,
+                to_js([1, card.input_height, card.input_width, 3]))
+            self.show_backend_times(times.to_py() if times else {})
+            self.publish()
+
+    def show_backend_times(self, times: dict[str, float]) -> None:
+        """The backend menu with the detector's time on each backend measured here."""
+        self.backend_times = times
+        if not times:
+            return
+        fastest = min(times, key=times.get)
+        labels = {"auto": f"automatic (fastest here: {tfbridge.BACKEND_NAMES[fastest]})"} | {
+            name: f"{title} ({times[name]:.0f} ms)" if name in times else f"{title} (not available)"
+            for name, title in tfbridge.BACKEND_NAMES.items()}
+        menu = element("backend")
+        chosen = menu.value
+        menu.innerHTML = "".join(f'<option value="{name}">{escape(label)}</option>' for name, label in labels.items())
+        menu.value = chosen
 
     def render_detections(self, result: FrameResult) -> None:
         """The list of detections and the count by label. Written as one piece of HTML: from a

@@ -18,6 +18,9 @@ const PYODIDE_URL = new URL("./", PYODIDE_MODULE).href;  // its folder: packages
 const DEFAULT_DETECTOR = "aizoo-face-mask";
 const onPage = typeof document !== "undefined";
 const SITE_VERSION = null;  // build.py build writes the site's version; the development server has none
+// The built site keeps what it learns here in its service worker's cache (site/sw.js): a new
+// deploy, a new cache.
+const siteCache = SITE_VERSION && globalThis.caches ? caches.open(`pylens-${SITE_VERSION}`) : Promise.resolve(null);
 
 // ---- the shell's channel; in a worker, a second one brings the page's address from the shell
 const channel = new MessageChannel();
@@ -37,24 +40,28 @@ const page = new Promise((resolve) => {
 
 // ---- tf.js and its backend
 const BACKENDS = ["webgpu", "webgl", "wasm", "cpu"];
-const SOFTWARE_RENDERER = /swiftshader|llvmpipe|software/i;
+
+// What renders each GPU backend here: WebGPU's adapter, WebGL's renderer (null: none).
+async function gpus() {
+  const adapter = await navigator.gpu?.requestAdapter();
+  const info = adapter?.info ?? {};
+  const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+  const debug = gl?.getExtension("WEBGL_debug_renderer_info");
+  return {
+    webgpu: adapter ? `${adapter.isFallbackAdapter ? "fallback " : ""}${info.vendor} ${info.architecture} ${info.description}` : null,
+    webgl: gl ? String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : null,
+  };
+}
 
 // Whether a GPU backend would run on a GPU rendered in software (SwiftShader, llvmpipe, a
-// browser's fallback adapter): slower than WebAssembly for these models, so never chosen for the user.
+// browser's fallback adapter): slower than WebAssembly for these models, so not chosen before
+// the backends have been timed here.
 async function runsInSoftware(name) {
-  if (name === "webgpu") {
-    const adapter = await navigator.gpu?.requestAdapter();
-    const info = adapter?.info ?? {};
-    return !adapter || adapter.isFallbackAdapter || SOFTWARE_RENDERER.test(`${info.vendor} ${info.architecture} ${info.description}`);
-  }
-  if (name === "webgl") {
-    const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
-    if (!gl) return true;
-    const info = gl.getExtension("WEBGL_debug_renderer_info");
-    return SOFTWARE_RENDERER.test(String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)));
-  }
-  return false;
+  if (!(name in GPU_BACKENDS)) return false;
+  const renderer = (await gpus())[name];
+  return !renderer || /fallback|swiftshader|llvmpipe|software/i.test(renderer);
 }
+const GPU_BACKENDS = { webgpu: true, webgl: true };
 
 async function tryBackend(tf, name) {
   if (name === "webgpu" && !(await navigator.gpu?.requestAdapter())) return false;
@@ -65,15 +72,51 @@ async function tryBackend(tf, name) {
   }
 }
 
-// Switch tf.js to `wanted`, or choose: {backend, missed: `wanted` when it could not run here}.
+// Switch tf.js to `wanted`, or choose: the fastest by the times measured here (see timeBackends),
+// else the first of BACKENDS not rendered in software. {backend, missed: `wanted` when it could not run}.
 async function useBackend(wanted) {
   const { tf } = await tfjs;
   if (BACKENDS.includes(wanted) && (await tryBackend(tf, wanted))) return { backend: wanted, missed: null };
-  for (const name of BACKENDS) {
-    if (await runsInSoftware(name)) continue;
+  const times = await storedTimes;
+  const order = times ? BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : BACKENDS;
+  for (const name of new Set([...order, ...BACKENDS])) {
+    if (!times && (await runsInSoftware(name))) continue;
     if (await tryBackend(tf, name)) return { backend: name, missed: BACKENDS.includes(wanted) ? wanted : null };
   }
   throw new Error("No TensorFlow.js backend could start in this browser.");
+}
+
+// ---- the backends timed on the detector, by a worker of their own (site/backends.mjs), kept for
+// this browser, its GPUs and the detector
+const TIMES_KEY = `${SITE_URL}__backend-times`;
+const device = siteCache.then(async (cache) => {
+  if (!cache) return null;
+  const gpu = await gpus();
+  return `${navigator.userAgent} | ${gpu.webgpu} | ${gpu.webgl}`;
+});
+const storedTimes = Promise.all([siteCache, device, page]).then(async ([cache, name, url]) => {
+  const stored = await (await cache?.match(TIMES_KEY))?.json();
+  const detectorId = url.searchParams.get("model") || DEFAULT_DETECTOR;
+  return stored?.device === name && stored.detector === detectorId ? stored.times : null;
+}).catch(() => null);
+
+// Time the detector (its model's URL, format and input shape) on every backend; resolves to the
+// times, kept for the next visits, or null on the development server, which keeps nothing.
+async function timeBackends(detectorId, model, format, shape) {
+  const cache = await siteCache;
+  if (!cache) return null;
+  const timer = new Worker(SITE_URL + "backends.mjs", { type: "module" });
+  const times = await new Promise((resolve) => {
+    timer.onmessage = ({ data }) => resolve(data);
+    timer.onerror = () => resolve(null);
+    timer.postMessage({ tfjs: SITE_URL + "vendor/tfjs.mjs", wasmPaths: SITE_URL + "vendor/tfjs-backend-wasm/",
+                        model, format, shape: [...shape] });
+  });
+  timer.terminate();
+  if (times && Object.keys(times).length) {
+    await cache.put(TIMES_KEY, Response.json({ device: await device, detector: detectorId, times }));
+  }
+  return times;
 }
 
 // Imported once Pyodide's own downloads are under way (see loadPyodide below).
@@ -110,10 +153,8 @@ detector.then(prefetchModel).catch(() => {});
 // ---- Pyodide, for PyScript; on the built site, restored from a snapshot when there is one
 const pyodide = await import(PYODIDE_MODULE);
 export const { version } = pyodide;
-// In the service worker's cache (site/sw.js): a new deploy, a new cache, a new snapshot.
 const SNAPSHOT = { cache: `pylens-${SITE_VERSION}`, key: `${SITE_URL}__snapshot/pyodide-${version}` };
-const snapshotCache = SITE_VERSION && globalThis.caches ? caches.open(SNAPSHOT.cache) : Promise.resolve(null);
-const storedSnapshot = snapshotCache.then((cache) => cache?.match(SNAPSHOT.key))
+const storedSnapshot = siteCache.then((cache) => cache?.match(SNAPSHOT.key))
   .then((response) => response?.arrayBuffer()).catch(() => undefined);
 let snapshot = "none";  // then "restored", or "dropped" when the stored one did not restore
 
@@ -143,7 +184,7 @@ export async function loadPyodide(options) {
     } catch (error) {
       console.warn("The snapshot of Python did not restore; starting it afresh.", error);
       snapshot = "dropped";
-      await (await snapshotCache).delete(SNAPSHOT.key);
+      await (await siteCache).delete(SNAPSHOT.key);
     }
   }
   return start({});
@@ -153,7 +194,7 @@ export async function loadPyodide(options) {
 // imported. Resolves to the snapshot's state: "restored", "kept", or a sentence why there is none.
 async function keepSnapshot(modules) {
   if (snapshot === "restored") return snapshot;
-  if (!(await snapshotCache)) return "none: only the built site keeps a snapshot";
+  if (!(await siteCache)) return "none: only the built site keeps a snapshot";
   const maker = new Worker(SITE_URL + "snapshot.mjs", { type: "module" });
   const answer = new Promise((resolve) => {
     maker.onmessage = ({ data }) => resolve(data);
@@ -185,4 +226,6 @@ globalThis.pylensStart = {
   },
   get snapshot() { return snapshot; },
   keepSnapshot,
+  backendTimes: storedTimes,
+  timeBackends,
 };

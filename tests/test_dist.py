@@ -234,3 +234,36 @@ def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
         assert not page.evaluate("Boolean(window.pylens?.ready)")
     finally:
         browser.close()
+
+
+def test_automatic_choice_by_the_times_measured_in_this_browser(pyodide_dist, tmp_path):
+    site_dir = tmp_path / "pylens"
+    build.build_site(site_dir, pyodide_dist)
+    with build.serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
+        # WebGPU and WebGL both run here, in software; no ?backend=: automatic.
+        with build.HeadlessApp(origin + SUB_PATH, chromium_args=build.BACKEND_FLAGS["webgpu"]) as app:
+            page = app.page
+            app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
+            assert app.stats()["backend"] == "wasm" and app.stats()["backend_times"] == {}  # nothing timed yet
+            page.locator("#demos button").first.click()
+            # After the first result the detector is timed on every backend, beside the app.
+            app.wait_until("Object.keys(JSON.parse(window.pylens.stats()).backend_times).length > 0")
+            times = app.stats()["backend_times"]
+            assert set(times) == {"webgpu", "webgl", "wasm", "cpu"} and all(ms > 0 for ms in times.values())
+            assert min(times, key=times.get) == "wasm"  # software GPUs are slower than WebAssembly here
+            expect(page.locator("#backend option[value=auto]")).to_have_text("automatic (fastest here: WebAssembly)")
+            expect(page.locator("#backend option[value=webgl]")).to_have_text(f"WebGL ({times['webgl']:.0f} ms)")
+            # The next visit chooses by the times kept for this browser: made to favour WebGL, it takes
+            # WebGL, which the rule without times passes over as rendered in software.
+            page.evaluate("""async () => {
+                const cache = await caches.open((await caches.keys())[0]);
+                const key = (await cache.keys()).map(r => r.url).find(url => url.endsWith('/__backend-times'));
+                const kept = await (await cache.match(key)).json();
+                kept.times.webgl = 1;
+                await cache.put(key, Response.json(kept));
+            }""")
+            page.reload()
+            app.wait_until("window.pylens?.ready")
+            assert app.stats()["backend"] == "webgl"
+            expect(page.locator("#backend")).to_have_value("auto")
+            expect(page.locator("#backend-active")).to_have_text("using WebGL")
