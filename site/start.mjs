@@ -4,8 +4,8 @@
 // starts, it starts what the app's Python will need from JavaScript, so that nothing waits for
 // Python that need not:
 //  - the channel to the page's shell (site/shell.js), and the page's address through it;
-//  - tf.js (vendor/tfjs.mjs) and the backend the page asks for (`?backend=`), else the first that
-//    runs here of WebGPU and WebGL on a real GPU, WebAssembly and plain JavaScript;
+//  - tf.js (vendor/tfjs.mjs) and the backend the page asks for (`?backend=`), else the fastest
+//    here (see useBackend);
 //  - the detector's files, downloaded (Python checks them and builds the model).
 // Python takes them from `globalThis.pylensStart` (py/shell.py, py/tfbridge.py).
 // On the built site, a visit after the first restores Python from a memory snapshot instead of
@@ -18,9 +18,10 @@ const PYODIDE_URL = new URL("./", PYODIDE_MODULE).href;  // its folder: packages
 const DEFAULT_DETECTOR = "aizoo-face-mask";
 const onPage = typeof document !== "undefined";
 const SITE_VERSION = null;  // build.py build writes the site's version; the development server has none
-// The built site keeps what it learns here in its service worker's cache (site/sw.js): a new
-// deploy, a new cache.
-const siteCache = SITE_VERSION && globalThis.caches ? caches.open(`pylens-${SITE_VERSION}`) : Promise.resolve(null);
+// The built site keeps what it learns here (Python's snapshot, the backends' times) in its service
+// worker's cache (site/sw.js): a new deploy, a new cache. The development server keeps nothing.
+const SITE_CACHE = `pylens-${SITE_VERSION}`;
+const siteCache = SITE_VERSION && globalThis.caches ? caches.open(SITE_CACHE) : Promise.resolve(null);
 
 // ---- the shell's channel; in a worker, a second one brings the page's address from the shell
 const channel = new MessageChannel();
@@ -37,6 +38,7 @@ const page = new Promise((resolve) => {
     postMessage({ pylensPort: channel.port2, pylensAddress: address.port2 }, [channel.port2, address.port2]);
   }
 });
+const detector = page.then((url) => url.searchParams.get("model") || DEFAULT_DETECTOR);
 
 // ---- tf.js and its backend
 const BACKENDS = ["webgpu", "webgl", "wasm", "cpu"];
@@ -57,11 +59,10 @@ async function gpus() {
 // browser's fallback adapter): slower than WebAssembly for these models, so not chosen before
 // the backends have been timed here.
 async function runsInSoftware(name) {
-  if (!(name in GPU_BACKENDS)) return false;
+  if (name !== "webgpu" && name !== "webgl") return false;
   const renderer = (await gpus())[name];
   return !renderer || /fallback|swiftshader|llvmpipe|software/i.test(renderer);
 }
-const GPU_BACKENDS = { webgpu: true, webgl: true };
 
 async function tryBackend(tf, name) {
   if (name === "webgpu" && !(await navigator.gpu?.requestAdapter())) return false;
@@ -94,9 +95,8 @@ const device = siteCache.then(async (cache) => {
   const gpu = await gpus();
   return `${navigator.userAgent} | ${gpu.webgpu} | ${gpu.webgl}`;
 });
-const storedTimes = Promise.all([siteCache, device, page]).then(async ([cache, name, url]) => {
+const storedTimes = Promise.all([siteCache, device, detector]).then(async ([cache, name, detectorId]) => {
   const stored = await (await cache?.match(TIMES_KEY))?.json();
-  const detectorId = url.searchParams.get("model") || DEFAULT_DETECTOR;
   return stored?.device === name && stored.detector === detectorId ? stored.times : null;
 }).catch(() => null);
 
@@ -147,13 +147,12 @@ async function prefetchModel(id) {
   performance.mark("start: detector downloaded");
 }
 
-const detector = page.then((url) => url.searchParams.get("model") || DEFAULT_DETECTOR);
 detector.then(prefetchModel).catch(() => {});
 
 // ---- Pyodide, for PyScript; on the built site, restored from a snapshot when there is one
 const pyodide = await import(PYODIDE_MODULE);
 export const { version } = pyodide;
-const SNAPSHOT = { cache: `pylens-${SITE_VERSION}`, key: `${SITE_URL}__snapshot/pyodide-${version}` };
+const SNAPSHOT = { cache: SITE_CACHE, key: `${SITE_URL}__snapshot/pyodide-${version}` };
 const storedSnapshot = siteCache.then((cache) => cache?.match(SNAPSHOT.key))
   .then((response) => response?.arrayBuffer()).catch(() => undefined);
 let snapshot = "none";  // then "restored", or "dropped" when the stored one did not restore
