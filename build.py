@@ -915,17 +915,26 @@ def print_rows(title: str, rows: list[tuple]) -> None:
         print(f"  {name:<52} {value:8.2f} {unit[0] if unit else 'ms'}".rstrip())
 
 
-def marks(page) -> dict[str, float]:
-    """The performance marks of a page and of its workers, in ms since the page's navigation."""
+def in_page_and_workers(page, expression: str) -> list:
+    """`expression` evaluated in a page and in each of its workers, the page's answer first (a worker
+    that ended meanwhile, such as the one that makes Python's snapshot, is left out)."""
     from playwright.sync_api import Error  # noqa: PLC0415 — installed by ensure_dev_env
 
-    origin, found = page.evaluate("performance.timeOrigin"), {}
+    answers = []
     for context in (page, *page.workers):
-        with contextlib.suppress(Error):  # a worker that ended meanwhile
-            their_origin, entries = context.evaluate(
-                "[performance.timeOrigin, performance.getEntriesByType('mark').map(m => [m.name, m.startTime])]")
-            for name, at in entries:
-                found.setdefault(name, at + their_origin - origin)
+        with contextlib.suppress(Error):
+            answers.append(context.evaluate(expression))
+    return answers
+
+
+def marks(page) -> dict[str, float]:
+    """The performance marks of a page and of its workers, in ms since the page's navigation."""
+    answers = in_page_and_workers(
+        page, "[performance.timeOrigin, performance.getEntriesByType('mark').map(m => [m.name, m.startTime])]")
+    origin, found = answers[0][0], {}
+    for their_origin, entries in answers:
+        for name, at in entries:
+            found.setdefault(name, at + their_origin - origin)
     return found
 
 
@@ -935,12 +944,10 @@ def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None,
     found = marks(page)
     intervals = {name: [0.0 if start is None else found[start], first_result_ms if end is None else found[end]]
                  for name, start, end in phases}
-    downloads = []
-    for context in (page, *page.workers):  # a worker's downloads are in its own resource timing
-        downloads += context.evaluate("""["navigation", "resource"].flatMap(type => performance.getEntriesByType(type))
-            .map(r => [new URL(r.name).pathname, r.encodedBodySize])""")
+    downloads = in_page_and_workers(page, """["navigation", "resource"]  // a worker's are in its own timing
+        .flatMap(type => performance.getEntriesByType(type)).map(r => [new URL(r.name).pathname, r.encodedBodySize])""")
     sizes = {name: 0 for name, *_ in BYTE_GROUPS} | {"page and app": 0}
-    for path, size in downloads:
+    for path, size in (download for context in downloads for download in context):
         group = next((name for name, prefix, suffix in BYTE_GROUPS
                       if path.startswith(prefix) and path.endswith(suffix)), "page and app")
         sizes[group] += size

@@ -56,9 +56,9 @@ async def page_backend() -> tuple[str, str | None]:
 
 
 async def select_backend(wanted: str | None) -> tuple[str, str | None]:
-    """Switch tf.js to `wanted`, or choose automatically (site/start.mjs: WebGPU, WebGL on a real
-    GPU, wasm, then cpu). Returns the active backend and, when `wanted` could not run, a sentence
-    saying so."""
+    """Switch tf.js to `wanted`, or choose automatically (site/start.mjs: the fastest by the times
+    measured in this browser, else WebGPU, WebGL on a real GPU, wasm, then cpu). Returns the active
+    backend and, when `wanted` could not run, a sentence saying so."""
     return await _backend_choice(js.pylensStart.useBackend(wanted))
 
 

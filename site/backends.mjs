@@ -4,11 +4,11 @@
 // SLOW_MS is timed by that alone. A backend that does not start here has no time.
 const SLOW_MS = 3000;
 
-onmessage = async ({ data: { tfjs, wasmPaths, model, format, shape } }) => {
+onmessage = async ({ data: { backends, tfjs, wasmPaths, model, format, shape } }) => {
   const { tf, wasm } = await import(tfjs);
   wasm.setWasmPaths(wasmPaths);
   const times = {};
-  for (const name of ["webgpu", "webgl", "wasm", "cpu"]) {
+  for (const name of backends) {
     let net = null;
     try {
       if (name === "webgpu" && !(await navigator.gpu?.requestAdapter())) continue;

@@ -43,16 +43,20 @@ const detector = page.then((url) => url.searchParams.get("model") || DEFAULT_DET
 // ---- tf.js and its backend
 const BACKENDS = ["webgpu", "webgl", "wasm", "cpu"];
 
-// What renders each GPU backend here: WebGPU's adapter, WebGL's renderer (null: none).
-async function gpus() {
-  const adapter = await navigator.gpu?.requestAdapter();
-  const info = adapter?.info ?? {};
-  const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
-  const debug = gl?.getExtension("WEBGL_debug_renderer_info");
-  return {
-    webgpu: adapter ? `${adapter.isFallbackAdapter ? "fallback " : ""}${info.vendor} ${info.architecture} ${info.description}` : null,
-    webgl: gl ? String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : null,
-  };
+// What renders each GPU backend here, looked up once: WebGPU's adapter, WebGL's renderer (null: none).
+let gpusHere = null;
+function gpus() {
+  gpusHere ??= (async () => {
+    const adapter = await navigator.gpu?.requestAdapter();
+    const info = adapter?.info ?? {};
+    const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+    const debug = gl?.getExtension("WEBGL_debug_renderer_info");
+    return {
+      webgpu: adapter ? `${adapter.isFallbackAdapter ? "fallback " : ""}${info.vendor} ${info.architecture} ${info.description}` : null,
+      webgl: gl ? String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : null,
+    };
+  })();
+  return gpusHere;
 }
 
 // Whether a GPU backend would run on a GPU rendered in software (SwiftShader, llvmpipe, a
@@ -65,7 +69,7 @@ async function runsInSoftware(name) {
 }
 
 async function tryBackend(tf, name) {
-  if (name === "webgpu" && !(await navigator.gpu?.requestAdapter())) return false;
+  if (name === "webgpu" && !(await gpus()).webgpu) return false;
   try {
     return (await tf.setBackend(name)) && tf.getBackend() === name;
   } catch {
@@ -105,14 +109,8 @@ const storedTimes = Promise.all([siteCache, device, detector]).then(async ([cach
 async function timeBackends(detectorId, model, format, shape) {
   const cache = await siteCache;
   if (!cache) return null;
-  const timer = new Worker(SITE_URL + "backends.mjs", { type: "module" });
-  const times = await new Promise((resolve) => {
-    timer.onmessage = ({ data }) => resolve(data);
-    timer.onerror = () => resolve(null);
-    timer.postMessage({ tfjs: SITE_URL + "vendor/tfjs.mjs", wasmPaths: SITE_URL + "vendor/tfjs-backend-wasm/",
-                        model, format, shape: [...shape] });
-  });
-  timer.terminate();
+  const times = await oneJob("backends.mjs", { backends: BACKENDS, tfjs: SITE_URL + "vendor/tfjs.mjs",
+    wasmPaths: SITE_URL + "vendor/tfjs-backend-wasm/", model, format, shape: [...shape] }, () => null);
   if (times && Object.keys(times).length) {
     await cache.put(TIMES_KEY, Response.json({ device: await device, detector: detectorId, times }));
   }
@@ -194,16 +192,22 @@ export async function loadPyodide(options) {
 async function keepSnapshot(modules) {
   if (snapshot === "restored") return snapshot;
   if (!(await siteCache)) return "none: only the built site keeps a snapshot";
-  const maker = new Worker(SITE_URL + "snapshot.mjs", { type: "module" });
-  const answer = new Promise((resolve) => {
-    maker.onmessage = ({ data }) => resolve(data);
-    maker.onerror = (event) => resolve(`not kept: ${event.message}`);
-  });
-  maker.postMessage({ pyodide: PYODIDE_MODULE, modules: [...modules], ...SNAPSHOT });
+  return oneJob("snapshot.mjs", { pyodide: PYODIDE_MODULE, modules: [...modules], ...SNAPSHOT },
+    (event) => `not kept: ${event.message}`);
+}
+
+// A module worker of the site's for one job beside the app: its one answer, or what `failed`
+// makes of the error when it cannot run.
+async function oneJob(script, message, failed) {
+  const worker = new Worker(SITE_URL + script, { type: "module" });
   try {
-    return await answer;
+    return await new Promise((resolve) => {
+      worker.onmessage = ({ data }) => resolve(data);
+      worker.onerror = (event) => resolve(failed(event));
+      worker.postMessage(message);
+    });
   } finally {
-    maker.terminate();
+    worker.terminate();
   }
 }
 
