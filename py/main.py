@@ -38,6 +38,7 @@ from stylize import TARGETS
 from webcam import Webcam, camera_error
 
 CARDS_DIR = Path("models")
+CLEARLY_FASTER = 1.25  # on automatic, a backend measured this many times faster is switched to
 DEFAULT_DETECTOR = str(js.pylensStart.defaultDetector)  # the one site/start.mjs downloads as the app starts
 # Absolute: in a worker, relative URLs would resolve against the worker's script, not the page.
 PAGE_URL = str(window.location.href)
@@ -104,7 +105,9 @@ class App:
         self._one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
         self.snapshot = str(js.pylensStart.snapshot)  # of Python, for a quicker next visit (site/start.mjs)
         self.backend_times: dict[str, float] = {}  # the detector's time on each backend, in ms, measured here
+        self.lost_backends: set[str] = set()  # stopped working in this visit: automatic passes them over
         self._after_first_result: asyncio.Task | None = None
+        self._backend_choices = 0  # one more at each choice of backend: a watch for an earlier one ends
 
     def cards_of(self, kind: type) -> dict:
         return {card_id: card for card_id, card in self.cards.items() if isinstance(card, kind)}
@@ -134,8 +137,7 @@ class App:
             self.shell.send("failed", error=message)
             return
         element("score").min = CANDIDATE_FLOOR
-        times = await js.pylensStart.backendTimes
-        self.show_backend_times(times.to_py() if times else {})
+        await self.show_backend_times()
         self.style.build_controls(self.publishing(self.on_style_change))
         self.bind_events()
         element("loading").hidden = True
@@ -158,12 +160,44 @@ class App:
 
     async def use_backend(self, wanted: str | None, at_start: bool = False) -> None:
         """Switch to the backend `wanted` (None: automatic); at start, take the one site/start.mjs
-        chose for the page's `wanted`."""
-        self.backend, note = await (tfbridge.page_backend() if at_start else tfbridge.select_backend(wanted))
+        chose for the page's `wanted`. Then watch it, in case it stops working."""
+        self.backend, note = await (tfbridge.page_backend() if at_start else
+                                    tfbridge.select_backend(wanted, self.backend_times, self.lost_backends))
+        self.lost_backends.discard(self.backend)  # chosen again, and working
         element("backend").value = wanted if wanted in tfbridge.BACKENDS else "auto"
         element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
         if note:
             self.show_error(note)
+        self._backend_choices += 1
+        asyncio.ensure_future(self.watch_backend(self._backend_choices))
+
+    async def watch_backend(self, choice: int) -> None:
+        """When the backend in use stops working (a lost WebGPU device or WebGL context), say so and
+        carry on, on the next fastest, with the picture shown analysed again."""
+        backend, reason = await tfbridge.backend_lost()
+        if choice != self._backend_choices:  # another backend was chosen since
+            return
+        self.lost_backends.add(backend)
+        async with self._one_at_a_time:  # the frame in flight fails with BackendLost
+            try:
+                await self.switch_backend(None)
+            except Exception as exc:  # noqa: BLE001
+                self.report_unexpected(f"leaving {tfbridge.BACKEND_NAMES[backend]}, which stopped working", exc)
+                return
+        self.show_error(f"{tfbridge.BACKEND_NAMES[backend]} stopped working ({reason}); carrying on with "
+                        f"{tfbridge.BACKEND_NAMES[self.backend]}.")
+        await self.show_backend_times()
+        self.publish()
+
+    async def switch_backend(self, wanted: str | None) -> None:
+        """Switch to the backend `wanted` (None: automatic), build the models again on it (tf.js 4.22
+        moves a model's weights out of WebGPU as zeros) and run the picture shown again. Call holding
+        the lock."""
+        await self.use_backend(wanted)
+        await self.load_detector()
+        self.style.unload_models()
+        if self.source_size is not None and self.webcam is None:
+            await self.rerun()
 
     def fill_model_menu(self, wanted: str | None) -> None:
         """The detector menu, from the detection cards; `?model=` picks one."""
@@ -452,6 +486,8 @@ class App:
         except tfbridge.ModelLoadError as exc:
             self.show_load_error(str(exc))
             return {"error": str(exc)}
+        except tfbridge.BackendLost as exc:  # watch_backend carries on with another, and runs this again
+            return {"error": f"{name} could not be analysed: {exc}."}
         except Exception as exc:  # noqa: BLE001
             self.report_unexpected(f"analysing {name}", exc)
             return {"error": f"{name} could not be analysed ({exc})."}
@@ -517,27 +553,59 @@ class App:
             self._after_first_result = asyncio.ensure_future(self.prepare_next_visit())
 
     async def prepare_next_visit(self) -> None:
-        """A snapshot of Python, then (if not yet done in this browser) the detector timed on every
-        backend, for the automatic choice; one after the other, so as to leave the app a core."""
+        """A snapshot of Python, then the backends timed; one after the other, so as to leave the
+        app a core."""
         self.snapshot = str(await js.pylensStart.keepSnapshot(to_js(stdlib_modules())))
         self.publish()
+        await self.time_backends()
+
+    async def time_backends(self) -> None:
+        """Unless this browser has timed it already, the detector timed on every backend beside the
+        app (the built site keeps the times, for the automatic choice); then, on automatic, the
+        fastest taken if it is clearly faster than the backend in use."""
+        card = self.card
         if not self.backend_times:
-            card = self.card
             times = await js.pylensStart.timeBackends(
                 card.id, f"{MODELS_URL}{card.id}/{card.entry}", card.format,
                 to_js([1, card.input_height, card.input_width, 3]))
-            self.show_backend_times(times.to_py() if times else {})
+            if card is not self.card:  # another detector was chosen meanwhile: time that one
+                await self.time_backends()
+                return
+            self.backend_times = times.to_py() if times else {}
+            await self.show_backend_times()
+            self.publish()
+        fastest = self.fastest_backend()
+        if element("backend").value != "auto" or fastest in (None, self.backend):
+            return
+        times, slower = self.backend_times, self.backend
+        if times.get(slower, float("inf")) >= CLEARLY_FASTER * times[fastest]:
+            async with self._one_at_a_time:
+                await self.switch_backend(None)
+            element("backend-active").textContent = (
+                f"using {tfbridge.BACKEND_NAMES[self.backend]}, measured the fastest here ({times[fastest]:.0f} ms "
+                f"a frame against {times.get(slower, float('inf')):.0f} ms on {tfbridge.BACKEND_NAMES[slower]})")
             self.publish()
 
-    def show_backend_times(self, times: dict[str, float]) -> None:
-        """The backend menu with the detector's time on each backend measured here."""
-        self.backend_times = times
-        if not times:
-            return
-        fastest = min(times, key=times.get)
-        labels = {"auto": f"automatic (fastest here: {tfbridge.BACKEND_NAMES[fastest]})"} | {
-            name: f"{title} ({times[name]:.0f} ms)" if name in times else f"{title} (not available)"
-            for name, title in tfbridge.BACKEND_NAMES.items()}
+    def fastest_backend(self) -> str | None:
+        """The fastest backend by the times measured here, of those still working; None: none timed."""
+        working = {name: ms for name, ms in self.backend_times.items() if name not in self.lost_backends}
+        return min(working, key=working.get) if working else None
+
+    async def show_backend_times(self) -> None:
+        """The backend menu with the detector's time on each backend measured here (kept by the
+        built site: asked for when not yet known), and those that stopped working."""
+        if not self.backend_times:
+            times = await js.pylensStart.backendTimes(self.card.id)
+            self.backend_times = times.to_py() if times else {}
+        times, fastest = self.backend_times, self.fastest_backend()
+        labels = {"auto": "automatic"} | tfbridge.BACKEND_NAMES
+        if fastest:
+            labels["auto"] = f"automatic (fastest here: {tfbridge.BACKEND_NAMES[fastest]})"
+        for name, title in tfbridge.BACKEND_NAMES.items():
+            if name in self.lost_backends:
+                labels[name] = f"{title} (stopped working)"
+            elif times:
+                labels[name] = f"{title} ({times[name]:.0f} ms)" if name in times else f"{title} (not available)"
         menu = element("backend")
         chosen = menu.value
         menu.innerHTML = "".join(f'<option value="{name}">{escape(label)}</option>' for name, label in labels.items())
@@ -569,14 +637,8 @@ class App:
         select.disabled = True
         async with self._one_at_a_time:
             try:
-                await self.use_backend(None if wanted == "auto" else wanted)
-                # The models are built again on the new backend: tf.js 4.22 moves a model's weights
-                # out of WebGPU as zeros.
-                await self.load_detector()
-                self.style.unload_models()
+                await self.switch_backend(None if wanted == "auto" else wanted)
                 self.set_url_param("backend", None if wanted == "auto" else wanted)
-                if self.source_size is not None and self.webcam is None:
-                    await self.rerun()
             except Exception as exc:  # noqa: BLE001
                 self.report_unexpected("switching the backend", exc)
         select.disabled = False
@@ -594,9 +656,13 @@ class App:
                 self.show_load_error(f"{exc} Still using {previous.name}.")
             else:
                 self.set_url_param("model", None if self.card.id == DEFAULT_DETECTOR else self.card.id)
+                self.backend_times = {}  # they are the detector's
+                await self.show_backend_times()
                 if self.source_size is not None and self.webcam is None and self.view == "mask":
                     await self.rerun()
         menu.disabled = False
+        if self._after_first_result is not None and self._after_first_result.done():
+            self._after_first_result = asyncio.ensure_future(self.time_backends())
 
     def set_url_param(self, name: str, value: str | None) -> None:
         """Keep a choice in the address, so that a reload or a shared link keeps it."""
@@ -704,6 +770,8 @@ class App:
                     self.source_size = (self.picture.width, self.picture.height)
                     timings = {"capture": now_ms() - start}
                     await self.run_frame(self.picture, timings)
+            except tfbridge.BackendLost:  # watch_backend carries on with another: so does the camera
+                continue
             except Exception as exc:  # noqa: BLE001
                 if self.webcam is cam:
                     self.shell.send("camera", want=False)

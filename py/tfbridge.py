@@ -26,6 +26,10 @@ class ModelLoadError(RuntimeError):
     """A model file is missing, damaged or cannot be built; the message says which and why."""
 
 
+class BackendLost(RuntimeError):
+    """The GPU backend in use stopped working: the browser lost its WebGPU device or WebGL context."""
+
+
 _tfjs = None  # the tf.js module (tools/tfjs-entry.mjs bundled), once imported
 
 
@@ -55,11 +59,18 @@ async def page_backend() -> tuple[str, str | None]:
     return await _backend_choice(js.pylensStart.backend)
 
 
-async def select_backend(wanted: str | None) -> tuple[str, str | None]:
-    """Switch tf.js to `wanted`, or choose automatically (site/start.mjs: the fastest by the times
-    measured in this browser, else WebGPU, WebGL on a real GPU, wasm, then cpu). Returns the active
-    backend and, when `wanted` could not run, a sentence saying so."""
-    return await _backend_choice(js.pylensStart.useBackend(wanted))
+async def select_backend(wanted: str | None, times: dict[str, float], avoid: set[str]) -> tuple[str, str | None]:
+    """Switch tf.js to `wanted`, or choose automatically: the fastest by `times` (the detector's,
+    measured in this browser), else as site/start.mjs does at start; never one of `avoid`. Returns
+    the active backend and, when `wanted` could not run, a sentence saying so."""
+    order = js_value(sorted(times, key=times.get)) if times else None
+    return await _backend_choice(js.pylensStart.useBackend(wanted, order, js_value(sorted(avoid))))
+
+
+async def backend_lost() -> tuple[str, str]:
+    """Wait until the backend in use stops working; its name and the browser's reason."""
+    lost = await js.pylensStart.lost
+    return str(lost.backend), str(lost.reason)
 
 
 async def _backend_choice(choosing) -> tuple[str, str | None]:
@@ -225,13 +236,22 @@ def predict_joined(model, batch, card: DetectorCard):
 
 async def read_values(tensor):
     """A tensor's values as a JS typed array, left in JS; disposes the tensor. Awaited on the GPU
-    backends; on the CPU ones the values are ready, and copied at once."""
+    backends, until the backend is lost (BackendLost): a lost WebGL context never answers; on the
+    CPU ones the values are ready, and copied at once."""
+    backend = tf().getBackend()
     try:
-        if tf().getBackend() in CPU_BACKENDS:
+        if backend in CPU_BACKENDS:
             return tensor.dataSync()
-        return await tensor.data()
+        values = await js.Promise.race(js_value([tensor.data(), js.pylensStart.lost]))
+    except JsException as exc:
+        if exc.name == "AbortError":  # WebGPU's readback, as its device goes
+            raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({exc.message})") from None
+        raise
     finally:
         tensor.dispose()
+    if not js.ArrayBuffer.isView(values):
+        raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({values.reason})")
+    return values
 
 
 async def read_array(tensor, dtype=np.float32) -> np.ndarray:

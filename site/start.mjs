@@ -68,41 +68,81 @@ async function runsInSoftware(name) {
   return !renderer || /fallback|swiftshader|llvmpipe|software/i.test(renderer);
 }
 
+// A GPU backend stops working when the browser loses its WebGPU device or WebGL context (a driver
+// reset, a crash of the GPU process, memory running out). `lost` resolves then, as {backend,
+// reason}, for the backend in use. tf.js cannot carry on with a lost backend: its next use builds
+// a new one.
+let lost = new Promise(() => {});
+const stale = new Set();  // backends lost, to build anew when next used
+
+function watch(tf, name) {
+  lost = new Promise((resolve) => {
+    const gone = (reason) => {
+      stale.add(name);
+      resolve({ backend: name, reason });
+    };
+    if (name === "webgpu") tf.backend().device.lost.then((info) => gone(info.message || `its device was ${info.reason}`));
+    if (name === "webgl") {
+      tf.backend().gpgpu.gl.canvas.addEventListener("webglcontextlost", () => gone("its context was lost"), { once: true });
+    }
+  });
+}
+
+function renew(tf, name) {
+  const { factory, priority } = tf.engine().registryFactory[name];
+  try {
+    tf.removeBackend(name);  // disposes what is left of the lost device or context
+  } finally {
+    tf.registerBackend(name, factory, priority);
+  }
+}
+
 async function tryBackend(tf, name) {
   if (name === "webgpu" && !(await gpus()).webgpu) return false;
   try {
-    return (await tf.setBackend(name)) && tf.getBackend() === name;
+    if (stale.delete(name)) renew(tf, name);
+    if (!(await tf.setBackend(name)) || tf.getBackend() !== name) return false;
+    watch(tf, name);
+    return true;
   } catch {
     return false;
   }
 }
 
-// Switch tf.js to `wanted`, or choose: the fastest by the times measured here (see timeBackends),
-// else the first of BACKENDS not rendered in software. {backend, missed: `wanted` when it could not run}.
-async function useBackend(wanted) {
+// Switch tf.js to `wanted`, or choose: the first of `order` (the backends by the times measured
+// here for the detector in use), else by the times kept for the page's detector (see timeBackends),
+// else the first of BACKENDS not rendered in software; never one of `avoid`. {backend, missed:
+// `wanted` when it could not run}.
+async function useBackend(wanted, order = null, avoid = []) {
   const { tf } = await tfjs;
   if (BACKENDS.includes(wanted) && (await tryBackend(tf, wanted))) return { backend: wanted, missed: null };
   const times = await storedTimes;
-  const order = times ? BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : BACKENDS;
-  for (const name of new Set([...order, ...BACKENDS])) {
-    if (!times && (await runsInSoftware(name))) continue;
+  const measured = order ? [...order] : times ? BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : [];
+  for (const name of new Set([...measured, ...BACKENDS])) {
+    if (avoid.includes(name) || (!measured.length && (await runsInSoftware(name)))) continue;
     if (await tryBackend(tf, name)) return { backend: name, missed: BACKENDS.includes(wanted) ? wanted : null };
   }
   throw new Error("No TensorFlow.js backend could start in this browser.");
 }
 
-// ---- the backends timed on the detector, by a worker of their own (site/backends.mjs), kept for
-// this browser, its GPUs and the detector
-const TIMES_KEY = `${SITE_URL}__backend-times`;
+// ---- the backends timed on each detector, by a worker of their own (site/backends.mjs), kept for
+// this browser and its GPUs
+const timesKey = (detectorId) => `${SITE_URL}__backend-times/${encodeURIComponent(detectorId)}`;
 const device = siteCache.then(async (cache) => {
   if (!cache) return null;
   const gpu = await gpus();
   return `${navigator.userAgent} | ${gpu.webgpu} | ${gpu.webgl}`;
 });
-const storedTimes = Promise.all([siteCache, device, detector]).then(async ([cache, name, detectorId]) => {
-  const stored = await (await cache?.match(TIMES_KEY))?.json();
-  return stored?.device === name && stored.detector === detectorId ? stored.times : null;
-}).catch(() => null);
+// The times kept here for a detector, or null.
+async function timesOf(detectorId) {
+  try {
+    const stored = await (await (await siteCache)?.match(timesKey(detectorId)))?.json();
+    return stored?.device === (await device) ? stored.times : null;
+  } catch {
+    return null;
+  }
+}
+const storedTimes = detector.then(timesOf);
 
 // Time the detector (its model's URL, format and input shape) on every backend; resolves to the
 // times, kept for the next visits, or null on the development server, which keeps nothing.
@@ -112,7 +152,7 @@ async function timeBackends(detectorId, model, format, shape) {
   const times = await oneJob("backends.mjs", { backends: BACKENDS, tfjs: SITE_URL + "vendor/tfjs.mjs",
     wasmPaths: SITE_URL + "vendor/tfjs-backend-wasm/", model, format, shape: [...shape] }, () => null);
   if (times && Object.keys(times).length) {
-    await cache.put(TIMES_KEY, Response.json({ device: await device, detector: detectorId, times }));
+    await cache.put(timesKey(detectorId), Response.json({ device: await device, times }));
   }
   return times;
 }
@@ -220,6 +260,7 @@ globalThis.pylensStart = {
     return choice;
   }),
   useBackend,
+  get lost() { return lost; },
   defaultDetector: DEFAULT_DETECTOR,
   // A file the start downloaded, else a new download.
   fetch(url) {
@@ -229,6 +270,6 @@ globalThis.pylensStart = {
   },
   get snapshot() { return snapshot; },
   keepSnapshot,
-  backendTimes: storedTimes,
+  backendTimes: timesOf,
   timeBackends,
 };

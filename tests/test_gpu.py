@@ -12,6 +12,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 import build
 import samples
@@ -21,6 +22,7 @@ from test_segment_style import assert_mask_agrees_with_plain_tfjs, jpeg, png_arr
 from test_webcam import FAKE_CAMERA
 
 GPU_BACKENDS = ("webgl", "webgpu")
+NAMES = {"webgl": "WebGL", "webgpu": "WebGPU"}
 STYLE_SIZE = (128, 96)  # small: a software GPU runs the style network slowly
 
 
@@ -133,3 +135,43 @@ def test_detect_command_runs_on_the_backend_asked_for(site_url, reference, backe
     (line,) = [json.loads(line) for line in run.stdout.splitlines()]
     assert line["backend"] == backend
     assert_same_detections(line["detections"], reference[photo.name]["detections"])
+
+
+# A lost device or context, as the browser's own tools simulate it, in the app's worker.
+LOSE = {
+    "webgpu": "tf => tf.backend().device.destroy()",
+    "webgl": "tf => tf.backend().gpgpu.gl.getExtension('WEBGL_lose_context').loseContext()",
+}
+
+
+def test_a_lost_backend_is_survived(gpu_app, reference):
+    """The backend lost with a webcam frame in flight, then with a photo shown: each time the page
+    says so and carries on with WebAssembly, the camera running, the photo analysed again."""
+    page, backend = gpu_app.page, gpu_app.stats()["backend"]
+    (worker,) = [w for w in page.workers if w.evaluate("'pylensStart' in globalThis")]
+
+    def lose_and_carry_on(counter: str) -> dict:
+        before = gpu_app.stats()[counter]
+        worker.evaluate(f"pylensStart.tfjs.then(({{tf}}) => ({LOSE[backend]})(tf))")
+        gpu_app.wait_until(f"(s => s.backend === 'wasm' && s.{counter} > {before})(JSON.parse(window.pylens.stats()))",
+                           120_000)
+        expect(page.locator("#error-text")).to_contain_text(f"{NAMES[backend]} stopped working")
+        expect(page.locator(f"#backend option[value={backend}]")).to_contain_text("stopped working")
+        return gpu_app.stats()
+
+    page.evaluate("window.pylens.showView('mask')")
+    page.evaluate("window.pylens.startWebcam()")
+    gpu_app.wait_until("JSON.parse(window.pylens.stats()).frames > 0", 120_000)
+    during_frames = lose_and_carry_on("frames")
+    assert during_frames["webcam"], "the camera stopped"
+    page.evaluate("window.pylens.stopWebcam()")
+
+    name = "fmd_demo2.jpg"
+    page.select_option("#backend", backend)
+    gpu_app.wait_until(f"JSON.parse(window.pylens.stats()).backend === '{backend}'", 120_000)
+    gpu_app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    shown = lose_and_carry_on("inferences")
+    assert_same_detections(shown["result"]["detections"], reference[name]["detections"])
+    assert shown["leaky_frames"] == 0
+    page.select_option("#backend", backend)  # for the tests after this one
+    gpu_app.wait_until(f"JSON.parse(window.pylens.stats()).backend === '{backend}'", 120_000)
