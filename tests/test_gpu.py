@@ -175,3 +175,37 @@ def test_a_lost_backend_is_survived(gpu_app, reference):
     assert shown["leaky_frames"] == 0
     page.select_option("#backend", backend)  # for the tests after this one
     gpu_app.wait_until(f"JSON.parse(window.pylens.stats()).backend === '{backend}'", 120_000)
+
+
+@pytest.fixture(scope="module")
+def small_portrait(tmp_path_factory, style_photo):
+    path = tmp_path_factory.mktemp("portrait") / "face.jpg"
+    path.write_bytes(style_photo[0])
+    return path
+
+
+def segment_and_stylize(backend: str, photo, folder) -> tuple[np.ndarray, np.ndarray]:
+    """`build.py segment` and `build.py stylize` run on a backend: the mask and the stylized picture."""
+    for args in (("segment", "--model", "selfie", str(photo), "--out", str(folder / "mask.png")),
+                 ("stylize", "--style", "wave", "--max-side", str(max(STYLE_SIZE)), str(photo),
+                  "--out", str(folder / "styled.png"))):
+        run = subprocess.run([sys.executable, str(ROOT / "build.py"), args[0], "--backend", backend, *args[1:]],
+                             capture_output=True, text=True, timeout=600, cwd=ROOT)
+        assert run.returncode == 0, run.stderr
+    return np.asarray(Image.open(folder / "mask.png")), np.asarray(Image.open(folder / "styled.png"))
+
+
+@pytest.fixture(scope="module")
+def wasm_segment_and_stylize(small_portrait, tmp_path_factory, site_url):
+    return segment_and_stylize("wasm", small_portrait, tmp_path_factory.mktemp("wasm"))
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_segment_and_stylize_commands_run_on_the_backend_asked_for(backend, small_portrait, tmp_path,
+                                                                   wasm_segment_and_stylize):
+    """The commands fail rather than run elsewhere (see HeadlessApp), and give WebAssembly's mask and picture."""
+    mask, styled = segment_and_stylize(backend, small_portrait, tmp_path)
+    wasm_mask, wasm_styled = wasm_segment_and_stylize
+    ours, theirs = mask >= 128, wasm_mask >= 128
+    assert np.logical_and(ours, theirs).sum() / np.logical_or(ours, theirs).sum() >= 0.95
+    assert styled.shape == wasm_styled.shape and psnr(styled, wasm_styled) >= 35
