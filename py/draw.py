@@ -5,7 +5,7 @@ from __future__ import annotations
 import js
 from pyscript.ffi import to_js
 
-from imaging import Picture
+from picture import Picture
 from results import Detection
 
 _READ_OFTEN = to_js({"willReadFrequently": True})
@@ -29,19 +29,19 @@ def show_picture(canvas, picture: Picture) -> None:
     picture_context(canvas).putImageData(js.ImageData.new(pixels, picture.width, picture.height), 0, 0)
 
 
-def show_video_frame(canvas, frame, mirrored: bool) -> None:
-    """Draw a video frame (an ImageBitmap, closed here) onto a canvas of its size, mirrored like a
-    mirror if asked."""
-    width, height = frame.width, frame.height
+def show_bitmap(canvas, bitmap, mirrored: bool = False) -> None:
+    """Draw an ImageBitmap (a demo photo, a camera frame; closed here) onto a canvas of its size,
+    mirrored like a mirror if asked."""
+    width, height = bitmap.width, bitmap.height
     if canvas.width != width or canvas.height != height:
         canvas.width, canvas.height = width, height
     ctx = picture_context(canvas)
     ctx.save()
     if mirrored:
         ctx.setTransform(-1, 0, 0, 1, width, 0)
-    ctx.drawImage(frame, 0, 0, width, height)
+    ctx.drawImage(bitmap, 0, 0, width, height)
     ctx.restore()
-    frame.close()
+    bitmap.close()
 
 
 def show_rgba(canvas, values, width: int, height: int) -> None:

@@ -1,16 +1,18 @@
 """Image intake with Pillow: bytes from a file, a drop or a paste become upright RGBA pixels.
 
-Pure Python (Pillow, numpy): runs the same in Pyodide and CPython.
+Pure Python (Pillow, numpy): runs the same in Pyodide and CPython. The page imports it only when
+a picture needs decoding, Pillow then loading (see py/main.py: decode_picture).
 """
 
 from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from picture import ImageError, Picture
 
 # Larger images are decoded at a reduced size: the detector sees 260x260 anyway, and
 # a canvas and a pixel tensor of the full size would cost several hundred megabytes.
@@ -19,26 +21,6 @@ MAX_WORKING_SIDE = 4096
 MAX_PIXELS = 120_000_000
 EXIF_ORIENTATION = 0x0112
 _LARGEST = f"the largest image this app opens is {MAX_PIXELS // 1_000_000} megapixels"
-
-
-class ImageError(ValueError):
-    """The bytes cannot be used as an image; the message says why, for a person."""
-
-
-@dataclass(frozen=True)
-class Picture:
-    """Upright pixels ready for a canvas.
-
-    rgba: width * height * 4 bytes, opaque; width, height: the working size (long side at most
-    MAX_WORKING_SIDE); source_width, source_height: the upright size of the original image,
-    in whose pixels detections are reported.
-    """
-
-    rgba: bytes
-    width: int
-    height: int
-    source_width: int
-    source_height: int
 
 
 def _open(data: bytes, name: str) -> Image.Image:

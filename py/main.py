@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import sys
 import traceback
@@ -19,6 +20,7 @@ from html import escape
 from pathlib import Path
 
 import js
+import pyodide_js
 from pyodide.ffi import JsException
 from pyodide.ffi.wrappers import add_event_listener
 from pyscript import document, window
@@ -29,9 +31,9 @@ import shell
 import tfbridge
 from cards import DetectorCard, ModelCard, SegmenterCard, StyleCard, parse_card
 from detector import CANDIDATE_FLOOR, FaceMaskDetector, now_ms
-from draw import composite_png, draw_detections, new_canvas, show_picture, show_video_frame
-from imaging import ImageError, load_picture
+from draw import composite_png, draw_detections, new_canvas, show_bitmap, show_picture
 from page import element, fill_menu, show_timings
+from picture import ImageError, Picture
 from results import DecodedFrame, FrameResult, select_detections
 from styleview import StyleView
 from stylize import TARGETS
@@ -43,7 +45,6 @@ DEFAULT_DETECTOR = str(js.pylensStart.defaultDetector)  # the one site/start.mjs
 # Absolute: in a worker, relative URLs would resolve against the worker's script, not the page.
 PAGE_URL = str(window.location.href)
 MODELS_URL = js.URL.new("./models/", PAGE_URL).href
-DEMOS_URL = js.URL.new("./demos/", PAGE_URL).href
 STAGE_NAMES = {
     "image_decode": "Image decode",
     "capture": "Capture",
@@ -65,6 +66,31 @@ def load_cards() -> dict[str, ModelCard]:
 def stdlib_modules() -> list[str]:
     """The standard-library packages imported now: what a snapshot of Python can hold for the next visit."""
     return sorted({name.split(".")[0] for name in sys.modules} & sys.stdlib_module_names)
+
+
+_pillow = None  # Pillow's loading (a promise), from the first picture to decode or the first result
+
+
+async def load_pillow() -> None:
+    """Load Pillow, which the first result does not wait for (a demo photo is decoded by the
+    browser). Raises ImageError when it cannot be downloaded; the next call tries again."""
+    global _pillow
+    if _pillow is None:
+        _pillow = pyodide_js.loadPackage("pillow")
+    try:
+        await _pillow
+    except JsException as exc:
+        _pillow = None
+        raise ImageError(f"Pillow, which decodes pictures, could not be downloaded ({exc}). Check the "
+                         "connection and try again.") from None
+
+
+async def decode_picture(data: bytes, name: str) -> Picture:
+    """Decode image bytes with py/imaging.py (Pillow). Raises ImageError."""
+    await load_pillow()
+    import imaging  # noqa: PLC0415 — with Pillow, now loaded
+
+    return imaging.load_picture(data, name)
 
 
 def size_text(n: int) -> str:
@@ -292,7 +318,7 @@ class App:
         await self.stop_webcam()
         async with self._one_at_a_time:
             try:
-                picture = load_picture(data, name)
+                picture = await decode_picture(data, name)
             except ImageError as exc:
                 return json.dumps({"error": str(exc)})
             canvas = new_canvas(picture.width, picture.height)
@@ -441,20 +467,22 @@ class App:
         await self.analyse_bytes(data, message.name)
 
     async def on_demo(self, message) -> None:
-        await self.open_demo(message.file)
+        """A demo photo, decoded by the browser (the shell hands over its pixels, or why it has none)."""
+        if message.error:
+            self.show_error(f"The demo photo {message.file} could not be opened: {message.error}.")
+            return
+        await self.stop_webcam()
+        async with self._one_at_a_time:
+            start = now_ms()
+            size = (message.bitmap.width, message.bitmap.height)
+            show_bitmap(self.picture, message.bitmap)
+            await self.analyse_shown(message.file, size, start)
 
     def on_nothing_dropped(self, message) -> None:
         self.show_error("Nothing to analyse: drop an image file (from your files, not a link or text).")
 
     def on_nothing_pasted(self, message) -> None:
         self.show_error("The clipboard holds no image. Copy an image itself (not its file name), then paste again.")
-
-    async def open_demo(self, file: str) -> None:
-        response = await js.fetch(DEMOS_URL + file)
-        if not response.ok:
-            self.show_error(f"The demo image {file} is not on the server (HTTP {response.status}).")
-            return
-        await self.analyse_bytes((await response.arrayBuffer()).to_bytes(), file)
 
     async def analyse_bytes(self, data: bytes, name: str) -> dict:
         """Decode an image, show it and detect on it. Bad input leaves the previous picture in place."""
@@ -463,26 +491,29 @@ class App:
             return await self._analyse(data, name)
 
     async def _analyse(self, data: bytes, name: str) -> dict:
-        timings: dict[str, float] = {}
         start = now_ms()
         try:
-            picture = load_picture(data, name)
+            picture = await decode_picture(data, name)
         except ImageError as exc:
             self.show_error(str(exc))
             return {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001 — a decoder bug must not take the app down
             self.report_unexpected(f"decoding {name}", exc)
             return {"error": f"{name} could not be decoded ({exc})."}
-        canvas = self.picture
-        show_picture(canvas, picture)
-        timings["image_decode"] = self.decode_ms = now_ms() - start
+        show_picture(self.picture, picture)
+        return await self.analyse_shown(name, (picture.source_width, picture.source_height), start)
+
+    async def analyse_shown(self, name: str, source_size: tuple[int, int], decode_started: float) -> dict:
+        """Detect on the picture canvas, just given a picture of source_size (upright source pixels)."""
+        timings = {"image_decode": now_ms() - decode_started}
+        self.decode_ms = timings["image_decode"]
         self.hide_error()
         self.show_stage()
         self.source_name = name
-        self.source_size = (picture.source_width, picture.source_height)
-        self.scale = picture.width / picture.source_width
+        self.source_size = source_size
+        self.scale = self.picture.width / source_size[0]
         try:
-            return await self.run_frame(canvas, timings)
+            return await self.run_frame(self.picture, timings)
         except tfbridge.ModelLoadError as exc:
             self.show_load_error(str(exc))
             return {"error": str(exc)}
@@ -553,8 +584,10 @@ class App:
             self._after_first_result = asyncio.ensure_future(self.prepare_next_visit())
 
     async def prepare_next_visit(self) -> None:
-        """A snapshot of Python, then the backends timed; one after the other, so as to leave the
-        app a core."""
+        """Pillow, for the pictures to come; a snapshot of Python, then the backends timed, for the
+        next visit. One after the other, so as to leave the app a core."""
+        with contextlib.suppress(ImageError):  # said when a picture needs it
+            await load_pillow()
         self.snapshot = str(await js.pylensStart.keepSnapshot(to_js(stdlib_modules())))
         self.publish()
         await self.time_backends()
@@ -766,7 +799,7 @@ class App:
                         frame.close()
                         break
                     start = now_ms()
-                    show_video_frame(self.picture, frame, mirrored=True)
+                    show_bitmap(self.picture, frame, mirrored=True)
                     self.source_size = (self.picture.width, self.picture.height)
                     timings = {"capture": now_ms() - start}
                     await self.run_frame(self.picture, timings)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from html import escape
 
 import numpy as np
-from PIL import Image
 from pyodide.ffi.wrappers import add_event_listener
 from pyscript import document
 
@@ -175,6 +174,8 @@ class StyleView:
 
 
 def png_bytes(values: np.ndarray, mode: str) -> bytes:
+    from PIL import Image  # noqa: PLC0415 — loaded when the picture was decoded (main.decode_picture)
+
     out = io.BytesIO()
     Image.fromarray(values, mode).save(out, "PNG")
     return out.getvalue()
