@@ -26,7 +26,6 @@ from pyodide.ffi.wrappers import add_event_listener
 from pyscript import document, window
 from pyscript.ffi import to_js
 
-import bench
 import shell
 import tfbridge
 from cards import DetectorCard, ModelCard, SegmenterCard, StyleCard, parse_card
@@ -335,6 +334,8 @@ class App:
     async def api_bench(self, frames: int) -> str:
         """Time the pipeline on the picture shown now against the plain JavaScript one that the page
         holds as window.jsReference, run on the page's picture canvas (see bench.py)."""
+        import bench  # noqa: PLC0415 — imported by the bench alone, not at every start
+
         async with self._one_at_a_time:
             figures = await bench.face_mask(self.detector, self.picture, self.result.width, self.result.height,
                                             int(frames), getattr(window, "jsReference", None), element("picture"))
@@ -342,11 +343,15 @@ class App:
 
     async def api_soak(self, frames: int) -> str:
         """Run the active view's whole frame on the picture shown now, `frames` times (see bench.py)."""
+        import bench  # noqa: PLC0415 — as in api_bench
+
         async with self._one_at_a_time:
             return json.dumps(await bench.soak(self.run_frame, self.picture, int(frames)))
 
     async def api_bench_style(self, frames: int) -> str:
         """Time segment & stylize on the picture shown now, with the view's settings (see bench.py)."""
+        import bench  # noqa: PLC0415 — as in api_bench
+
         async with self._one_at_a_time:
             figures = await bench.segment_style(self.style, self.picture, self.overlay, int(frames), self.present)
         return json.dumps({"backend": self.backend, **figures})
