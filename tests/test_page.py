@@ -112,6 +112,21 @@ def test_demo_buttons(app):
     assert stats["result"]["image"] == "fmd_demo2.jpg" and len(stats["result"]["detections"]) == 1
 
 
+def test_a_demo_photo_missing_on_the_server_is_named_and_the_result_kept(app):
+    app.detect(MASK.read_bytes(), "fmd_demo2.jpg")
+    before = app.stats()
+    missing = "**/demos/aizoo_demo.jpg"
+    app.page.route(missing, lambda route: route.fulfill(status=404, body="gone"))
+    try:
+        app.page.get_by_role("button", name="Demo: Three people, one in a mask").click()
+        expect(app.page.locator("#error-text")).to_have_text(
+            "The demo photo aizoo_demo.jpg could not be opened: it is not on the server (HTTP 404).")
+    finally:
+        app.page.unroute(missing)
+    assert app.stats()["result"] == before["result"] and len(listed(app)) == 1
+    app.page.click("#error-close")
+
+
 def test_sliders_rerun_only_the_postprocessing(app, js_reference):
     page = app.page
     app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
