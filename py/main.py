@@ -162,7 +162,8 @@ class App:
             self.shell.send("failed", error=message)
             return
         element("score").min = CANDIDATE_FLOOR
-        await self.show_backend_times()
+        self.backend_times = await tfbridge.kept_backend_times(self.card.id)
+        self.show_backend_times()
         self.style.build_controls(self.publishing(self.on_style_change))
         self.bind_events()
         element("loading").hidden = True
@@ -211,7 +212,7 @@ class App:
                 return
         self.show_error(f"{tfbridge.BACKEND_NAMES[backend]} stopped working ({reason}); carrying on with "
                         f"{tfbridge.BACKEND_NAMES[self.backend]}.")
-        await self.show_backend_times()
+        self.show_backend_times()
         self.publish()
 
     async def switch_backend(self, wanted: str | None) -> None:
@@ -610,18 +611,19 @@ class App:
                 await self.time_backends()
                 return
             self.backend_times = times.to_py() if times else {}
-            await self.show_backend_times()
+            self.show_backend_times()
             self.publish()
         fastest = self.fastest_backend()
         if element("backend").value != "auto" or fastest in (None, self.backend):
             return
-        times, slower = self.backend_times, self.backend
-        if times.get(slower, float("inf")) >= CLEARLY_FASTER * times[fastest]:
+        slower, slower_ms = self.backend, self.backend_times.get(self.backend, float("inf"))
+        if slower_ms >= CLEARLY_FASTER * self.backend_times[fastest]:
             async with self._one_at_a_time:
                 await self.switch_backend(None)
             element("backend-active").textContent = (
-                f"using {tfbridge.BACKEND_NAMES[self.backend]}, measured the fastest here ({times[fastest]:.0f} ms "
-                f"a frame against {times.get(slower, float('inf')):.0f} ms on {tfbridge.BACKEND_NAMES[slower]})")
+                f"using {tfbridge.BACKEND_NAMES[self.backend]}, measured the fastest here "
+                f"({self.backend_times[fastest]:.0f} ms a frame against {slower_ms:.0f} ms on "
+                f"{tfbridge.BACKEND_NAMES[slower]})")
             self.publish()
 
     def fastest_backend(self) -> str | None:
@@ -629,12 +631,9 @@ class App:
         working = {name: ms for name, ms in self.backend_times.items() if name not in self.lost_backends}
         return min(working, key=working.get) if working else None
 
-    async def show_backend_times(self) -> None:
-        """The backend menu with the detector's time on each backend measured here (kept by the
-        built site: asked for when not yet known), and those that stopped working."""
-        if not self.backend_times:
-            times = await js.pylensStart.backendTimes(self.card.id)
-            self.backend_times = times.to_py() if times else {}
+    def show_backend_times(self) -> None:
+        """The backend menu with the detector's time on each backend measured here, and those that
+        stopped working."""
         times, fastest = self.backend_times, self.fastest_backend()
         labels = {"auto": "automatic"} | tfbridge.BACKEND_NAMES
         if fastest:
@@ -694,8 +693,8 @@ class App:
                 self.show_load_error(f"{exc} Still using {previous.name}.")
             else:
                 self.set_url_param("model", None if self.card.id == DEFAULT_DETECTOR else self.card.id)
-                self.backend_times = {}  # they are the detector's
-                await self.show_backend_times()
+                self.backend_times = await tfbridge.kept_backend_times(self.card.id)  # they are the detector's
+                self.show_backend_times()
                 if self.source_size is not None and self.webcam is None and self.view == "mask":
                     await self.rerun()
         menu.disabled = False

@@ -63,8 +63,15 @@ async def select_backend(wanted: str | None, times: dict[str, float], avoid: set
     """Switch tf.js to `wanted`, or choose automatically: the fastest by `times` (the detector's,
     measured in this browser), else as site/start.mjs does at start; never one of `avoid`. Returns
     the active backend and, when `wanted` could not run, a sentence saying so."""
-    order = js_value(sorted(times, key=times.get)) if times else None
-    return await _backend_choice(js.pylensStart.useBackend(wanted, order, js_value(sorted(avoid))))
+    return await _backend_choice(js.pylensStart.useBackend(wanted, js_value(times) if times else None,
+                                                           js_value(sorted(avoid))))
+
+
+async def kept_backend_times(detector_id: str) -> dict[str, float]:
+    """The detector's time on each backend, in ms, as this browser measured and kept them (the
+    built site keeps them; see site/start.mjs); empty when there are none."""
+    times = await js.pylensStart.backendTimes(detector_id)
+    return times.to_py() if times else {}
 
 
 async def backend_lost() -> tuple[str, str]:

@@ -109,15 +109,15 @@ async function tryBackend(tf, name) {
   }
 }
 
-// Switch tf.js to `wanted`, or choose: the first of `order` (the backends by the times measured
-// here for the detector in use), else by the times kept for the page's detector (see timeBackends),
-// else the first of BACKENDS not rendered in software; never one of `avoid`. {backend, missed:
-// `wanted` when it could not run}.
-async function useBackend(wanted, order = null, avoid = []) {
+// Switch tf.js to `wanted`, or choose: the fastest by `times` (measured here for the detector in
+// use; by default those kept for the page's detector, see timeBackends), else the first of
+// BACKENDS not rendered in software; never one of `avoid`. {backend, missed: `wanted` when it
+// could not run}.
+async function useBackend(wanted, times = null, avoid = []) {
   const { tf } = await tfjs;
   if (BACKENDS.includes(wanted) && (await tryBackend(tf, wanted))) return { backend: wanted, missed: null };
-  const times = await storedTimes;
-  const measured = order ? [...order] : times ? BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : [];
+  times ??= await storedTimes;
+  const measured = times ? BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : [];
   for (const name of new Set([...measured, ...BACKENDS])) {
     if (avoid.includes(name) || (!measured.length && (await runsInSoftware(name)))) continue;
     if (await tryBackend(tf, name)) return { backend: name, missed: BACKENDS.includes(wanted) ? wanted : null };
