@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +15,8 @@ from playwright.sync_api import expect
 
 import build
 import samples
-from conftest import ROOT, TFJS_PAGE, assert_same_detections
+from conftest import TFJS_PAGE, assert_same_detections
+from test_cli import build_py
 from test_conversion import psnr, style_card
 from test_segment_style import assert_mask_agrees_with_plain_tfjs, jpeg, png_array
 from test_webcam import FAKE_CAMERA
@@ -129,8 +129,7 @@ def test_switching_to_webassembly_and_back_keeps_the_detections(gpu_app, referen
 @pytest.mark.parametrize("backend", GPU_BACKENDS)
 def test_detect_command_runs_on_the_backend_asked_for(site_url, reference, backend):
     photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
-    run = subprocess.run([sys.executable, str(ROOT / "build.py"), "detect", "--backend", backend, str(photo)],
-                         capture_output=True, text=True, timeout=600, cwd=ROOT)
+    run = build_py("detect", "--backend", backend, str(photo))
     assert run.returncode == 0, run.stderr
     (line,) = [json.loads(line) for line in run.stdout.splitlines()]
     assert line["backend"] == backend
@@ -189,8 +188,7 @@ def segment_and_stylize(backend: str, photo, folder) -> tuple[np.ndarray, np.nda
     for args in (("segment", "--model", "selfie", str(photo), "--out", str(folder / "mask.png")),
                  ("stylize", "--style", "wave", "--max-side", str(max(STYLE_SIZE)), str(photo),
                   "--out", str(folder / "styled.png"))):
-        run = subprocess.run([sys.executable, str(ROOT / "build.py"), args[0], "--backend", backend, *args[1:]],
-                             capture_output=True, text=True, timeout=600, cwd=ROOT)
+        run = build_py(args[0], "--backend", backend, *args[1:])
         assert run.returncode == 0, run.stderr
     return np.asarray(Image.open(folder / "mask.png")), np.asarray(Image.open(folder / "styled.png"))
 
