@@ -101,3 +101,15 @@ def assert_same_detections(got: list[dict], expected: list[dict], min_iou=0.9, m
         assert abs(match["score"] - want["score"]) <= max_score_diff, f"{match} vs {want}"
         unmatched.remove(match)
     assert all(borderline(d) for d in unmatched), f"{unmatched} not in {expected}"
+
+
+def assert_finds_the_faces(got: list[dict], faces: list[dict], min_iou: float = 0.5) -> None:
+    """As many detections as known faces, each face matched by a detection of its class that
+    overlaps it by IoU at least min_iou."""
+    assert len(got) == len(faces), f"{got} vs the known faces {faces}"
+    unmatched = list(got)
+    for face in faces:
+        match = max(unmatched, key=lambda d: box_iou(d["box"], face["box"]))
+        assert box_iou(match["box"], face["box"]) >= min_iou and match["class_id"] == face["class_id"], \
+            f"{face} not found in {got}"
+        unmatched.remove(match)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import struct
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -123,23 +126,61 @@ def y4m_video(path: Path, names: list[str], frames_each: int = 15, size=(640, 48
     return path
 
 
+@dataclass(frozen=True)
+class Variation:
+    """A new photo made from test photos, and where each source photo's pixels went in it."""
+
+    image: Image.Image
+    placements: tuple[tuple[str, Callable[[float, float], tuple[float, float]]], ...]  # (source photo, point map)
+
+    def faces(self, reference: dict) -> list[dict]:
+        """The faces the outside reference gives for the source photos, moved to where they are in
+        this photo (each box the bounding box of its moved corners)."""
+        faces = []
+        for name, move in self.placements:
+            for face in reference[name]["detections"]:
+                x0, y0, x1, y1 = face["box"]
+                xs, ys = zip(*(move(x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))), strict=True)
+                faces.append({**face, "box": [min(xs), min(ys), max(xs), max(ys)]})
+        return faces
+
+
+def scaled(sx: float, sy: float, dx: float = 0, dy: float = 0) -> Callable[[float, float], tuple[float, float]]:
+    return lambda x, y: (x * sx + dx, y * sy + dy)
+
+
+def rotated(size: tuple[int, int], new_size: tuple[int, int], degrees: float):
+    """The point map of Image.rotate(degrees, expand=True): anticlockwise about the centre."""
+    cos, sin = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    (cx, cy), (nx, ny) = (size[0] / 2, size[1] / 2), (new_size[0] / 2, new_size[1] / 2)
+    return lambda x, y: (nx + (x - cx) * cos + (y - cy) * sin, ny - (x - cx) * sin + (y - cy) * cos)
+
+
 @functools.cache
-def variations() -> dict[str, Image.Image]:
-    """New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit."""
-    demo = photo("aizoo_demo.jpg").convert("RGB")
-    face = photo("fst_face.jpg").convert("RGB")
-    mask = photo("fmd_demo2.jpg").convert("RGB")
-    canvas = Image.new("RGB", (1200, 700), (90, 110, 130))
-    canvas.paste(mask, (30, 200))
-    canvas.paste(demo.resize((400, 528)), (700, 100))
+def variations() -> dict[str, Variation]:
+    """New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit, combined."""
+    demo = photo("aizoo_demo.jpg").convert("RGB")  # 520×686
+    face = photo("fst_face.jpg").convert("RGB")  # 1279×959
+    mask = photo("fmd_demo2.jpg").convert("RGB")  # 464×330
+    same = scaled(1, 1)
+    canvas = Image.new("RGB", (1000, 700), (90, 110, 130))
+    canvas.paste(mask, (20, 200))
+    canvas.paste(demo.resize((480, 633)), (500, 40))
+    turned = face.rotate(12, expand=True, fillcolor=(255, 255, 255))
+    wide = ImageOps.pad(face, (2400, 900), color=(20, 20, 20))  # scaled to 900 high, centred
+    wide_scale = 900 / face.height
     return {
-        "demo-mirrored": ImageOps.mirror(demo),
-        "demo-top-crop": demo.crop((0, 0, 520, 300)),
-        "demo-small": demo.resize((260, 343), Image.Resampling.LANCZOS),
-        "demo-large": demo.resize((1560, 2058), Image.Resampling.BICUBIC),
-        "demo-dark": ImageEnhance.Brightness(demo).enhance(0.6),
-        "face-rotated": face.rotate(12, expand=True, fillcolor=(255, 255, 255)),
-        "face-wide": ImageOps.pad(face, (2400, 900), color=(20, 20, 20)),
-        "collage": canvas,
-        "mask-contrast": ImageEnhance.Contrast(mask).enhance(1.5),
+        "demo-mirrored": Variation(ImageOps.mirror(demo), (("aizoo_demo.jpg", scaled(-1, 1, demo.width)),)),
+        "demo-top-crop": Variation(demo.crop((0, 0, 520, 300)), (("aizoo_demo.jpg", same),)),
+        "demo-small": Variation(demo.resize((260, 343), Image.Resampling.LANCZOS),
+                                (("aizoo_demo.jpg", scaled(260 / 520, 343 / 686)),)),
+        "demo-large": Variation(demo.resize((1560, 2058), Image.Resampling.BICUBIC),
+                                (("aizoo_demo.jpg", scaled(3, 3)),)),
+        "demo-dark": Variation(ImageEnhance.Brightness(demo).enhance(0.6), (("aizoo_demo.jpg", same),)),
+        "face-rotated": Variation(turned, (("fst_face.jpg", rotated(face.size, turned.size, 12)),)),
+        "face-wide": Variation(wide, (("fst_face.jpg", scaled(
+            wide_scale, wide_scale, (wide.width - face.width * wide_scale) / 2)),)),
+        "collage": Variation(canvas, (("fmd_demo2.jpg", scaled(1, 1, 20, 200)),
+                                      ("aizoo_demo.jpg", scaled(480 / 520, 633 / 686, 500, 40)))),
+        "mask-contrast": Variation(ImageEnhance.Contrast(mask).enhance(1.5), (("fmd_demo2.jpg", same),)),
     }

@@ -5,7 +5,7 @@ import io
 import pytest
 
 import samples
-from conftest import assert_same_detections, box_iou
+from conftest import assert_finds_the_faces, assert_same_detections, box_iou
 
 PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
 
@@ -24,10 +24,14 @@ def test_matches_the_reference_results(app, reference, name):
 
 
 @pytest.mark.parametrize("name", sorted(samples.variations()))
-def test_matches_a_plain_javascript_pipeline_on_new_photos(app, js_reference, name):
+def test_new_photos_show_their_known_faces_as_a_plain_javascript_pipeline_does(app, js_reference, reference,
+                                                                                name):
+    variation = samples.variations()[name]
     out = io.BytesIO()
-    samples.variations()[name].save(out, "JPEG", quality=92)
+    variation.image.save(out, "JPEG", quality=92)
     result = app.detect(out.getvalue(), name + ".jpg")
+    # The faces of the source photos, where the photo was made to put them.
+    assert_finds_the_faces(result["detections"], variation.faces(reference))
     # Both pipelines run on the very same pixels: the canvas the app shows.
     assert_same_detections(result["detections"], js_reference())
 

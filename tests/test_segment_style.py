@@ -71,7 +71,7 @@ def jpeg(img: Image.Image) -> bytes:
 
 def images() -> dict[str, bytes]:
     real = {name: (samples.shared_dir() / "images" / name).read_bytes() for name in PHOTOS}
-    made = {name: jpeg(img) for name, img in samples.variations().items()}
+    made = {name: jpeg(variation.image) for name, variation in samples.variations().items()}
     return {**real, **made}
 
 
