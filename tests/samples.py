@@ -49,16 +49,27 @@ def png_rgb16(rgb8: np.ndarray) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def with_orientation(img: Image.Image, orientation: int) -> bytes:
+# EXIF orientation -> the stored pixels made from an upright picture: the inverse of the turn or
+# mirror that the tag's value (the EXIF standard's Orientation, 0x0112) says shows them upright.
+# Written with numpy rather than with the Pillow that the app reads them with.
+STORED_FROM_UPRIGHT = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],  # mirrored left to right
+    3: lambda a: a[::-1, ::-1],  # turned half a turn
+    4: lambda a: a[::-1],  # mirrored top to bottom
+    5: lambda a: a.transpose(1, 0, 2),  # mirrored about the top-left to bottom-right diagonal
+    6: lambda a: np.rot90(a, 1),  # shown turned a quarter clockwise, so stored a quarter anticlockwise
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),  # mirrored about the other diagonal
+    8: lambda a: np.rot90(a, -1),  # shown turned a quarter anticlockwise
+}
+
+
+def with_orientation(img: Image.Image, orientation: int, quality: int = 95) -> bytes:
     """A JPEG whose stored pixels are `img` turned so that EXIF `orientation` shows it upright again."""
-    stored = {
-        3: img.transpose(Image.Transpose.ROTATE_180),
-        6: img.transpose(Image.Transpose.ROTATE_90),
-        8: img.transpose(Image.Transpose.ROTATE_270),
-    }[orientation]
+    stored = Image.fromarray(np.ascontiguousarray(STORED_FROM_UPRIGHT[orientation](np.asarray(img.convert("RGB")))))
     exif = Image.Exif()
     exif[0x0112] = orientation
-    return encode(stored, "JPEG", quality=95, exif=exif)
+    return encode(stored, "JPEG", quality=quality, exif=exif)
 
 
 def animated_gif(first: Image.Image, second: Image.Image) -> bytes:
@@ -74,24 +85,28 @@ def huge_jpeg(width: int = 9000, height: int = 7000) -> bytes:
 
 
 @functools.cache
-def awkward_images() -> dict[str, bytes]:
-    """Images the app must read: name -> bytes. Each shows the aizoo demo photo or a part of it."""
+def awkward_images() -> dict[str, tuple[bytes, np.ndarray]]:
+    """Images the app must read: name -> (bytes, the RGB pixels a correct reader shows). Each shows
+    the aizoo demo photo: in grey, see-through over white, in a palette, at 16 bits, and so on."""
     base = photo("aizoo_demo.jpg").convert("RGB")
+    colour = np.asarray(base)
+    grey = np.repeat(np.asarray(base.convert("L"))[..., None], 3, axis=2)
     rgba = base.convert("RGBA")
     rgba.putalpha(Image.new("L", base.size, 200))
+    over_white = (colour * (200 / 255) + 255 * (55 / 255)).round().astype(np.uint8)
     return {
-        "greyscale.png": encode(base.convert("L"), "PNG"),
-        "greyscale.jpg": encode(base.convert("L"), "JPEG", quality=95),
-        "alpha.png": encode(rgba, "PNG"),
-        "greyscale-alpha.png": encode(base.convert("LA"), "PNG"),
-        "palette.png": encode(base.quantize(256), "PNG"),
-        "palette-transparent.png": encode(base.quantize(255), "PNG", transparency=0),
-        "grey16.png": encode(Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257), "PNG"),
-        "rgb16.png": png_rgb16(np.asarray(base)),
-        "cmyk.jpg": encode(base.convert("CMYK"), "JPEG", quality=95),
-        "animated.gif": animated_gif(base, photo("fst_stata.jpg")),
-        "webp.webp": encode(base, "WEBP", quality=95),
-        "bmp.bmp": encode(base, "BMP"),
+        "greyscale.png": (encode(base.convert("L"), "PNG"), grey),
+        "greyscale.jpg": (encode(base.convert("L"), "JPEG", quality=95), grey),
+        "alpha.png": (encode(rgba, "PNG"), over_white),
+        "greyscale-alpha.png": (encode(base.convert("LA"), "PNG"), grey),
+        "palette.png": (encode(base.quantize(256), "PNG"), colour),
+        "palette-transparent.png": (encode(base.quantize(255), "PNG", transparency=0), colour),
+        "grey16.png": (encode(Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257), "PNG"), grey),
+        "rgb16.png": (png_rgb16(colour), colour),
+        "cmyk.jpg": (encode(base.convert("CMYK"), "JPEG", quality=95), colour),
+        "animated.gif": (animated_gif(base, photo("fst_stata.jpg")), colour),
+        "webp.webp": (encode(base, "WEBP", quality=95), colour),
+        "bmp.bmp": (encode(base, "BMP"), colour),
     }
 
 

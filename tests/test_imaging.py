@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 import samples
-from imaging import MAX_WORKING_SIDE, ImageError, load_picture
+from imaging import ImageError, load_picture
 
 
 def pixels(picture):
@@ -23,15 +23,19 @@ def test_jpeg_becomes_opaque_rgba_of_its_size():
     assert np.all(pixels(picture)[..., 3] == 255)
 
 
+def channel_differences(got: np.ndarray, expected: np.ndarray) -> list[float]:
+    """Mean absolute difference of each colour channel (red, green, blue)."""
+    return [float(np.abs(got[..., c].astype(int) - expected[..., c].astype(int)).mean()) for c in range(3)]
+
+
 @pytest.mark.parametrize("name", sorted(samples.awkward_images()))
-def test_awkward_formats_are_read_as_the_photo(name):
-    reference = np.asarray(samples.photo("aizoo_demo.jpg").convert("L"), np.float32)
-    picture = load_picture(samples.awkward_images()[name], name)
-    assert (picture.source_width, picture.source_height) == (520, 686)
-    grey = np.asarray(Image.frombytes("RGBA", (picture.width, picture.height), picture.rgba).convert("L"), np.float32)
-    # Same picture: lossy re-encoding, palettes and white-composited alpha change it only a little.
-    assert np.mean(np.abs(grey - reference)) < 25
-    assert np.corrcoef(grey.ravel(), reference.ravel())[0, 1] > 0.9
+def test_awkward_formats_are_read_as_the_photo_in_colour(name):
+    data, looks = samples.awkward_images()[name]
+    picture = load_picture(data, name)
+    assert (picture.width, picture.height) == (picture.source_width, picture.source_height) == (520, 686)
+    # Channel by channel (swapped red and blue differ by about 23): lossy encodings and palettes
+    # change each by less than 3.
+    assert max(channel_differences(pixels(picture)[..., :3], looks)) < 3
 
 
 def test_sixteen_bit_png_is_scaled_not_clipped():
@@ -45,13 +49,21 @@ def test_alpha_is_composited_over_white():
     assert np.all(pixels(load_picture(samples.encode(clear, "PNG")))[..., :3] == 255)
 
 
-@pytest.mark.parametrize("orientation", [3, 6, 8])
+@pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_is_applied(orientation):
     upright = samples.photo("fmd_demo2.jpg").convert("RGB")
     picture = load_picture(samples.with_orientation(upright, orientation))
     assert (picture.width, picture.height) == (picture.source_width, picture.source_height) == upright.size
-    diff = np.abs(pixels(picture)[..., :3].astype(int) - np.asarray(upright, int))
-    assert diff.mean() < 6
+    assert max(channel_differences(pixels(picture)[..., :3], np.asarray(upright))) < 3
+
+
+def test_phone_photo_over_4096_pixels_is_turned_upright_at_4096():
+    upright = samples.photo("fmd_demo2.jpg").convert("RGB").resize((4500, 6000), Image.Resampling.BILINEAR)
+    picture = load_picture(samples.with_orientation(upright, 6, quality=85))
+    assert (picture.source_width, picture.source_height) == (4500, 6000)
+    assert (picture.width, picture.height) == (3072, 4096)
+    expected = np.asarray(upright.resize((3072, 4096), Image.Resampling.BILINEAR))
+    assert max(channel_differences(pixels(picture)[..., :3], expected)) < 3
 
 
 def test_animated_gif_gives_its_first_frame():
@@ -64,8 +76,8 @@ def test_animated_gif_gives_its_first_frame():
 def test_huge_image_is_decoded_at_a_working_size_but_reported_at_its_own():
     picture = load_picture(samples.huge_jpeg())
     assert (picture.source_width, picture.source_height) == (9000, 7000)
-    assert max(picture.width, picture.height) <= MAX_WORKING_SIDE
-    assert abs(picture.width / picture.height - 9000 / 7000) < 0.01
+    # Decoded at 4096 pixels on its long side, the other in proportion.
+    assert (picture.width, picture.height) == (4096, round(4096 * 7000 / 9000))
 
 
 def test_too_many_pixels_is_refused_before_decoding():
