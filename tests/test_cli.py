@@ -4,8 +4,12 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+from PIL import Image
+
 import samples
 from conftest import ROOT, assert_same_detections
+from test_segment_style import png_array
 
 PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
 
@@ -56,19 +60,24 @@ def build_py(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
-def test_segment_and_stylize_write_pngs(tmp_path, site_url):
-    from PIL import Image  # noqa: PLC0415
-
-    photo = str(samples.shared_dir() / "images" / "fmd_demo2.jpg")
-    run = build_py("segment", "--backend", "wasm", "--model", "meet", photo, "--out", str(tmp_path / "mask.png"))
+def test_segment_and_stylize_write_pngs(tmp_path, app):
+    """The files hold what the page computes: the person mask, and the background stylized around
+    the untouched person."""
+    photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+    run = build_py("segment", "--backend", "wasm", "--model", "meet", str(photo), "--out", str(tmp_path / "mask.png"))
     assert run.returncode == 0, run.stderr
     mask = Image.open(tmp_path / "mask.png")
     assert (mask.mode, mask.size) == ("L", (464, 330))
-    run = build_py("stylize", "--style", "la_muse", "--mask", "background", "--max-side", "256", photo,
+    page_mask = png_array(app.on_image("segmentImage", photo.read_bytes(), photo.name, "meet"))
+    assert np.abs(np.asarray(mask, np.int16) - page_mask).max() <= 1
+    run = build_py("stylize", "--style", "la_muse", "--mask", "background", "--max-side", "256", str(photo),
                    "--out", str(tmp_path / "out.png"))
     assert run.returncode == 0, run.stderr
     out = Image.open(tmp_path / "out.png")
     assert (out.mode, out.size) == ("RGB", (464, 330))
+    person = png_array(app.on_image("segmentImage", photo.read_bytes(), photo.name, "selfie")) / 255
+    change = np.abs(np.asarray(out, np.float64) - np.asarray(Image.open(photo).convert("RGB"), np.float64)).mean(axis=2)
+    assert change[person > 0.9].mean() < 2 and change[person < 0.1].mean() > 10
 
 
 def test_segment_and_stylize_bad_input(tmp_path, site_url):

@@ -129,10 +129,36 @@ def test_person_and_background_masks_split_the_picture(app):
         assert np.abs(out - original)[~region & ((mask > 0.9) | (mask < 0.1))].mean() < 2  # untouched elsewhere
 
 
+def fine_detail(rgb: np.ndarray) -> float:
+    """The mean size of the Laplacian of an image's grey values."""
+    grey = rgb.astype(np.float64).mean(axis=2)
+    return float(np.abs(4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2]
+                        - grey[1:-1, 2:]).mean())
+
+
 def test_large_image_is_stylized_at_max_side_and_returned_at_its_size(app):
-    data = jpeg(samples.photo("fst_face.jpg").convert("RGB"))  # 1279×959
-    out = png_array(app.on_image("stylizeImage", data, "face.jpg", "style-udnie", None, 320))
-    assert out.shape == (959, 1279, 3)
+    photo = samples.photo("fst_face.jpg").convert("RGB")  # 1279×959
+    data = jpeg(photo)
+    small, larger = (png_array(app.on_image("stylizeImage", data, "face.jpg", "style-udnie", None, side))
+                     for side in (320, 640))
+    assert small.shape == larger.shape == (959, 1279, 3)
+    assert np.abs(small.astype(np.float64) - np.asarray(photo, np.float64)).mean() > 10  # stylized
+    assert fine_detail(small) * 1.5 < fine_detail(larger)  # run at 320 pixels and scaled up: coarser
+
+
+@pytest.mark.parametrize("name", ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg"])
+def test_both_segmenters_cover_the_people_of_the_test_photos(app, reference, name):
+    """The photos with faces: each segmenter's mask covers the middle of every face the outside
+    reference finds, and the two masks agree."""
+    data = (samples.shared_dir() / "images" / name).read_bytes()
+    masks = {model: png_array(app.on_image("segmentImage", data, name, model)) >= 128 for model in ("selfie", "meet")}
+    for face in reference[name]["detections"]:
+        x0, y0, x1, y1 = face["box"]
+        dx, dy = (x1 - x0) // 4, (y1 - y0) // 4
+        for model, mask in masks.items():
+            assert mask[y0 + dy:y1 - dy, x0 + dx:x1 - dx].mean() >= 0.95, (model, face)
+    both, either = masks["selfie"] & masks["meet"], masks["selfie"] | masks["meet"]
+    assert both.sum() / either.sum() >= 0.8
 
 
 def test_bad_input_is_an_error_not_a_crash(app):
@@ -194,20 +220,76 @@ def test_blend_modes_strength_and_styles(style_app):
     style_frame(style_app, lambda: page.check("input[name=target][value=person]"))
 
 
-def test_mask_controls_and_segmenter(style_app):
+def stylized_share(app, original: np.ndarray) -> float:
+    """The share of the picture that the style changed."""
+    return float((np.abs(overlay_pixels(app) - original).sum(axis=2) > 3).mean())
+
+
+def person_share(app, segmenter: str, threshold: float) -> float:
+    """The share of fmd_demo2.jpg where the segmenter's person probability reaches threshold (the
+    headless mask of the shared page)."""
+    data = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+    return float((png_array(app.on_image("segmentImage", data, "fmd_demo2.jpg", segmenter)) >= threshold * 255).mean())
+
+
+def test_mask_threshold_softness_and_segmenter_shape_what_is_stylized(style_app, app):
+    page = style_app.page
+    original = canvas_pixels(style_app, "picture").astype(np.float64)
+    style_frame(style_app, lambda: page.fill("#feather", "0"))  # a hard edge: stylized where p ≥ threshold
+    shares = {}
+    for threshold in ("0.1", "0.9"):
+        style_frame(style_app, lambda value=threshold: page.fill("#mask-threshold", value))
+        shares[threshold] = stylized_share(style_app, original)
+        assert shares[threshold] == pytest.approx(person_share(app, "selfie", float(threshold)), abs=0.01)
+    assert shares["0.9"] < shares["0.1"] - 0.02  # a higher threshold, a smaller mask
+    assert page.locator("#mask-threshold-value").inner_text() == "0.90"
+    # Softness: with a hard edge each pixel is the original or fully stylized; a soft edge mixes them.
+    style_frame(style_app, lambda: page.check("input[name=target][value=whole]"))
+    change = np.abs(overlay_pixels(style_app) - original).sum(axis=2)
+    style_frame(style_app, lambda: page.check("input[name=target][value=person]"))
+    clear = change > 60  # pixels the style changes clearly
+
+    def mixed_share() -> float:
+        share = np.abs(overlay_pixels(style_app) - original).sum(axis=2)[clear] / change[clear]
+        return float(((share > 0.1) & (share < 0.9)).mean())
+
+    assert mixed_share() < 0.001
+    style_frame(style_app, lambda: page.fill("#feather", "0.5"))
+    assert mixed_share() > 0.01
+    # The other segmenter: what is stylized follows its mask.
+    style_frame(style_app, lambda: page.fill("#mask-threshold", "0.5"))
+    style_frame(style_app, lambda: page.fill("#feather", "0"))
+    stats = style_frame(style_app, lambda: page.select_option("#segmenter", "meet"))
+    assert stats["segmenter"] == "meet" and stats["leaky_frames"] == 0
+    assert stylized_share(style_app, original) == pytest.approx(person_share(app, "meet", 0.5), abs=0.01)
+    style_frame(style_app, lambda: page.select_option("#segmenter", "selfie"))
+    style_frame(style_app, lambda: page.fill("#feather", "0.2"))
+
+
+def test_style_side_sets_the_work_size(style_app):
+    """The style runs at the chosen long side and is scaled back: more pixels, finer detail."""
+    page = style_app.page
+    style_frame(style_app, lambda: page.check("input[name=target][value=whole]"))
+    detail = {}
+    for side in ("128", "256", "512"):
+        style_frame(style_app, lambda value=side: page.fill("#style-side", value))
+        detail[side] = fine_detail(overlay_pixels(style_app))
+    assert detail["128"] * 1.5 < detail["256"] and detail["256"] * 1.5 < detail["512"], detail
+    style_frame(style_app, lambda: page.fill("#style-side", "256"))
+    style_frame(style_app, lambda: page.check("input[name=target][value=person]"))
+
+
+def test_show_mask_and_save(style_app):
     page = style_app.page
     plain = overlay_pixels(style_app)
     style_frame(style_app, lambda: page.check("#show-mask"))
     assert np.abs(overlay_pixels(style_app) - plain).mean() > 2
     style_frame(style_app, lambda: page.uncheck("#show-mask"))
-    style_frame(style_app, lambda: page.fill("#feather", "0"))
-    style_frame(style_app, lambda: page.fill("#mask-threshold", "0.9"))
-    assert page.locator("#mask-threshold-value").inner_text() == "0.90"
-    stats = style_frame(style_app, lambda: page.select_option("#segmenter", "meet"))
-    assert stats["segmenter"] == "meet" and stats["leaky_frames"] == 0
     with page.expect_download() as download:
         page.click("#style-save-png")
     assert download.value.suggested_filename == "fmd_demo2-stylized.png"
+    saved = np.asarray(Image.open(download.value.path()).convert("RGB"), np.float64)
+    assert np.abs(saved - plain).max() <= 1  # what the view shows
 
 
 def test_missing_style_model_is_reported_and_the_app_goes_on(site_url, pyodide_dist, tmp_path):
