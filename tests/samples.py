@@ -122,6 +122,15 @@ def broken_files() -> dict[str, tuple[bytes, str]]:
     }
 
 
+def letterboxed(name: str, size: tuple[int, int]) -> Image.Image:
+    """A test photo fitted into `size`, centred on black."""
+    frame = Image.new("RGB", size, (0, 0, 0))
+    img = photo(name).convert("RGB")
+    img.thumbnail(size)
+    frame.paste(img, ((size[0] - img.width) // 2, (size[1] - img.height) // 2))
+    return frame
+
+
 def y4m_video(path: Path, names: list[str], frames_each: int = 15, size=(640, 480), fps: int = 15) -> Path:
     """An uncompressed Y4M video (4:2:0) of the given photos, each letterboxed to `size` and shown for
     `frames_each` frames: what Chromium's fake camera plays with --use-file-for-fake-video-capture."""
@@ -129,11 +138,7 @@ def y4m_video(path: Path, names: list[str], frames_each: int = 15, size=(640, 48
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for name in names:
-            frame = Image.new("RGB", size, (0, 0, 0))
-            img = photo(name).convert("RGB")
-            img.thumbnail(size)
-            frame.paste(img, ((width - img.width) // 2, (height - img.height) // 2))
-            y, cb, cr = frame.convert("YCbCr").split()
+            y, cb, cr = letterboxed(name, size).convert("YCbCr").split()
             planes = y.tobytes() + b"".join(
                 p.resize((width // 2, height // 2), Image.Resampling.BOX).tobytes() for p in (cb, cr))
             for _ in range(frames_each):

@@ -1,19 +1,39 @@
 """The webcam mode with Chromium's fake camera playing a video made from the test photos."""
 
+import numpy as np
 import pytest
+from PIL import ImageOps
 from playwright.sync_api import expect
 
 import build
 import samples
+from test_segment_style import canvas_pixels
 
 FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
+VIDEO_PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg"]
+# What the page does with the camera, seen from outside: the streams it opened, and the frames it
+# took from a video element (as ImageBitmaps).
+CAMERA_WATCH = """window.cameraStreams = [];
+window.framesTaken = 0;
+const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (...args) => {
+    const stream = await getUserMedia(...args);
+    window.cameraStreams.push(stream);
+    return stream;
+};
+const createImageBitmap = window.createImageBitmap;
+window.createImageBitmap = (source, ...rest) => {
+    if (source instanceof HTMLVideoElement) window.framesTaken += 1;
+    return createImageBitmap(source, ...rest);
+};"""
+CAMERA_RELEASED = ("window.cameraStreams.length > 0 && "
+                   "window.cameraStreams.every(s => s.getTracks().every(t => t.readyState === 'ended'))")
 
 
 @pytest.fixture(scope="module")
 def camera_app(site_url, tmp_path_factory):
-    video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m",
-                              ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg"])
-    with build.HeadlessApp(site_url, "wasm",
+    video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", VIDEO_PHOTOS)
+    with build.HeadlessApp(site_url, "wasm", init_script=CAMERA_WATCH,
                            chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}")) as headless:
         yield headless
 
@@ -34,23 +54,33 @@ def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
     assert set(result["timings_ms"]) == {"capture", "preprocess", "inference", "readback", "box_decode", "nms",
                                          "draw"}
     expect(page.locator("#fps")).to_contain_text("fps")
+    # The frame analysed is the camera's picture mirrored, as in a mirror.
+    shown = canvas_pixels(camera_app, "picture").astype(np.float64)
+    distance = {(name, mirrored): np.abs(shown - np.asarray(ImageOps.mirror(frame) if mirrored else frame)).mean()
+                for name in VIDEO_PHOTOS for frame in [samples.letterboxed(name, (640, 480))]
+                for mirrored in (False, True)}
+    assert min(distance, key=distance.get)[1], distance
     # The video shows faces: over the frames seen, the photos' faces are found.
     page.wait_for_function("JSON.parse(window.pylens.stats()).result?.detections.length >= 1", timeout=60_000)
     assert camera_app.stats()["leaky_frames"] == 0
     page.click("#webcam")
     expect(page.locator("#webcam")).to_have_text("Start webcam")
     camera_app.wait_until("!JSON.parse(window.pylens.stats()).webcam")
+    camera_app.wait_until(CAMERA_RELEASED)  # the camera is off (its light goes out)
     stopped = frames(camera_app)
-    page.wait_for_timeout(500)
+    # An image analysed after the stop has been through the same queue: no camera frame came before it.
+    camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
     assert frames(camera_app) == stopped
 
 
 def test_an_image_opened_while_the_camera_starts_wins(camera_app):
     page = camera_app.page
+    opened = page.evaluate("window.cameraStreams.length")
     page.click("#webcam")  # getUserMedia takes a moment; the image arrives before the camera
     result = camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
     assert len(result["detections"]) == 1
-    page.wait_for_timeout(1500)
+    # The camera that opened late is closed at once, and the image stays.
+    camera_app.wait_until(f"window.cameraStreams.length > {opened} && ({CAMERA_RELEASED})")
     assert not camera_app.stats()["webcam"] and camera_app.stats()["result"]["image"] == "fmd_demo2.jpg"
     expect(page.locator("#webcam")).to_have_text("Start webcam")
 
@@ -63,6 +93,28 @@ def test_an_image_can_be_opened_while_the_webcam_runs(camera_app):
     assert len(result["detections"]) == 1
     assert not camera_app.stats()["webcam"]
     expect(page.locator("#webcam")).to_have_text("Start webcam")
+
+
+def test_frames_that_come_while_one_is_analysed_are_dropped_not_queued(camera_app):
+    """The slow loop (style transfer at 384 pixels, several times a camera frame's time here): the
+    camera gives far more frames than are analysed, and only the frames analysed are taken from it."""
+    page = camera_app.page
+    page.click("#view-style")
+    page.fill("#style-side", "384")
+    page.evaluate("window.pylens.startWebcam()")
+    camera_app.wait_until("JSON.parse(window.pylens.stats()).style_frames >= 3", 300_000)
+    count = "[JSON.parse(window.pylens.stats()).style_frames, window.framesTaken, performance.now()]"
+    analysed, taken, at = page.evaluate(count)
+    camera_app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames >= {analysed + 6}", 300_000)
+    analysed_after, taken_after, at_after = page.evaluate(count)
+    fps = page.evaluate("window.cameraStreams.at(-1).getVideoTracks()[0].getSettings().frameRate")
+    page.evaluate("window.pylens.stopWebcam()")
+    page.click("#view-mask")
+    page.fill("#style-side", "256")
+    analysed, taken = analysed_after - analysed, taken_after - taken
+    offered = fps * (at_after - at) / 1000
+    assert offered > 2 * analysed, (offered, analysed)
+    assert taken <= analysed + 1, (taken, analysed)  # one may be in flight when counted
 
 
 def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
