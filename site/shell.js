@@ -224,6 +224,12 @@ function fromPython({ data }) {
       break;
     case "failed":  // nothing can be analysed: the page says why, and takes no more images
       window.pylens.error = data.error;
+      if (data.shown === false) {  // from site/start.mjs: no Python to show it
+        $("status").textContent = "The app could not start.";
+        $("progress").hidden = true;
+        $("error-text").textContent = data.error;
+        $("error").hidden = false;
+      }
       closeCamera(false);
       for (const button of [$("open"), webcamButton, ...$("demos").children]) button.disabled = true;
       break;

@@ -188,7 +188,13 @@ async function prefetchModel(id) {
 detector.then(prefetchModel).catch(() => {});
 
 // ---- Pyodide, for PyScript; on the built site, restored from a snapshot when there is one
-const pyodide = await import(PYODIDE_MODULE);
+const pyodide = await import(PYODIDE_MODULE).catch((error) => {
+  // Python cannot start (its runtime is unreachable, or refused as not the pinned bytes): the
+  // shell says so in the page, since no Python will.
+  const why = `The Python runtime could not be loaded from ${PYODIDE_URL} (${error?.message ?? error}).`;
+  channel.port1.postMessage({ kind: "failed", error: `${why} Check the connection and reload the page.`, shown: false });
+  throw error;
+});
 export const { version } = pyodide;
 const SNAPSHOT = { cache: SITE_CACHE, key: `${SITE_URL}__snapshot/pyodide-${version}` };
 const storedSnapshot = siteCache.then((cache) => cache?.match(SNAPSHOT.key))

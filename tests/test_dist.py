@@ -226,11 +226,13 @@ def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
         context = browser.new_context(service_workers="block")
         serve_cdn_from(pyodide_dist, tampered="pyodide.mjs")(context)
         page = context.new_page()
-        messages: list[str] = []
-        page.on("console", lambda message: messages.append(message.text))
-        page.goto(cdn_site)
-        page.wait_for_timeout(3000)
-        assert any("integrity" in message for message in messages), messages
+        with page.expect_console_message(lambda message: "integrity" in message.text):
+            page.goto(cdn_site)
+        # The page says that Python could not be loaded, and takes no images.
+        expect(page.locator("#error-text")).to_contain_text("The Python runtime could not be loaded from "
+                                                            + build.PYODIDE["cdn"])
+        expect(page.locator("#status")).to_have_text("The app could not start.")
+        expect(page.locator("#open")).to_be_disabled()
         assert not page.evaluate("Boolean(window.pylens?.ready)")
     finally:
         browser.close()
