@@ -113,3 +113,27 @@ def assert_finds_the_faces(got: list[dict], faces: list[dict], min_iou: float = 
         assert box_iou(match["box"], face["box"]) >= min_iou and match["class_id"] == face["class_id"], \
             f"{face} not found in {got}"
         unmatched.remove(match)
+
+
+# The controls a person can reach now, in document (reading) order: visible, enabled, focusable,
+# and of a group of radio buttons the one checked (arrow keys move within the group).
+FOCUSABLE = """[...document.querySelectorAll('button, select, input, textarea, summary, a[href], [tabindex]')]
+    .filter(e => e.checkVisibility() && !e.disabled && e.tabIndex >= 0 && (e.type !== 'radio' || e.checked))
+    .map(e => e.id || e.dataset.file || e.dataset.style || `${e.tagName}:${e.name || e.textContent.trim()}`)"""
+FOCUSED = """(e => e === document.body ? null : e.id || e.dataset.file || e.dataset.style
+    || `${e.tagName}:${e.name || e.textContent.trim()}`)(document.activeElement)"""
+
+
+def tab_order(page) -> list[str]:
+    """The controls that Tab goes through from the first one on the page until it comes round again."""
+    page.evaluate("""() => [...document.querySelectorAll('button, select, input, summary, a[href], [tabindex]')]
+        .find(e => e.checkVisibility() && !e.disabled && e.tabIndex >= 0).focus()""")
+    order = [page.evaluate(FOCUSED)]
+    for _ in range(100):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused == order[0]:
+            return order
+        if focused is not None:  # past the last control, the page itself
+            order.append(focused)
+    raise AssertionError(f"Tab never came round: {order}")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 import build
 import samples
-from conftest import assert_same_detections
+from conftest import FOCUSABLE, assert_same_detections, tab_order
 
 DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
 MASK = samples.shared_dir() / "images" / "fmd_demo2.jpg"
@@ -220,6 +220,28 @@ def test_keyboard_opens_a_file_from_the_picture(app):
         app.page.locator("#stage").press("Enter")  # focuses the picture, then the key
     chooser.value.set_files(str(MASK))
     assert wait_for_inference(app, before)["result"]["image"] == "fmd_demo2.jpg"
+
+
+def test_tab_goes_through_every_control_in_reading_order(app):
+    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    order = tab_order(app.page)
+    assert order == app.page.evaluate(FOCUSABLE)
+    for control in ("view-mask", "view-style", "model", "backend", "open", "webcam", "stage", "score", "iou",
+                    "save-png", "save-json"):
+        assert control in order, (control, order)
+
+
+def test_the_address_can_open_the_style_view(site_url):
+    with build.HeadlessApp(site_url + "?view=style") as app:
+        page = app.page
+        assert app.stats()["view"] == "style"
+        expect(page.locator("#style-panel")).to_be_visible()
+        expect(page.locator("#mask-panel")).to_be_hidden()
+        expect(page.locator("#view-style")).to_have_attribute("aria-selected", "true")
+        before = app.stats()["style_frames"]
+        build.give_file(page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+        app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames > {before}", 120_000)
+        assert app.stats()["inferences"] == 0  # stylized, not run through the detector
 
 
 def test_a_drop_beside_the_picture_is_taken_not_followed(app):

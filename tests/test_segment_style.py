@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 import build
 import samples
+from conftest import FOCUSABLE, tab_order
 from test_conversion import psnr
 
 PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
@@ -200,6 +201,12 @@ def test_view_shows_the_stylized_picture_with_timings(style_app):
     assert rows == ["Image decode", "Capture", "Segmentation", "Style transfer", "Blend", "Draw", "Total"]
     assert page.locator("#styles button").count() == 6
     assert page.locator("#styles button[aria-checked=true]").inner_text() == "The Great Wave"
+    # Tab goes through this view's controls as they read.
+    order = tab_order(page)
+    assert order == page.evaluate(FOCUSABLE)
+    for control in ("open", "webcam", "stage", "style-wave", "strength", "style-side", "segmenter", "mask-threshold",
+                    "feather", "show-mask", "style-save-png"):
+        assert control in order, (control, order)
 
 
 def test_blend_modes_strength_and_styles(style_app):
