@@ -172,8 +172,18 @@ def test_visits_after_the_first_restore_python_from_a_snapshot(pyodide_dist, tmp
             assert app.stats()["snapshot"] == "restored"
 
 
-def test_pages_workflow_deploys_what_build_writes():
+def test_pages_workflow_deploys_what_build_writes_once_the_tests_passed():
     workflow = (build.ROOT / ".github" / "workflows" / "pages.yml").read_text()
+    tests = (build.ROOT / ".github" / "workflows" / "tests.yml").read_text()
+    # The tests run the CI script, which runs the README's test command; the deploy waits for them,
+    # goes on only when they passed on a push to main, and builds the commit they ran on.
+    assert "name: Tests\n" in tests and "run: CI=true bash .ci/run" in tests
+    assert "python3 build.py test" in (build.ROOT / ".ci" / "run").read_text()
+    assert "  workflow_run:\n    workflows: [Tests]\n    types: [completed]\n    branches: [main]\n" in workflow
+    assert "workflow_dispatch" not in workflow and "\n  push:" not in workflow
+    assert ("if: github.event.workflow_run.conclusion == 'success' && github.event.workflow_run.event == 'push'"
+            in workflow)
+    assert "ref: ${{ github.event.workflow_run.head_sha }}" in workflow
     assert "run: python3 build.py build --self-host" in workflow
     assert f"path: {build.DIST.name}\n" in workflow
     for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@"):
