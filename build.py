@@ -951,7 +951,8 @@ def first_load(page, first_result_ms: float, phases: list[tuple[str, str | None,
         group = next((name for name, prefix, suffix in BYTE_GROUPS
                       if path.startswith(prefix) and path.endswith(suffix)), "page and app")
         sizes[group] += size
-    return {"ms": first_result_ms, "phases": intervals,
+    named = {mark for _, start, end in phases for mark in (start, end) if mark}
+    return {"ms": first_result_ms, "phases": intervals, "marks": {name: found[name] for name in sorted(named)},
             "phases_ms": {name: end - start for name, (start, end) in intervals.items()}, "bytes": sizes}
 
 

@@ -23,12 +23,23 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
                 "warm_start_ms", "cached_start_ms", "cached_third_start_ms"):
         assert mask[key] > 0, key
     assert mask["wasm_threads"] is True and mask["not_isolated"]["predict_ms"] > 0
-    # Each start-up phase lies between navigation and the first result, its end after its start,
-    # its duration the two apart; the first ends after Python's runtime started, which takes time.
-    for run in ("cold_start", "js_cold_start", "warm_start", "cached_start", "cached_third_start"):
-        for name, (start, end) in mask[run]["phases"].items():
-            assert 0 <= start < end <= mask[run]["ms"] + 1, (run, name, start, end)
+    # Each start-up phase runs from its own start mark (or navigation) to its own end mark (or the
+    # first result), as the browser recorded them, and lies between navigation and the first result.
+    for run, phases in (("cold_start", build.APP_PHASES), ("js_cold_start", build.JS_PHASES),
+                        ("warm_start", build.APP_PHASES), ("cached_start", build.APP_PHASES),
+                        ("cached_third_start", build.APP_PHASES)):
+        marks, ms = mask[run]["marks"], mask[run]["ms"]
+        for name, start_mark, end_mark in phases:
+            start, end = mask[run]["phases"][name]
+            assert (start, end) == (marks[start_mark] if start_mark else 0, marks[end_mark] if end_mark else ms)
+            assert 0 <= start < end <= ms, (run, name, start, end)
             assert mask[run]["phases_ms"][name] == pytest.approx(end - start)
+        if phases is build.APP_PHASES:  # what must come before what
+            order = ["pyscript: Loading Pyodide", "pyscript: Loading files", "pyscript: Loaded Pyodide",
+                     "pylens: app started", "pylens: model ready", "pylens: ready"]
+            assert [marks[name] for name in order] == sorted(marks[name] for name in order), (run, marks)
+            assert marks["start: tf.js"] < marks["start: backend ready"] <= marks["pylens: backend ready"]
+            assert marks["start: detector download"] < marks["start: detector downloaded"] < marks["pylens: ready"]
     cold = mask["cold_start"]["phases"]
     assert cold["tf.js and its backend"][0] < cold["Python runtime and numpy"][1]  # overlapped
     # The whole run is covered: from navigation to the first result.

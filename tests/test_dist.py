@@ -2,6 +2,9 @@
 and self-hosted, a whole session (photo, demo, webcam, both views) makes no request off the site
 and nothing breaks the page's Content Security Policy."""
 
+import base64
+import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -35,12 +38,29 @@ def site(dist):
         yield origin
 
 
+def page_policy(site: Path) -> dict[str, list[str]]:
+    """The Content Security Policy of a built page: directive -> its sources."""
+    html = (site / "index.html").read_text()
+    [policy] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', html)
+    directives = [part.split() for part in policy.split(";") if part.strip()]
+    assert len({name for name, *_ in directives}) == len(directives), policy  # each directive once
+    return {name: sources for name, *sources in directives}
+
+
+def documented_policy() -> dict[str, list[str]]:
+    """The policy of the self-hosted build as the README's table gives it."""
+    readme = (build.ROOT / "README.md").read_text()
+    table = readme.split("| directive | sources | why |\n| --- | --- | --- |\n")[1].split("\n\n")[0]
+    rows = [re.match(r"\| `([a-z-]+)` \| `([^`]+)` \|", line) for line in table.splitlines()]
+    assert all(rows), table
+    return {row[1]: row[2].split() for row in rows}
+
+
 def test_dist_is_self_contained(dist):
     assert (dist / "index.html").is_file() and (dist / ".nojekyll").is_file()
     assert (dist / "pyscript.toml").read_text().startswith('interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')
-    # Self-hosted, the Content Security Policy allows this origin only.
-    policy = (dist / "index.html").read_text().split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
-    assert "default-src 'self'" in policy and "https:" not in policy and "http:" not in policy
+    # Self-hosted, the Content Security Policy is the README's, directive by directive.
+    assert page_policy(dist) == documented_policy()
     for card in build.model_cards():
         assert (dist / "models" / f"{card.id}.toml").is_file()
         assert (dist / "models" / card.id / card.entry).is_file()
@@ -206,11 +226,25 @@ def serve_cdn_from(pyodide_dist, tampered: str | None = None):
 
 
 @pytest.fixture(scope="module")
-def cdn_site(tmp_path_factory, dist):  # after `dist`: the models and demos are in place
+def cdn_dist(tmp_path_factory, dist) -> Path:  # after `dist`: the models and demos are in place
     out = tmp_path_factory.mktemp("cdn") / "pylens"
     build.build_site(out, None)
-    with build.serving([("/" + SUB_PATH, out)], isolated=False) as origin:
+    return out
+
+
+@pytest.fixture(scope="module")
+def cdn_site(cdn_dist):
+    with build.serving([("/" + SUB_PATH, cdn_dist)], isolated=False) as origin:
         yield origin + SUB_PATH
+
+
+def test_cdn_policy_adds_only_the_pinned_pyodide_and_its_import_map(cdn_dist):
+    policy, documented, cdn = page_policy(cdn_dist), documented_policy(), build.PYODIDE["cdn"]
+    import_map = re.search(r'<script type="importmap">(.*?)</script>', (cdn_dist / "index.html").read_text(), re.S)[1]
+    digest = base64.b64encode(hashlib.sha256(import_map.encode()).digest()).decode()
+    assert policy == {**documented, "script-src": [documented["script-src"][0], f"'sha256-{digest}'",
+                                                   *documented["script-src"][1:], cdn],
+                      "connect-src": [*documented["connect-src"], cdn]}
 
 
 def test_cdn_mode_loads_the_pinned_pyodide_under_the_policy(cdn_site, pyodide_dist):
