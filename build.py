@@ -31,6 +31,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -344,6 +345,9 @@ new EventSource("./__changes").addEventListener("change", () => location.reload(
 LIVE_RELOAD_WATCH = (ROOT / "py", ROOT / "site", ROOT / "models")
 
 
+POLICY_REPORTS = "/__policy-reports"  # where the browser posts Content Security Policy violations
+
+
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
@@ -360,11 +364,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     }
 
     def __init__(self, *args, table: list[tuple[str, Path]], quiet: bool, isolated: bool,
-                 watch: tuple[Path, ...], **kwargs):
+                 watch: tuple[Path, ...], policy_reports: list | None = None, **kwargs):
         self.table = table
         self.quiet = quiet
         self.isolated = isolated
         self.watch = watch
+        self.policy_reports = policy_reports
         super().__init__(*args, directory=str(ROOT / "site"), **kwargs)
 
     def handle(self) -> None:
@@ -428,7 +433,26 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         if self.isolated:  # cross-origin isolation: SharedArrayBuffer, so tf.js's wasm backend can use threads
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "credentialless")
+        if self.policy_reports is not None:
+            # The page's policy again, reporting: a policy in a <meta> tag cannot report, and a
+            # violation in a worker fires no event the page sees. Workers made from blob: URLs
+            # inherit it; workers from the site's scripts get it from this header.
+            policy = f"{self.page_policy()}; report-uri {POLICY_REPORTS}"
+            self.send_header("Content-Security-Policy-Report-Only", policy)
         super().end_headers()
+
+    def page_policy(self) -> str:
+        """The Content Security Policy in the <meta> tag of the first page in the route table."""
+        page = next(folder / "index.html" for _, folder in self.table if (folder / "index.html").is_file())
+        return re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page.read_text())[1]
+
+    def do_POST(self) -> None:
+        if self.policy_reports is None or self.path != POLICY_REPORTS:
+            self.send_error(405)
+            return
+        self.policy_reports.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
 
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
@@ -442,19 +466,22 @@ def tree_state(folders: tuple[Path, ...]) -> dict[Path, int]:
 
 
 def make_server(port: int, table: list[tuple[str, Path]], quiet: bool = False, isolated: bool = True,
-                watch: tuple[Path, ...] = ()) -> http.server.ThreadingHTTPServer:
+                watch: tuple[Path, ...] = (), policy_reports: list | None = None) -> http.server.ThreadingHTTPServer:
     """A server of the route table; `isolated` sends COOP/COEP; `watch` turns on live reload of
-    pages when a file under those folders changes."""
-    handler = functools.partial(SiteHandler, table=table, quiet=quiet, isolated=isolated, watch=watch)
+    pages when a file under those folders changes; `policy_reports` collects the reports of
+    Content Security Policy violations, in the page and in its workers."""
+    handler = functools.partial(SiteHandler, table=table, quiet=quiet, isolated=isolated, watch=watch,
+                                policy_reports=policy_reports)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server
 
 
 @contextlib.contextmanager
-def serving(table: list[tuple[str, Path]], isolated: bool = True, watch: tuple[Path, ...] = ()) -> Iterator[str]:
+def serving(table: list[tuple[str, Path]], isolated: bool = True, watch: tuple[Path, ...] = (),
+            policy_reports: list | None = None) -> Iterator[str]:
     """Serve a route table on a free local port in a background thread; yields its base URL."""
-    server = make_server(0, table, quiet=True, isolated=isolated, watch=watch)
+    server = make_server(0, table, quiet=True, isolated=isolated, watch=watch, policy_reports=policy_reports)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

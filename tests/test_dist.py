@@ -31,10 +31,16 @@ document.addEventListener("securitypolicyviolation", e => window.cspViolations.p
 
 
 @pytest.fixture(scope="module")
-def site(dist):
+def policy_reports() -> list:
+    return []
+
+
+@pytest.fixture(scope="module")
+def site(dist, policy_reports):
     """The built site served under /pylens/, as a GitHub Pages project site is, with no special
-    headers; nothing else is served."""
-    with build.serving([("/" + SUB_PATH, dist)], isolated=False) as origin:
+    headers but a reporting copy of the page's policy, whose reports of violations (in the page and
+    in its workers) go to policy_reports; nothing else is served."""
+    with build.serving([("/" + SUB_PATH, dist)], isolated=False, policy_reports=policy_reports) as origin:
         yield origin
 
 
@@ -69,7 +75,7 @@ def test_dist_is_self_contained(dist):
     assert 'src="/' not in text and 'href="/' not in text  # relative URLs only
 
 
-def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, tmp_path_factory):
+def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports, tmp_path_factory):
     video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", ["aizoo_demo.jpg"])
     requests: list[str] = []
     url = site + SUB_PATH
@@ -97,9 +103,27 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, tmp_path_factor
             page.click("#style-save-png")
         assert download.value.suggested_filename.endswith(".png")
         assert page.evaluate("window.cspViolations") == []
+        # The page's workers too: a violation there would have been reported by now.
+        app.page.evaluate("window.pylens.stats()")
+        assert policy_reports == []
     assert any(r.endswith("/models/style-wave/model.json") for r in requests)
     off_site = [r for r in requests if not r.startswith(url) and not r.startswith(("data:", "blob:"))]
     assert not off_site, off_site
+
+
+def test_a_violation_in_a_worker_is_reported(site, policy_reports):
+    """What the session above relies on: a request off the site from any of the page's workers
+    (Python's among them) is reported."""
+    with build.HeadlessApp(site + SUB_PATH, "wasm", enforce_csp=True) as app:
+        workers = app.page.workers
+        assert workers
+        for number, worker in enumerate(workers):
+            worker.evaluate(f"fetch('https://example.org/worker-{number}').catch(() => null)")
+        app.wait_until(f"fetch('{site}').then(() => true)")  # the reports have a moment to be posted
+        blocked = {report["csp-report"]["blocked-uri"] for report in policy_reports
+                   if report["csp-report"]["effective-directive"] == "connect-src"}
+        assert blocked == {f"https://example.org/worker-{number}" for number in range(len(workers))}, policy_reports
+    policy_reports.clear()
 
 
 def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dist, tmp_path):
