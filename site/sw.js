@@ -13,10 +13,12 @@ self.addEventListener("install", () => self.skipWaiting());
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
+    // The pages first, then the older caches: a request the older worker still answered after
+    // the deletion would open its cache again, and that cache would stay.
+    await self.clients.claim();
     for (const name of await caches.keys()) {
       if (name.startsWith("pylens-") && name !== CACHE) await caches.delete(name);
     }
-    await self.clients.claim();
   })());
 });
 
