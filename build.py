@@ -364,12 +364,14 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     }
 
     def __init__(self, *args, table: list[tuple[str, Path]], quiet: bool, isolated: bool,
-                 watch: tuple[Path, ...], policy_reports: list | None = None, **kwargs):
+                 watch: tuple[Path, ...], policy_reports: list | None = None, reporting_policy: str = "",
+                 **kwargs):
         self.table = table
         self.quiet = quiet
         self.isolated = isolated
         self.watch = watch
         self.policy_reports = policy_reports
+        self.reporting_policy = reporting_policy
         super().__init__(*args, directory=str(ROOT / "site"), **kwargs)
 
     def handle(self) -> None:
@@ -433,18 +435,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         if self.isolated:  # cross-origin isolation: SharedArrayBuffer, so tf.js's wasm backend can use threads
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "credentialless")
-        if self.policy_reports is not None:
-            # The page's policy again, reporting: a policy in a <meta> tag cannot report, and a
-            # violation in a worker fires no event the page sees. Workers made from blob: URLs
-            # inherit it; workers from the site's scripts get it from this header.
-            policy = f"{self.page_policy()}; report-uri {POLICY_REPORTS}"
-            self.send_header("Content-Security-Policy-Report-Only", policy)
+        if self.reporting_policy:
+            self.send_header("Content-Security-Policy-Report-Only", self.reporting_policy)
         super().end_headers()
-
-    def page_policy(self) -> str:
-        """The Content Security Policy in the <meta> tag of the first page in the route table."""
-        page = next(folder / "index.html" for _, folder in self.table if (folder / "index.html").is_file())
-        return re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', page.read_text())[1]
 
     def do_POST(self) -> None:
         if self.policy_reports is None or self.path != POLICY_REPORTS:
@@ -459,6 +452,13 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+def page_policy(site: Path) -> str:
+    """The Content Security Policy in the <meta> tag of a site's page."""
+    [policy] = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">',
+                          (site / "index.html").read_text())
+    return policy
+
+
 def tree_state(folders: tuple[Path, ...]) -> dict[Path, int]:
     """Every file under the folders (hidden ones aside) with its modification time."""
     return {path: path.stat().st_mtime_ns for folder in folders for path in folder.rglob("*")
@@ -470,8 +470,15 @@ def make_server(port: int, table: list[tuple[str, Path]], quiet: bool = False, i
     """A server of the route table; `isolated` sends COOP/COEP; `watch` turns on live reload of
     pages when a file under those folders changes; `policy_reports` collects the reports of
     Content Security Policy violations, in the page and in its workers."""
+    reporting_policy = ""
+    if policy_reports is not None:
+        # The page's policy again, reporting: a policy in a <meta> tag cannot report, and a
+        # violation in a worker fires no event the page sees. Workers made from blob: URLs
+        # inherit it; workers from the site's scripts get it from this header.
+        site = next(folder for _, folder in table if (folder / "index.html").is_file())
+        reporting_policy = f"{page_policy(site)}; report-uri {POLICY_REPORTS}"
     handler = functools.partial(SiteHandler, table=table, quiet=quiet, isolated=isolated, watch=watch,
-                                policy_reports=policy_reports)
+                                policy_reports=policy_reports, reporting_policy=reporting_policy)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server

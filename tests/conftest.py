@@ -116,18 +116,18 @@ def assert_finds_the_faces(got: list[dict], faces: list[dict], min_iou: float = 
 
 
 # The controls a person can reach now, in document (reading) order: visible, enabled, focusable,
-# and of a group of radio buttons the one checked (arrow keys move within the group).
-FOCUSABLE = """[...document.querySelectorAll('button, select, input, textarea, summary, a[href], [tabindex]')]
-    .filter(e => e.checkVisibility() && !e.disabled && e.tabIndex >= 0 && (e.type !== 'radio' || e.checked))
-    .map(e => e.id || e.dataset.file || e.dataset.style || `${e.tagName}:${e.name || e.textContent.trim()}`)"""
-FOCUSED = """(e => e === document.body ? null : e.id || e.dataset.file || e.dataset.style
-    || `${e.tagName}:${e.name || e.textContent.trim()}`)(document.activeElement)"""
+# and of a group of radio buttons the one checked (arrow keys move within the group); and the name
+# a control goes by here.
+CONTROLS = """[...document.querySelectorAll('button, select, input, textarea, summary, a[href], [tabindex]')]
+    .filter(e => e.checkVisibility() && !e.disabled && e.tabIndex >= 0 && (e.type !== 'radio' || e.checked))"""
+CONTROL_NAME = "(e => e.id || e.dataset.file || e.dataset.style || `${e.tagName}:${e.name || e.textContent.trim()}`)"
+FOCUSABLE = f"{CONTROLS}.map({CONTROL_NAME})"
+FOCUSED = f"(e => e === document.body ? null : {CONTROL_NAME}(e))(document.activeElement)"
 
 
 def tab_order(page) -> list[str]:
     """The controls that Tab goes through from the first one on the page until it comes round again."""
-    page.evaluate("""() => [...document.querySelectorAll('button, select, input, summary, a[href], [tabindex]')]
-        .find(e => e.checkVisibility() && !e.disabled && e.tabIndex >= 0).focus()""")
+    page.evaluate(f"{CONTROLS}[0].focus()")
     order = [page.evaluate(FOCUSED)]
     for _ in range(100):
         page.keyboard.press("Tab")

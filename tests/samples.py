@@ -154,15 +154,19 @@ class Variation:
     placements: tuple[tuple[str, Callable[[float, float], tuple[float, float]]], ...]  # (source photo, point map)
 
     def faces(self, reference: dict) -> list[dict]:
-        """The faces the outside reference gives for the source photos, moved to where they are in
-        this photo (each box the bounding box of its moved corners)."""
-        faces = []
-        for name, move in self.placements:
-            for face in reference[name]["detections"]:
-                x0, y0, x1, y1 = face["box"]
-                xs, ys = zip(*(move(x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))), strict=True)
-                faces.append({**face, "box": [min(xs), min(ys), max(xs), max(ys)]})
-        return faces
+        """The faces the outside reference gives for the source photos, where they are in this photo."""
+        return [face for name, move in self.placements for face in placed_faces(reference, name, move)]
+
+
+def placed_faces(reference: dict, name: str, move: Callable[[float, float], tuple[float, float]]) -> list[dict]:
+    """The faces the outside reference gives for a photo, moved by a point map (each box the
+    bounding box of its moved corners)."""
+    faces = []
+    for face in reference[name]["detections"]:
+        x0, y0, x1, y1 = face["box"]
+        xs, ys = zip(*(move(x, y) for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))), strict=True)
+        faces.append({**face, "box": [min(xs), min(ys), max(xs), max(ys)]})
+    return faces
 
 
 def scaled(sx: float, sy: float, dx: float = 0, dy: float = 0) -> Callable[[float, float], tuple[float, float]]:
