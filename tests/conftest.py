@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import build
 import samples
+from pylens_build.bench.plain_js import PLAIN_TFJS_SCRIPTS, load_js_pipeline
+from pylens_build.cli import prepare_site
+from pylens_build.headless import HeadlessApp, launch_chromium
+from pylens_build.models import model_cards
+from pylens_build.runtimes import ensure_pyodide
+from pylens_build.server import routes, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,32 +26,32 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def pyodide_dist() -> Path:
-    return build.ensure_pyodide()
+    return ensure_pyodide()
 
 
 @pytest.fixture(scope="session")
 def site_url(pyodide_dist) -> str:
-    build.prepare_site(self_host=False)
-    with build.serving(build.routes(pyodide_dist)) as url:
+    prepare_site(self_host=False)
+    with serving(routes(pyodide_dist)) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def app(site_url) -> build.HeadlessApp:
+def app(site_url) -> HeadlessApp:
     """One page on the wasm backend, shared by the tests that only feed it images."""
-    with build.HeadlessApp(site_url, "wasm") as headless:
+    with HeadlessApp(site_url, "wasm") as headless:
         yield headless
 
 
 TFJS_PAGE = '<!doctype html><meta charset="utf-8"><title>plain tf.js</title>' + "".join(
-    f'<script src="{script}"></script>' for script in build.PLAIN_TFJS_SCRIPTS)
+    f'<script src="{script}"></script>' for script in PLAIN_TFJS_SCRIPTS)
 
 
 @pytest.fixture(scope="session")
 def tfjs_page(site_url):
     """A page of the site's origin with only tf.js (wasm backend): for running models in plain
     tf.js, apart from the app."""
-    browser = build.launch_chromium()
+    browser = launch_chromium()
     page = browser.new_page()
     page.route(site_url + "tfjs.html", lambda route: route.fulfill(body=TFJS_PAGE, content_type="text/html"))
     page.goto(site_url + "tfjs.html")
@@ -63,8 +68,8 @@ def reference() -> dict:
 @pytest.fixture(scope="session")
 def js_reference(app):
     """The independent plain tf.js pipeline (tests/js_reference.js), loaded into the shared page."""
-    card = next(c for c in build.model_cards() if c.id == "aizoo-face-mask")
-    build.load_js_pipeline(app.page, card, "wasm")
+    card = next(c for c in model_cards() if c.id == "aizoo-face-mask")
+    load_js_pipeline(app.page, card, "wasm")
 
     def detect(score_threshold: float = 0.5, iou_threshold: float = 0.5) -> list[dict]:
         """Detections of the plain JS pipeline on the picture the app shows now."""

@@ -7,12 +7,13 @@ import sys
 import pytest
 from PIL import Image
 
-import build
+from pylens_build.bench.startup import APP_PHASES, JS_PHASES
+from pylens_build.project import ROOT
 
 
 def test_bench_prints_and_writes_every_figure(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(build.ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
+        [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
          "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--results", str(tmp_path), "--json"],
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -25,16 +26,16 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     assert mask["wasm_threads"] is True and mask["not_isolated"]["predict_ms"] > 0
     # Each start-up phase runs from its own start mark (or navigation) to its own end mark (or the
     # first result), as the browser recorded them, and lies between navigation and the first result.
-    for run, phases in (("cold_start", build.APP_PHASES), ("js_cold_start", build.JS_PHASES),
-                        ("warm_start", build.APP_PHASES), ("cached_start", build.APP_PHASES),
-                        ("cached_third_start", build.APP_PHASES)):
+    for run, phases in (("cold_start", APP_PHASES), ("js_cold_start", JS_PHASES),
+                        ("warm_start", APP_PHASES), ("cached_start", APP_PHASES),
+                        ("cached_third_start", APP_PHASES)):
         marks, ms = mask[run]["marks"], mask[run]["ms"]
         for name, start_mark, end_mark in phases:
             start, end = mask[run]["phases"][name]
             assert (start, end) == (marks[start_mark] if start_mark else 0, marks[end_mark] if end_mark else ms)
             assert 0 <= start < end <= ms, (run, name, start, end)
             assert mask[run]["phases_ms"][name] == pytest.approx(end - start)
-        if phases is build.APP_PHASES:  # what must come before what
+        if phases is APP_PHASES:  # what must come before what
             order = ["pyscript: Loading Pyodide", "pyscript: Loading files", "pyscript: Loaded Pyodide",
                      "pylens: app started", "pylens: model ready", "pylens: ready"]
             assert [marks[name] for name in order] == sorted(marks[name] for name in order), (run, marks)

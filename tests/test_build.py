@@ -7,7 +7,10 @@ import urllib.request
 
 import pytest
 
-import build
+from pylens_build.fetch import fetch_verified
+from pylens_build.project import PYODIDE, ROOT, SetupError
+from pylens_build.runtimes import check_lock, ensure_pyodide
+from pylens_build.server import pyscript_config
 
 
 def test_fetch_verified_copies_and_reuses(tmp_path):
@@ -15,18 +18,18 @@ def test_fetch_verified_copies_and_reuses(tmp_path):
     source.write_bytes(b"weights")
     dest = tmp_path / "out" / "model.bin"
     sha = hashlib.sha256(b"weights").hexdigest()
-    build.fetch_verified(dest, sha, "https://example.invalid/model.bin", source)
+    fetch_verified(dest, sha, "https://example.invalid/model.bin", source)
     assert dest.read_bytes() == b"weights"
     source.unlink()  # present with the right checksum: not fetched again
-    build.fetch_verified(dest, sha, "https://example.invalid/model.bin", source)
+    fetch_verified(dest, sha, "https://example.invalid/model.bin", source)
 
 
 def test_checksum_mismatch_names_the_file_and_leaves_nothing(tmp_path):
     source = tmp_path / "mirror.bin"
     source.write_bytes(b"tampered")
     dest = tmp_path / "out" / "model.bin"
-    with pytest.raises(build.SetupError, match=r"model.bin: checksum mismatch .* not installed"):
-        build.fetch_verified(dest, "0" * 64, "https://example.invalid/model.bin", source)
+    with pytest.raises(SetupError, match=r"model.bin: checksum mismatch .* not installed"):
+        fetch_verified(dest, "0" * 64, "https://example.invalid/model.bin", source)
     assert not dest.exists() and not dest.with_name("model.bin.part").exists()
 
 
@@ -35,21 +38,21 @@ def test_a_wrong_file_in_place_is_replaced(tmp_path):
     source.write_bytes(b"weights")
     dest = tmp_path / "model.bin"
     dest.write_bytes(b"stale")
-    build.fetch_verified(dest, hashlib.sha256(b"weights").hexdigest(), "https://example.invalid/x", source)
+    fetch_verified(dest, hashlib.sha256(b"weights").hexdigest(), "https://example.invalid/x", source)
     assert dest.read_bytes() == b"weights"
 
 
 def test_pyodide_dist_is_checked(tmp_path, monkeypatch, pyodide_dist):
     broken = tmp_path / "pyodide"
     broken.mkdir()
-    for name in build.PYODIDE["sha256"]:
+    for name in PYODIDE["sha256"]:
         (broken / name).symlink_to(pyodide_dist / name)
     (broken / "pyodide-lock.json").symlink_to(pyodide_dist / "pyodide-lock.json")
     (broken / "pyodide.mjs").unlink()
     (broken / "pyodide.mjs").write_text("// not pyodide")
     monkeypatch.setenv("PYODIDE_DIST", str(broken))
-    with pytest.raises(build.SetupError, match="pyodide.mjs fails its checksum"):
-        build.ensure_pyodide()
+    with pytest.raises(SetupError, match="pyodide.mjs fails its checksum"):
+        ensure_pyodide()
 
 
 def get(url: str) -> tuple[int, str, bytes]:
@@ -79,9 +82,9 @@ def test_served_tree_and_mime_types(site_url, path, mime):
 def test_self_hosted_config_points_at_local_pyodide(site_url):
     _, _, body = get(site_url + "pyscript.toml")
     assert body.decode().startswith('interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"\n')
-    cdn_config = build.pyscript_config(self_hosted=False).decode()  # the pinned Pyodide on its CDN
-    assert cdn_config.startswith(f'interpreter = "./start.mjs?pyodide={build.PYODIDE["cdn"]}pyodide.mjs"\n')
-    assert "/v0.27.7/" in build.PYODIDE["cdn"]
+    cdn_config = pyscript_config(self_hosted=False).decode()  # the pinned Pyodide on its CDN
+    assert cdn_config.startswith(f'interpreter = "./start.mjs?pyodide={PYODIDE["cdn"]}pyodide.mjs"\n')
+    assert "/v0.27.7/" in PYODIDE["cdn"]
 
 
 def test_paths_outside_the_tree_are_not_served(site_url):
@@ -90,18 +93,18 @@ def test_paths_outside_the_tree_are_not_served(site_url):
 
 
 def test_every_module_is_in_the_pyscript_config():
-    config = (build.ROOT / "site" / "pyscript.toml").read_text()
-    for module in sorted((build.ROOT / "py").glob("*.py")):
+    config = (ROOT / "site" / "pyscript.toml").read_text()
+    for module in sorted((ROOT / "py").glob("*.py")):
         if module.name != "main.py":
             assert f'"./py/{module.name}" = "./{module.name}"' in config, module.name
 
 
 def test_lock_file_is_checked_by_content(pyodide_dist):
     good = (pyodide_dist / "pyodide-lock.json").read_bytes()
-    build._check_lock(good, "lock")
+    check_lock(good, "lock")
     lock = json.loads(good)
     lock["packages"]["numpy"]["sha256"] = "0" * 64
-    with pytest.raises(build.SetupError, match="package 'numpy' is missing or not the pinned build"):
-        build._check_lock(json.dumps(lock).encode(), "lock")
-    with pytest.raises(build.SetupError, match="not a Pyodide lock file"):
-        build._check_lock(b"<html>503</html>", "lock")
+    with pytest.raises(SetupError, match="package 'numpy' is missing or not the pinned build"):
+        check_lock(json.dumps(lock).encode(), "lock")
+    with pytest.raises(SetupError, match="not a Pyodide lock file"):
+        check_lock(b"<html>503</html>", "lock")

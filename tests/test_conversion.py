@@ -15,9 +15,10 @@ import subprocess
 import numpy as np
 import pytest
 
-import build
 import fast_style_numpy
 import samples
+from pylens_build.models import CONVERTER, ensure_convert_env, ensure_models, model_cards
+from pylens_build.project import BUILD
 
 STYLES = ("la_muse", "rain_princess", "scream", "udnie", "wave", "wreck")
 PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
@@ -25,7 +26,7 @@ STYLE_SIZE = (320, 240)  # photos are resized to this (width, height) for the st
 
 
 def style_card(style: str):
-    return next(c for c in build.model_cards() if c.id == "style-" + style.replace("_", "-"))
+    return next(c for c in model_cards() if c.id == "style-" + style.replace("_", "-"))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -44,22 +45,22 @@ def style_inputs() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def tensorflow_outputs(style_inputs, tmp_path_factory) -> dict[str, np.ndarray]:
     """Each style's TensorFlow output on its photo, from the conversion environment (one process)."""
-    build.ensure_models()
+    ensure_models()
     folder = tmp_path_factory.mktemp("tf")
     args = []
     for style, image in style_inputs.items():
         np.save(folder / f"{style}-in.npy", image)
         card = style_card(style)
-        args += [str(build.BUILD / "sources" / card.sources.mirror), str(folder / f"{style}-in.npy"),
+        args += [str(BUILD / "sources" / card.sources.mirror), str(folder / f"{style}-in.npy"),
                  str(folder / f"{style}-out.npy")]
-    subprocess.run([str(build.ensure_convert_env()), str(build.CONVERTER), "stylize", *args],
+    subprocess.run([str(ensure_convert_env()), str(CONVERTER), "stylize", *args],
                    check=True, capture_output=True)
     return {style: np.load(folder / f"{style}-out.npy") for style in STYLES}
 
 
 @pytest.mark.parametrize("style", STYLES)
 def test_tensorflow_rebuild_matches_numpy_formulas(style, style_inputs, tensorflow_outputs):
-    variables = fast_style_numpy.load_variables(build.BUILD / "sources" / style_card(style).sources.mirror)
+    variables = fast_style_numpy.load_variables(BUILD / "sources" / style_card(style).sources.mirror)
     expected = fast_style_numpy.stylize(variables, style_inputs[style])
     got = tensorflow_outputs[style]
     assert got.shape == expected.shape == (*STYLE_SIZE[::-1], 3)

@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-import build
 import samples
+from pylens_build import server
+from pylens_build.cli import prepare_site
+from pylens_build.headless import BACKEND_FLAGS, HeadlessApp, launch_chromium
+from pylens_build.models import model_cards
+from pylens_build.project import PYODIDE, ROOT
+from pylens_build.server import SiteHandler, serving
+from pylens_build.static_site import DIST, build_site, stamp_version
 from test_webcam import FAKE_CAMERA
 
 SUB_PATH = "pylens/"
@@ -19,9 +25,9 @@ SUB_PATH = "pylens/"
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory, pyodide_dist):
-    build.prepare_site(self_host=True)
+    prepare_site(self_host=True)
     out = tmp_path_factory.mktemp("site") / "dist"
-    build.build_site(out, pyodide_dist)
+    build_site(out, pyodide_dist)
     return out
 
 
@@ -40,13 +46,13 @@ def site(dist, policy_reports):
     """The built site served under /pylens/, as a GitHub Pages project site is, with no special
     headers but a reporting copy of the page's policy, whose reports of violations (in the page and
     in its workers) go to policy_reports; nothing else is served."""
-    with build.serving([("/" + SUB_PATH, dist)], isolated=False, policy_reports=policy_reports) as origin:
+    with serving([("/" + SUB_PATH, dist)], isolated=False, policy_reports=policy_reports) as origin:
         yield origin
 
 
-def page_policy(site: Path) -> dict[str, list[str]]:
+def policy_directives(site: Path) -> dict[str, list[str]]:
     """The Content Security Policy of a built page: directive -> its sources."""
-    policy = build.page_policy(site)
+    policy = server.page_policy(site)
     directives = [part.split() for part in policy.split(";") if part.strip()]
     assert len({name for name, *_ in directives}) == len(directives), policy  # each directive once
     return {name: sources for name, *sources in directives}
@@ -54,7 +60,7 @@ def page_policy(site: Path) -> dict[str, list[str]]:
 
 def documented_policy() -> dict[str, list[str]]:
     """The policy of the self-hosted build as the README's table gives it."""
-    readme = (build.ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     table = readme.split("| directive | sources | why |\n| --- | --- | --- |\n")[1].split("\n\n")[0]
     rows = [re.match(r"\| `([a-z-]+)` \| `([^`]+)` \|", line) for line in table.splitlines()]
     assert all(rows), table
@@ -65,8 +71,8 @@ def test_dist_is_self_contained(dist):
     assert (dist / "index.html").is_file() and (dist / ".nojekyll").is_file()
     assert (dist / "pyscript.toml").read_text().startswith('interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')
     # Self-hosted, the Content Security Policy is the README's, directive by directive.
-    assert page_policy(dist) == documented_policy()
-    for card in build.model_cards():
+    assert policy_directives(dist) == documented_policy()
+    for card in model_cards():
         assert (dist / "models" / f"{card.id}.toml").is_file()
         assert (dist / "models" / card.id / card.entry).is_file()
     assert not list(dist.rglob(".stamp")) and not list(dist.rglob("*.map"))
@@ -78,7 +84,7 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports,
     video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", ["aizoo_demo.jpg"])
     requests: list[str] = []
     url = site + SUB_PATH
-    with build.HeadlessApp(url, "wasm", prepare=lambda context: context.on("request", lambda r: requests.append(r.url)),
+    with HeadlessApp(url, "wasm", prepare=lambda context: context.on("request", lambda r: requests.append(r.url)),
                            chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"),
                            init_script=CSP_VIOLATIONS, enforce_csp=True) as app:
         page = app.page
@@ -111,7 +117,7 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports,
 def test_a_violation_in_a_worker_is_reported(site, policy_reports):
     """What the session above relies on: a request off the site from any of the page's workers
     (Python's among them) is reported."""
-    with build.HeadlessApp(site + SUB_PATH, "wasm", enforce_csp=True) as app:
+    with HeadlessApp(site + SUB_PATH, "wasm", enforce_csp=True) as app:
         workers = app.page.workers
         assert workers
         for number, worker in enumerate(workers):
@@ -125,10 +131,10 @@ def test_a_violation_in_a_worker_is_reported(site, policy_reports):
 
 def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dist, tmp_path):
     site_dir = tmp_path / "pylens"
-    build.build_site(site_dir, pyodide_dist)
-    with build.serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
+    build_site(site_dir, pyodide_dist)
+    with serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
         url = origin + SUB_PATH
-        with build.HeadlessApp(url, "wasm") as app:
+        with HeadlessApp(url, "wasm") as app:
             page = app.page
             # The service worker takes over and the page reloads once, cross-origin isolated.
             app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
@@ -150,7 +156,7 @@ def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dis
             [old_cache] = page.evaluate("caches.keys()")
             with (site_dir / "py" / "page.py").open("a") as module:
                 module.write("\nfrom pyscript import window\nwindow.deployed = 'second'\n")
-            version = build.stamp_version(site_dir)
+            version = stamp_version(site_dir)
             # The browser looks for a new sw.js on navigations (at least daily); here, at once.
             app.wait_until("navigator.serviceWorker.getRegistration().then(r => r.update())"
                            f".then(() => caches.has('{old_cache}')).then(old => !old)")
@@ -182,9 +188,9 @@ DAMAGE_SNAPSHOT = """async (how) => {
 
 def test_visits_after_the_first_restore_python_from_a_snapshot(pyodide_dist, tmp_path):
     site_dir = tmp_path / "pylens"
-    build.build_site(site_dir, pyodide_dist)
-    with build.serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
-        with build.HeadlessApp(origin + SUB_PATH, "wasm") as app:
+    build_site(site_dir, pyodide_dist)
+    with serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
+        with HeadlessApp(origin + SUB_PATH, "wasm") as app:
             page = app.page
 
             def restart_and_detect() -> list:
@@ -214,19 +220,19 @@ def test_visits_after_the_first_restore_python_from_a_snapshot(pyodide_dist, tmp
 
 
 def test_pages_workflow_deploys_what_build_writes_once_the_tests_passed():
-    workflow = (build.ROOT / ".github" / "workflows" / "pages.yml").read_text()
-    tests = (build.ROOT / ".github" / "workflows" / "tests.yml").read_text()
+    workflow = (ROOT / ".github" / "workflows" / "pages.yml").read_text()
+    tests = (ROOT / ".github" / "workflows" / "tests.yml").read_text()
     # The tests run the CI script, which runs the README's test command; the deploy waits for them,
     # goes on only when they passed on a push to main, and builds the commit they ran on.
     assert "name: Tests\n" in tests and "run: CI=true bash .ci/run" in tests
-    assert "python3 build.py test" in (build.ROOT / ".ci" / "run").read_text()
+    assert "python3 build.py test" in (ROOT / ".ci" / "run").read_text()
     assert "  workflow_run:\n    workflows: [Tests]\n    types: [completed]\n    branches: [main]\n" in workflow
     assert "workflow_dispatch" not in workflow and "\n  push:" not in workflow
     assert ("if: github.event.workflow_run.conclusion == 'success' && github.event.workflow_run.event == 'push'"
             in workflow)
     assert "ref: ${{ github.event.workflow_run.head_sha }}" in workflow
     assert "run: python3 build.py build --self-host" in workflow
-    assert f"path: {build.DIST.name}\n" in workflow
+    assert f"path: {DIST.name}\n" in workflow
     for action in ("actions/configure-pages@", "actions/upload-pages-artifact@", "actions/deploy-pages@"):
         assert action in workflow
 
@@ -236,31 +242,31 @@ def serve_cdn_from(pyodide_dist, tampered: str | None = None):
     with one file's bytes changed if asked."""
     def prepare(context):
         def fulfil(route):
-            name = route.request.url.removeprefix(build.PYODIDE["cdn"])
+            name = route.request.url.removeprefix(PYODIDE["cdn"])
             body = (pyodide_dist / name).read_bytes()
             if name == tampered:
                 body += b"\n// changed"
             route.fulfill(body=body, headers={"Access-Control-Allow-Origin": "*"},
-                          content_type=build.SiteHandler.extensions_map.get(Path(name).suffix, "application/json"))
-        context.route(build.PYODIDE["cdn"] + "**", fulfil)
+                          content_type=SiteHandler.extensions_map.get(Path(name).suffix, "application/json"))
+        context.route(PYODIDE["cdn"] + "**", fulfil)
     return prepare
 
 
 @pytest.fixture(scope="module")
 def cdn_dist(tmp_path_factory, dist) -> Path:  # after `dist`: the models and demos are in place
     out = tmp_path_factory.mktemp("cdn") / "pylens"
-    build.build_site(out, None)
+    build_site(out, None)
     return out
 
 
 @pytest.fixture(scope="module")
 def cdn_site(cdn_dist):
-    with build.serving([("/" + SUB_PATH, cdn_dist)], isolated=False) as origin:
+    with serving([("/" + SUB_PATH, cdn_dist)], isolated=False) as origin:
         yield origin + SUB_PATH
 
 
 def test_cdn_policy_adds_only_the_pinned_pyodide_and_its_import_map(cdn_dist):
-    policy, documented, cdn = page_policy(cdn_dist), documented_policy(), build.PYODIDE["cdn"]
+    policy, documented, cdn = policy_directives(cdn_dist), documented_policy(), PYODIDE["cdn"]
     import_map = re.search(r'<script type="importmap">(.*?)</script>', (cdn_dist / "index.html").read_text(), re.S)[1]
     digest = base64.b64encode(hashlib.sha256(import_map.encode()).digest()).decode()
     assert policy == {**documented, "script-src": [documented["script-src"][0], f"'sha256-{digest}'",
@@ -276,17 +282,17 @@ def test_cdn_mode_loads_the_pinned_pyodide_under_the_policy(cdn_site, pyodide_di
         serve_cdn_from(pyodide_dist)(context)
 
     # Service workers blocked: their requests would bypass the routing to the local copy.
-    with build.HeadlessApp(cdn_site, "wasm", prepare=prepare, init_script=CSP_VIOLATIONS, enforce_csp=True,
+    with HeadlessApp(cdn_site, "wasm", prepare=prepare, init_script=CSP_VIOLATIONS, enforce_csp=True,
                            block_service_workers=True) as app:
         assert len(app.detect((samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes(), "a.jpg")
                    ["detections"]) == 3
         assert app.page.evaluate("window.cspViolations") == []
     off_site = {r.split("/full/")[0] for r in requests if not r.startswith(cdn_site)}
-    assert off_site == {build.PYODIDE["cdn"].split("/full/")[0]}  # the pinned version, nothing else
+    assert off_site == {PYODIDE["cdn"].split("/full/")[0]}  # the pinned version, nothing else
 
 
 def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
-    browser = build.launch_chromium()
+    browser = launch_chromium()
     try:
         context = browser.new_context(service_workers="block")
         serve_cdn_from(pyodide_dist, tampered="pyodide.mjs")(context)
@@ -295,7 +301,7 @@ def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
             page.goto(cdn_site)
         # The page says that Python could not be loaded, and takes no images.
         expect(page.locator("#error-text")).to_contain_text("The Python runtime could not be loaded from "
-                                                            + build.PYODIDE["cdn"])
+                                                            + PYODIDE["cdn"])
         expect(page.locator("#status")).to_have_text("The app could not start.")
         expect(page.locator("#open")).to_be_disabled()
         assert not page.evaluate("Boolean(window.pylens?.ready)")
@@ -305,10 +311,10 @@ def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
 
 def test_automatic_choice_by_the_times_measured_in_this_browser(pyodide_dist, tmp_path):
     site_dir = tmp_path / "pylens"
-    build.build_site(site_dir, pyodide_dist)
-    with build.serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
+    build_site(site_dir, pyodide_dist)
+    with serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
         # WebGPU and WebGL both run here, in software; no ?backend=: automatic.
-        with build.HeadlessApp(origin + SUB_PATH, chromium_args=build.BACKEND_FLAGS["webgpu"]) as app:
+        with HeadlessApp(origin + SUB_PATH, chromium_args=BACKEND_FLAGS["webgpu"]) as app:
             page = app.page
             app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
             assert app.stats()["backend"] == "wasm" and app.stats()["backend_times"] == {}  # nothing timed yet

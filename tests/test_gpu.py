@@ -13,9 +13,11 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-import build
 import samples
 from conftest import TFJS_PAGE, assert_same_detections
+from pylens_build.headless import HeadlessApp
+from pylens_build.models import CONVERTER, ensure_convert_env
+from pylens_build.project import BUILD
 from test_cli import build_py
 from test_conversion import psnr, style_card
 from test_segment_style import assert_mask_agrees_with_plain_tfjs, jpeg, png_array
@@ -34,7 +36,7 @@ def camera_video(tmp_path_factory):
 @pytest.fixture(scope="module", params=GPU_BACKENDS)
 def gpu_app(request, site_url, camera_video):
     camera = (*FAKE_CAMERA, f"--use-file-for-fake-video-capture={camera_video}")
-    with build.HeadlessApp(site_url, request.param, chromium_args=camera) as headless:
+    with HeadlessApp(site_url, request.param, chromium_args=camera) as headless:
         yield headless
 
 
@@ -57,8 +59,8 @@ def style_photo(tmp_path_factory) -> tuple[bytes, np.ndarray]:
     rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)  # as the page decodes it
     folder = tmp_path_factory.mktemp("gpu-style")
     np.save(folder / "in.npy", rgb)
-    subprocess.run([str(build.ensure_convert_env()), str(build.CONVERTER), "stylize",
-                    str(build.BUILD / "sources" / style_card("wave").sources.mirror), str(folder / "in.npy"),
+    subprocess.run([str(ensure_convert_env()), str(CONVERTER), "stylize",
+                    str(BUILD / "sources" / style_card("wave").sources.mirror), str(folder / "in.npy"),
                     str(folder / "out.npy")], check=True, capture_output=True)
     return data, np.load(folder / "out.npy")[:rgb.shape[0], :rgb.shape[1]]
 

@@ -5,9 +5,11 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-import build
+from pylens_build.headless import HeadlessApp
+from pylens_build.project import BUILD, SetupError
+from pylens_build.server import routes, serving
 
-MODEL = build.BUILD / "models" / "aizoo-face-mask"
+MODEL = BUILD / "models" / "aizoo-face-mask"
 
 
 @pytest.fixture
@@ -18,7 +20,7 @@ def models_dir(tmp_path):
 
 
 def start_with(models, pyodide_dist):
-    return build.serving(build.routes(pyodide_dist, models=models))
+    return serving(routes(pyodide_dist, models=models))
 
 
 @pytest.mark.parametrize("damage, phrase", [
@@ -33,7 +35,7 @@ def test_bad_model_file_is_reported_in_the_page(models_dir, pyodide_dist, site_u
         data = bytearray(weights.read_bytes())
         data[1000] ^= 0xFF
         weights.write_bytes(bytes(data))
-    with start_with(models_dir, pyodide_dist) as url, build.HeadlessApp(url, "wasm", fail_on_error=False) as app:
+    with start_with(models_dir, pyodide_dist) as url, HeadlessApp(url, "wasm", fail_on_error=False) as app:
         assert phrase in app.error
         expect(app.page.locator("#error-text")).to_contain_text(phrase)
         expect(app.page.locator("#status")).to_have_text("The app could not start.")
@@ -42,5 +44,5 @@ def test_bad_model_file_is_reported_in_the_page(models_dir, pyodide_dist, site_u
 
 def test_cli_reports_a_bad_model_without_a_traceback(models_dir, pyodide_dist, site_url):
     (models_dir / "aizoo-face-mask" / "model.json").unlink()
-    with start_with(models_dir, pyodide_dist) as url, pytest.raises(build.SetupError, match="model.json is missing"):
-        build.HeadlessApp(url, "wasm")
+    with start_with(models_dir, pyodide_dist) as url, pytest.raises(SetupError, match="model.json is missing"):
+        HeadlessApp(url, "wasm")

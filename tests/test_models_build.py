@@ -8,13 +8,14 @@ import shutil
 
 import pytest
 
-import build
+from pylens_build.models import ensure_models, model_cards
+from pylens_build.project import BUILD, ROOT, SetupError
 
 CONVERTED = ("aizoo-face-mask-graph", "style-wave")
 
 
 def card(card_id: str):
-    return next(c for c in build.model_cards() if c.id == card_id)
+    return next(c for c in model_cards() if c.id == card_id)
 
 
 def served_files(folder):
@@ -23,31 +24,31 @@ def served_files(folder):
 
 @pytest.fixture(scope="module")
 def sources():
-    build.ensure_models()
-    return build.BUILD / "sources"
+    ensure_models()
+    return BUILD / "sources"
 
 
 def test_conversion_is_reproducible_and_cached(tmp_path, sources, capfd):
     cards = [card(c) for c in CONVERTED]
-    build.ensure_models(cards, tmp_path, sources)
+    ensure_models(cards, tmp_path, sources)
     assert "converting aizoo-face-mask-graph, style-wave" in capfd.readouterr().err
     for c in CONVERTED:  # the same inputs give the same bytes as the build of the served tree
-        assert served_files(tmp_path / c) == served_files(build.BUILD / "models" / c)
+        assert served_files(tmp_path / c) == served_files(BUILD / "models" / c)
     made = {c: (tmp_path / c / "model.json").stat().st_mtime_ns for c in CONVERTED}
 
-    build.ensure_models(cards, tmp_path, sources)
+    ensure_models(cards, tmp_path, sources)
     assert "converting" not in capfd.readouterr().err
     assert made == {c: (tmp_path / c / "model.json").stat().st_mtime_ns for c in CONVERTED}
 
     # A changed card (here: uint8 weights instead of float16) rebuilds that model only.
     wave = cards[1]
     half = dataclasses.replace(wave, conversion=dataclasses.replace(wave.conversion, quantize="uint8"))
-    build.ensure_models([cards[0], half], tmp_path, sources)
+    ensure_models([cards[0], half], tmp_path, sources)
     assert "converting style-wave…" in capfd.readouterr().err
     assert (tmp_path / CONVERTED[0] / "model.json").stat().st_mtime_ns == made[CONVERTED[0]]
     sizes = {name: len(data) for name, data in served_files(tmp_path / "style-wave").items()
              if name.endswith(".bin")}
-    full = {name: len(data) for name, data in served_files(build.BUILD / "models" / "style-wave").items()
+    full = {name: len(data) for name, data in served_files(BUILD / "models" / "style-wave").items()
             if name.endswith(".bin")}
     assert abs(sum(sizes.values()) - sum(full.values()) / 2) < 1024
     assert not list(tmp_path.glob(".*"))  # no work folders left behind
@@ -57,7 +58,7 @@ def test_conversion_is_reproducible_and_cached(tmp_path, sources, capfd):
 def mirror(tmp_path, monkeypatch):
     """A copy of the wave checkpoint's mirror folder, set as MODEL_MIRROR."""
     root = tmp_path / "mirror"
-    shutil.copytree(build.BUILD / "sources" / "fast-style" / "wave", root / "fast-style" / "wave")
+    shutil.copytree(BUILD / "sources" / "fast-style" / "wave", root / "fast-style" / "wave")
     monkeypatch.setenv("MODEL_MIRROR", str(root))
     return root / "fast-style" / "wave"
 
@@ -66,8 +67,8 @@ def test_checksum_mismatch_names_the_file_and_installs_nothing(tmp_path, mirror)
     data = bytearray((mirror / "Variable_7").read_bytes())
     data[100] ^= 0x01
     (mirror / "Variable_7").write_bytes(bytes(data))
-    with pytest.raises(build.SetupError, match=r"Variable_7: checksum mismatch .* The file was not installed"):
-        build.ensure_models([card("style-wave")], tmp_path / "models", tmp_path / "sources")
+    with pytest.raises(SetupError, match=r"Variable_7: checksum mismatch .* The file was not installed"):
+        ensure_models([card("style-wave")], tmp_path / "models", tmp_path / "sources")
     fetched = tmp_path / "sources" / "fast-style" / "wave"
     assert not (fetched / "Variable_7").exists()
     assert not list(fetched.glob("*.part"))
@@ -76,15 +77,15 @@ def test_checksum_mismatch_names_the_file_and_installs_nothing(tmp_path, mirror)
 
 def test_missing_source_is_named(tmp_path, mirror):
     (mirror / "manifest.json").unlink()
-    with pytest.raises(build.SetupError, match="manifest.json: not found in the mirror"):
-        build.ensure_models([card("style-wave")], tmp_path / "models", tmp_path / "sources")
+    with pytest.raises(SetupError, match="manifest.json: not found in the mirror"):
+        ensure_models([card("style-wave")], tmp_path / "models", tmp_path / "sources")
 
 
 def test_a_broken_card_stops_the_build_naming_the_field(tmp_path):
-    text = (build.ROOT / "models" / "selfie.toml").read_text()
+    text = (ROOT / "models" / "selfie.toml").read_text()
     (tmp_path / "selfie.toml").write_text(text.replace("scale = 255.0\n", ""))
-    with pytest.raises(build.SetupError, match=r"models/selfie.toml: input: missing field 'scale'"):
-        build.model_cards(tmp_path)
+    with pytest.raises(SetupError, match=r"models/selfie.toml: input: missing field 'scale'"):
+        model_cards(tmp_path)
     (tmp_path / "selfie.toml").write_text(text.replace('id = "selfie"', 'id = "meet"'))
-    with pytest.raises(build.SetupError, match="id 'meet' must match the file name"):
-        build.model_cards(tmp_path)
+    with pytest.raises(SetupError, match="id 'meet' must match the file name"):
+        model_cards(tmp_path)

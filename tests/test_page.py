@@ -6,9 +6,10 @@ import json
 from PIL import Image
 from playwright.sync_api import expect
 
-import build
 import samples
 from conftest import FOCUSABLE, assert_same_detections, tab_order
+from pylens_build.headless import HeadlessApp, give_file
+from pylens_build.models import model_cards
 
 DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
 MASK = samples.shared_dir() / "images" / "fmd_demo2.jpg"
@@ -44,14 +45,14 @@ def test_page_is_ready_with_its_backend_and_credits(app):
     about.locator("summary").click()
     credits = about.locator("#credits li").all_inner_texts()
     # One line per distinct author and licence among the cards, linked to the model's home.
-    assert len(credits) == len({(c.attribution, c.licence, c.homepage) for c in build.model_cards()}), credits
+    assert len(credits) == len({(c.attribution, c.licence, c.homepage) for c in model_cards()}), credits
     assert any("AIZOOTech" in line and "MIT" in line for line in credits), credits
     assert any("MediaPipe" in line and "Apache-2.0" in line for line in credits), credits
 
 
 def test_detector_menu_comes_from_the_cards_and_switches_the_model(app):
     page = app.page
-    detectors = [c for c in build.model_cards() if c.task == "detection"]
+    detectors = [c for c in model_cards() if c.task == "detection"]
     options = page.locator("#model option")
     assert options.all_inner_texts() == [c.name for c in detectors]
     assert page.locator("#model").input_value() == app.stats()["model"] == "aizoo-face-mask"
@@ -70,7 +71,7 @@ def test_detector_menu_comes_from_the_cards_and_switches_the_model(app):
 
 
 def test_unknown_model_in_the_address_is_named(site_url):
-    with build.HeadlessApp(site_url + "?model=yolo") as app:
+    with HeadlessApp(site_url + "?model=yolo") as app:
         expect(app.page.locator("#error-text")).to_have_text(
             "There is no detector 'yolo'; using AIZOO face-mask detector (layers model).")
         assert app.stats()["model"] == "aizoo-face-mask"
@@ -93,7 +94,7 @@ def test_open_image_button(app):
 
 def test_drop_an_image(app):
     before = app.stats()["inferences"]
-    build.give_file(app.page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+    give_file(app.page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
     stats = wait_for_inference(app, before)
     assert stats["result"]["image"] == "dropped.jpg" and len(stats["result"]["detections"]) == 1
     assert listed(app)[0].startswith("Mask 0.88")
@@ -101,7 +102,7 @@ def test_drop_an_image(app):
 
 def test_paste_an_image(app):
     before = app.stats()["inferences"]
-    build.give_file(app.page, "paste", samples.encode(Image.open(DEMO), "PNG"), "image.png", "image/png")
+    give_file(app.page, "paste", samples.encode(Image.open(DEMO), "PNG"), "image.png", "image/png")
     assert len(wait_for_inference(app, before)["result"]["detections"]) == 3
 
 
@@ -232,21 +233,21 @@ def test_tab_goes_through_every_control_in_reading_order(app):
 
 
 def test_the_address_can_open_the_style_view(site_url):
-    with build.HeadlessApp(site_url + "?view=style") as app:
+    with HeadlessApp(site_url + "?view=style") as app:
         page = app.page
         assert app.stats()["view"] == "style"
         expect(page.locator("#style-panel")).to_be_visible()
         expect(page.locator("#mask-panel")).to_be_hidden()
         expect(page.locator("#view-style")).to_have_attribute("aria-selected", "true")
         before = app.stats()["style_frames"]
-        build.give_file(page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+        give_file(page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
         app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames > {before}", 120_000)
         assert app.stats()["inferences"] == 0  # stylized, not run through the detector
 
 
 def test_a_drop_beside_the_picture_is_taken_not_followed(app):
     before = app.stats()["inferences"]
-    build.give_file(app.page, "drop", MASK.read_bytes(), "beside.jpg", "image/jpeg", target=".panel")
+    give_file(app.page, "drop", MASK.read_bytes(), "beside.jpg", "image/jpeg", target=".panel")
     assert wait_for_inference(app, before)["result"]["image"] == "beside.jpg"
 
 

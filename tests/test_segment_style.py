@@ -13,9 +13,12 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-import build
 import samples
 from conftest import FOCUSABLE, tab_order
+from pylens_build.headless import HeadlessApp
+from pylens_build.models import CONVERTER, ensure_convert_env, model_cards
+from pylens_build.project import BUILD
+from pylens_build.server import routes, serving
 from test_conversion import psnr
 
 PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
@@ -88,7 +91,7 @@ def assert_mask_agrees_with_plain_tfjs(app, tfjs_page, model: str, name: str, da
     mask = png_array(app.on_image("segmentImage", data, name, model))
     rgb = picture_pixels(app, data, name)  # the same decoded pixels for both pipelines
     assert mask.shape == rgb.shape[:2] and mask.dtype == np.uint8  # 8-bit grey, at the image's size
-    card = next(c for c in build.model_cards() if c.id == model)
+    card = next(c for c in model_cards() if c.id == model)
     plain = np.frombuffer(base64.b64decode(tfjs_page.evaluate(PLAIN_MASK, [
         model, base64.b64encode(rgb.tobytes()).decode(), *rgb.shape[:2], card.input_height, card.input_width,
         card.person_channel, card.activation == "softmax"])), np.uint8).reshape(rgb.shape[:2]).astype(bool)
@@ -106,8 +109,8 @@ def tensorflow_wave(tmp_path_factory) -> np.ndarray:
     folder = tmp_path_factory.mktemp("wave")
     rgb = np.asarray(samples.photo("fmd_demo2.jpg").convert("RGB"), np.float32)
     np.save(folder / "in.npy", rgb)
-    subprocess.run([str(build.ensure_convert_env()), str(build.CONVERTER), "stylize",
-                    str(build.BUILD / "sources" / "fast-style" / "wave"), str(folder / "in.npy"),
+    subprocess.run([str(ensure_convert_env()), str(CONVERTER), "stylize",
+                    str(BUILD / "sources" / "fast-style" / "wave"), str(folder / "in.npy"),
                     str(folder / "out.npy")], check=True, capture_output=True)
     return np.load(folder / "out.npy")[:rgb.shape[0], :rgb.shape[1]]
 
@@ -184,7 +187,7 @@ def style_frame(app, action) -> dict:
 
 @pytest.fixture(scope="module")
 def style_app(site_url):
-    with build.HeadlessApp(site_url, "wasm") as headless:
+    with HeadlessApp(site_url, "wasm") as headless:
         photo = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
         headless.detect(photo, "fmd_demo2.jpg")
         style_frame(headless, lambda: headless.page.click("#view-style"))
@@ -301,8 +304,8 @@ def test_show_mask_and_save(style_app):
 
 def test_missing_style_model_is_reported_and_the_app_goes_on(site_url, pyodide_dist, tmp_path):
     models = tmp_path / "models"
-    shutil.copytree(build.BUILD / "models", models, ignore=lambda folder, names: ["style-udnie"])
-    with build.serving(build.routes(pyodide_dist, models=models)) as url, build.HeadlessApp(url, "wasm") as app:
+    shutil.copytree(BUILD / "models", models, ignore=lambda folder, names: ["style-udnie"])
+    with serving(routes(pyodide_dist, models=models)) as url, HeadlessApp(url, "wasm") as app:
         app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
         style_frame(app, lambda: app.page.click("#view-style"))
         app.page.click("#styles button[data-style=style-udnie]")

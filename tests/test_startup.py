@@ -11,9 +11,11 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-import build
 import samples
 from conftest import ROOT, assert_same_detections
+from pylens_build.headless import BACKEND_FLAGS, HeadlessApp, give_file, launch_chromium
+from pylens_build.models import model_cards
+from pylens_build.server import LIVE_RELOAD_TAG, routes, serving
 
 RECORD_STATUS = """
 window.statusLog = [];
@@ -27,12 +29,12 @@ new MutationObserver(() => {
 def test_loading_progress_then_automatic_backend(site_url):
     # No ?backend=: automatic choice. Here WebGPU has no adapter and WebGL is software-rendered,
     # so WebAssembly is chosen without a notice.
-    with build.HeadlessApp(site_url, init_script=RECORD_STATUS) as app:
+    with HeadlessApp(site_url, init_script=RECORD_STATUS) as app:
         page = app.page
         log = page.evaluate("window.statusLog")
         assert "Loading the Python runtime and numpy…" in log, log
         assert log.index("Starting the app…") < log.index("Starting TensorFlow.js…"), log
-        name = next(c.name for c in build.model_cards() if c.id == "aizoo-face-mask")
+        name = next(c.name for c in model_cards() if c.id == "aizoo-face-mask")
         model_lines = [line for line in log if line.startswith(f"Downloading {name}… ")]
         assert any(" of " in line and line.endswith(" MB") for line in model_lines), log
         expect(page.locator("#loading")).to_be_hidden()
@@ -43,7 +45,7 @@ def test_loading_progress_then_automatic_backend(site_url):
 
 def test_automatic_choice_passes_over_a_gpu_rendered_in_software(site_url):
     # With this flag WebGPU has an adapter here, SwiftShader's: far slower than WebAssembly.
-    with build.HeadlessApp(site_url, chromium_args=build.BACKEND_FLAGS["webgpu"]) as app:
+    with HeadlessApp(site_url, chromium_args=BACKEND_FLAGS["webgpu"]) as app:
         assert app.page.evaluate("navigator.gpu.requestAdapter().then(a => a.info.architecture)") == "swiftshader"
         assert app.stats()["backend"] == "wasm"
         expect(app.page.locator("#error")).to_be_hidden()
@@ -51,18 +53,18 @@ def test_automatic_choice_passes_over_a_gpu_rendered_in_software(site_url):
 
 def test_a_photo_dropped_before_python_is_ready_is_shown_then_analysed(site_url, reference):
     photo = samples.shared_dir() / "images" / "aizoo_demo.jpg"
-    browser = build.launch_chromium()
+    browser = launch_chromium()
     try:
         page = browser.new_context(bypass_csp=True).new_page()
         page.goto(site_url + "?backend=wasm", wait_until="commit")
         page.wait_for_function("window.pylens !== undefined", polling=5)
-        build.give_file(page, "drop", photo.read_bytes(), photo.name, "image/jpeg")
+        give_file(page, "drop", photo.read_bytes(), photo.name, "image/jpeg")
         page.wait_for_function("performance.getEntriesByName('pylens: picture shown').length", polling=5)
         # On screen, upright, while Python is still starting.
         assert not page.evaluate("window.pylens.ready")
         assert page.eval_on_selector("#picture", "c => [c.width, c.height]") == [520, 686]
         page.wait_for_function("JSON.parse(window.pylens.stats())?.result?.image === 'aizoo_demo.jpg'",
-                               timeout=build.HeadlessApp.READY_TIMEOUT_MS)
+                               timeout=HeadlessApp.READY_TIMEOUT_MS)
         result = json.loads(page.evaluate("window.pylens.stats()"))["result"]
         assert_same_detections(result["detections"], reference[photo.name]["detections"])
     finally:
@@ -71,7 +73,7 @@ def test_a_photo_dropped_before_python_is_ready_is_shown_then_analysed(site_url,
 
 def test_without_cross_origin_isolation_the_app_runs_on_the_page(pyodide_dist, reference):
     photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
-    with build.serving(build.routes(pyodide_dist), isolated=False) as url, build.HeadlessApp(url, "wasm") as app:
+    with serving(routes(pyodide_dist), isolated=False) as url, HeadlessApp(url, "wasm") as app:
         assert not app.page.evaluate("crossOriginIsolated")
         result = app.detect(photo.read_bytes(), photo.name)
         assert_same_detections(result["detections"], reference[photo.name]["detections"])
@@ -80,7 +82,7 @@ def test_without_cross_origin_isolation_the_app_runs_on_the_page(pyodide_dist, r
 
 def test_unavailable_backend_falls_back_with_a_notice(site_url):
     # Without the flag that gives headless Chromium a WebGPU adapter, as in a browser with none.
-    with build.HeadlessApp(site_url, "webgpu", backend_flags=False, fail_on_error=False) as app:
+    with HeadlessApp(site_url, "webgpu", backend_flags=False, fail_on_error=False) as app:
         expect(app.page.locator("#error-text")).to_have_text(
             "WebGPU is not available in this browser; using WebAssembly instead.")
         assert app.stats()["backend"] == "wasm"
@@ -118,7 +120,7 @@ def test_serve_command_serves_the_app(site_url):
         with urllib.request.urlopen(f"http://localhost:{port}/") as response:
             assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
             assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
-            assert build.LIVE_RELOAD_TAG.encode() in response.read()
+            assert LIVE_RELOAD_TAG.encode() in response.read()
         with urllib.request.urlopen(f"http://localhost:{port}/live-reload.js") as response:
             assert response.headers["Content-Type"] == "text/javascript"
     finally:
@@ -130,8 +132,8 @@ def test_live_reload_shows_an_edited_module(pyodide_dist, tmp_path):
     """Edit a module under py/ while the page is open: the page reloads and runs the new code."""
     py = tmp_path / "py"
     shutil.copytree(ROOT / "py", py)
-    table = [("/py/", py) if prefix == "/py/" else (prefix, folder) for prefix, folder in build.routes(pyodide_dist)]
-    with build.serving(table, watch=(py,)) as url, build.HeadlessApp(url, "wasm") as app:
+    table = [("/py/", py) if prefix == "/py/" else (prefix, folder) for prefix, folder in routes(pyodide_dist)]
+    with serving(table, watch=(py,)) as url, HeadlessApp(url, "wasm") as app:
         assert app.page.evaluate("crossOriginIsolated")
         app.page.evaluate("window.beforeTheEdit = true")
         with (py / "page.py").open("a") as module:

@@ -5,8 +5,9 @@ import pytest
 from PIL import ImageOps
 from playwright.sync_api import expect
 
-import build
 import samples
+from pylens_build.bench.frames import heap_used
+from pylens_build.headless import HeadlessApp
 from test_segment_style import canvas_pixels
 
 FAKE_CAMERA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
@@ -33,7 +34,7 @@ CAMERA_RELEASED = ("window.cameraStreams.length > 0 && "
 @pytest.fixture(scope="module")
 def camera_app(site_url, tmp_path_factory):
     video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", VIDEO_PHOTOS)
-    with build.HeadlessApp(site_url, "wasm", init_script=CAMERA_WATCH,
+    with HeadlessApp(site_url, "wasm", init_script=CAMERA_WATCH,
                            chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}")) as headless:
         yield headless
 
@@ -122,9 +123,9 @@ def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
     cdp = camera_app.context.new_cdp_session(page)
     page.click("#webcam")
     page.wait_for_function("(s => s.webcam && s.frames >= 30)(JSON.parse(window.pylens.stats()))", timeout=120_000)
-    start_frames, start_heap = frames(camera_app), build.heap_used(cdp)
+    start_frames, start_heap = frames(camera_app), heap_used(cdp)
     page.wait_for_function(f"JSON.parse(window.pylens.stats()).frames >= {start_frames + 300}", timeout=600_000)
-    end_heap = build.heap_used(cdp)
+    end_heap = heap_used(cdp)
     stats = camera_app.stats()
     page.click("#webcam")
     assert stats["leaky_frames"] == 0
@@ -156,7 +157,7 @@ def test_segment_and_stylize_300_webcam_frames_with_a_flat_tensor_count(camera_a
 
 def test_camera_denied(site_url):
     # No fake-UI flag and no permission granted: the browser refuses the camera.
-    with build.HeadlessApp(site_url, "wasm", chromium_args=("--use-fake-device-for-media-stream",)) as app:
+    with HeadlessApp(site_url, "wasm", chromium_args=("--use-fake-device-for-media-stream",)) as app:
         app.page.click("#webcam")
         expect(app.page.locator("#error-text")).to_contain_text("Camera access was denied")
         expect(app.page.locator("#webcam")).to_have_text("Start webcam")
@@ -167,7 +168,7 @@ def test_camera_denied(site_url):
 
 def test_no_camera(site_url):
     # Permission granted, but this machine has no camera and no fake one is offered.
-    with build.HeadlessApp(site_url, "wasm", permissions=("camera",)) as app:
+    with HeadlessApp(site_url, "wasm", permissions=("camera",)) as app:
         app.page.click("#webcam")
         expect(app.page.locator("#error-text")).to_contain_text("No camera was found")
         assert not app.stats()["webcam"]

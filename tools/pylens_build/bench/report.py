@@ -1,0 +1,161 @@
+"""The bench's figures as tables on stdout and as one chart (bench.png)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .assets import BENCH_IMAGE
+
+
+def print_rows(title: str, rows: list[tuple]) -> None:
+    """A titled table of (name, value) in milliseconds, or (name, value, unit)."""
+    print(title)
+    for name, value, *unit in rows:
+        print(f"  {name:<52} {value:8.2f} {unit[0] if unit else 'ms'}".rstrip())
+
+
+
+def print_bench(figures: dict) -> None:
+    mask, style = figures["face_mask"], figures["segment_style"]
+    print_rows(f"face-mask, {BENCH_IMAGE.name}, {mask['frames']} frames, backend {figures['backend']}, "
+               f"{figures['browser']}, {figures['machine']}", [
+        ("model: predict + readback", mask["predict_ms"]),
+        ("Python pipeline, whole frame", mask["python_pipeline_ms"]),
+        ("  of which post-processing (readback, decode, NMS)", mask["postprocess_ms"]),
+        *((f"  stage: {name}", ms) for name, ms in mask["stages_ms"].items()),
+        ("plain JavaScript pipeline (tf.js decode and NMS)", mask["js_pipeline_ms"]),
+        ("Python pipeline / model", mask["python_pipeline_ms"] / mask["predict_ms"], "×"),
+        ("Python pipeline / JavaScript pipeline", mask["python_pipeline_ms"] / mask["js_pipeline_ms"], "×"),
+    ])
+    print_rows(f"the same without cross-origin isolation (wasm threads {'on' if mask['wasm_threads'] else 'off'} "
+               "above, off here)", [
+        ("model: predict + readback", mask["not_isolated"]["predict_ms"]),
+        ("Python pipeline, whole frame", mask["not_isolated"]["python_pipeline_ms"]),
+        ("speed-up of the model from threads", mask["not_isolated"]["predict_ms"] / mask["predict_ms"], "×"),
+    ])
+    def phases(run: dict) -> list[tuple[str, float]]:
+        return [(f"  {name} ({start:.0f}–{end:.0f})", end - start) for name, (start, end) in run["phases"].items()]
+
+    print_rows(f"start-up, navigation to the first result (median of {mask['cold_runs']}); phases overlap, "
+               "each from its start to its end (ms after navigation)", [
+        ("app, first visit", mask["cold_start_ms"]),
+        *phases(mask["cold_start"]),
+        ("app, second visit (browser cache)", mask["warm_start_ms"]),
+        ("built site, second visit (service worker cache, Python's snapshot)", mask["cached_start_ms"]),
+        *phases(mask["cached_start"]),
+        ("built site, third visit", mask["cached_third_start_ms"]),
+        *phases(mask["cached_third_start"]),
+        ("plain JavaScript page, first visit", mask["js_cold_start_ms"]),
+        *phases(mask["js_cold_start"]),
+        ("app / plain JavaScript", mask["cold_start_ms"] / mask["js_cold_start_ms"], "×"),
+    ])
+    print_rows("bytes downloaded on the first visit", [
+        *((f"  app: {name}", size / 1e6, "MB") for name, size in mask["cold_start"]["bytes"].items()),
+        ("app, in all", mask["first_load_bytes"] / 1e6, "MB"),
+        ("plain JavaScript page, in all", sum(mask["js_cold_start"]["bytes"].values()) / 1e6, "MB"),
+    ])
+    startup, loops = figures["startup"], figures["loops"]
+    print_rows("the page's main thread (long tasks: the page does not answer while one runs)", [
+        ("interactive: navigation to a given photo on screen", startup["interactive_ms"]),
+        ("  / plain JavaScript page's first result", startup["interactive_ms"] / startup["js_cold_ms"], "×"),
+        ("runtime floor: Pyodide, numpy and Pillow alone", startup["runtime_floor_ms"]),
+        ("app, first visit / runtime floor", startup["app_cold_ms"] / startup["runtime_floor_ms"], "×"),
+        ("app, first visit / plain JavaScript page", startup["app_cold_ms"] / startup["js_cold_ms"], "×"),
+        ("built site, second visit / plain JavaScript page", startup["app_warm_ms"] / startup["js_cold_ms"], "×"),
+        ("longest task, navigation to first result", startup["longest_task_ms"]),
+        ("total blocking time, navigation to first result", startup["total_blocking_ms"]),
+        (f"longest task, face-mask webcam loop ({loops['mask_frames']} frames)", loops["mask_longest_task_ms"]),
+        (f"longest task, segment & stylize webcam loop ({loops['style_frames']} frames)",
+         loops["style_longest_task_ms"]),
+    ])
+    soaked = mask["soak"]
+    print_rows(f"soak: {soaked['frames']} whole frames (pipeline and drawing)", [
+        ("tf.js tensors before", soaked["tensors_before"], ""),
+        ("tf.js tensors after", soaked["tensors_after"], ""),
+        ("JS heap before (after warm-up)", soaked["heap_before"] / 1e6, "MB"),
+        ("JS heap after", soaked["heap_after"] / 1e6, "MB"),
+        ("JS heap growth", 100 * soaked["heap_growth"], "%"),
+        ("mean frame", soaked["frame_ms"]),
+    ])
+    print_rows(f"segment & stylize, {style['width']}×{style['height']}, style at {style['style_side']} px, "
+               f"{style['segmenter']} + {style['style']}, {style['frames']} frames", [
+        ("the two models alone: predict + wait", style["models_ms"]),
+        ("whole pipeline, capture to drawn", style["pipeline_ms"]),
+        *((f"  stage: {name}", ms) for name, ms in style["stages_ms"].items()),
+        ("overhead beyond the models", 100 * style["overhead"], "%"),
+    ])
+
+
+def bench_chart(figures: dict, out: Path) -> None:
+    """The bench figures as one PNG: face-mask frame times, start-up phases on a timeline, segment &
+    stylize by stage."""
+    import matplotlib  # noqa: PLC0415 — installed by ensure_dev_env
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    mask, style = figures["face_mask"], figures["segment_style"]
+    fig, (frame_ax, start_ax, style_ax) = plt.subplots(3, 1, figsize=(11, 15), layout="constrained",
+                                                       height_ratios=(1, 4, 1))
+    fig.suptitle(f"PyLens bench: {figures['browser']}, {figures['backend']} backend\n{figures['machine']}",
+                 fontsize=10)
+
+    names = ["model: predict + readback", "Python pipeline (the app)", "plain JavaScript pipeline"]
+    values = [mask["predict_ms"], mask["python_pipeline_ms"], mask["js_pipeline_ms"]]
+    bars = frame_ax.barh(names, values, color=["#999999", "#3776ab", "#f0db4f"])
+    frame_ax.bar_label(bars, fmt="%.1f ms", padding=3)
+    frame_ax.invert_yaxis()
+    frame_ax.set_title(f"face-mask detection, one frame (median of {mask['frames']})", fontsize=10)
+    frame_ax.set_xlabel("ms")
+
+    def stacked(ax, rows: list[tuple[str, dict]]) -> None:
+        """One bar per row, split into its parts; a part of the same name has the same colour."""
+        palette, colors = iter(plt.get_cmap("tab20").colors), {}
+        for row, (label, parts) in enumerate(rows):
+            left = 0.0
+            for name, ms in parts.items():
+                new = name not in colors
+                if new:
+                    colors[name] = next(palette)
+                ax.barh(label, ms, left=left, color=colors[name], label=name if new else None)
+                left += ms
+            ax.text(left, row, f" {left:.0f} ms", va="center", fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlabel("ms")
+        ax.margins(x=0.12)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+
+    def timeline(ax, runs: list[tuple[str, dict]]) -> None:
+        """Each run's phases as bars from their start to their end, one row each (phases overlap),
+        and a line at the run's first result."""
+        palette, colors, labels = iter(plt.get_cmap("tab20").colors), {}, []
+        for run_label, run in runs:
+            first_row = len(labels)
+            for name, (start, end) in run["phases"].items():
+                if name not in colors:
+                    colors[name] = next(palette)
+                ax.barh(len(labels), end - start, left=start, color=colors[name])
+                labels.append(f"{run_label}: {name}")
+            ax.vlines(run["ms"], first_row - 0.4, len(labels) - 0.6, colors="black", linestyles="dashed", lw=0.8)
+            ax.text(run["ms"], first_row, f" {run['ms']:.0f} ms", va="center", fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("ms after navigation")
+        ax.margins(x=0.08)
+
+    floor = figures["startup"]["runtime_floor_ms"]
+    timeline(start_ax, [("app, first visit", mask["cold_start"]),
+                        ("built site, second visit", mask["cached_start"]),
+                        ("built site, third visit", mask["cached_third_start"]),
+                        ("plain JavaScript", mask["js_cold_start"]),
+                        ("runtime floor", {"ms": floor, "phases": {"Pyodide, numpy and Pillow alone": [0.0, floor]}})])
+    start_ax.set_title(f"start-up: navigation to the first result (median of {mask['cold_runs']}); "
+                       f"a photo given to the page is on screen after {figures['startup']['interactive_ms']:.0f} ms",
+                       fontsize=10)
+    stacked(style_ax, [("whole pipeline", style["stages_ms"]),
+                       ("the two models alone", {"segmentation + style models": style["models_ms"]})])
+    style_ax.set_title(f"segment & stylize, {style['width']}×{style['height']}, style at {style['style_side']} px "
+                       f"(median of {style['frames']})", fontsize=10)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+

@@ -1,0 +1,205 @@
+"""The commands of build.py and their arguments: each command sets up what it needs and hands off."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .bench import run_bench
+from .bench.report import bench_chart, print_bench
+from .fetch import write_atomically
+from .headless import BACKENDS, HeadlessApp
+from .models import ensure_demos, ensure_models, model_cards
+from .project import BUILD, PYODIDE, ROOT, SetupError, log
+from .runtimes import ensure_chromium, ensure_dev_env, ensure_npm, ensure_pyodide, ensure_tfjs_bundle
+from .server import LIVE_RELOAD_WATCH, make_server, routes, serving
+from .static_site import DIST, build_site
+
+
+def prepare_site(self_host: bool) -> Path | None:
+    """Everything the served page needs; the self-hosted Pyodide's folder when asked for."""
+    ensure_npm()
+    ensure_tfjs_bundle()
+    ensure_models()
+    ensure_demos()
+    return ensure_pyodide() if self_host else None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    pyodide_dist = prepare_site(self_host=bool(os.environ.get("PYODIDE_DIST")))
+    server = make_server(args.port, routes(pyodide_dist), watch=LIVE_RELOAD_WATCH)
+    where = "self-hosted from " + str(pyodide_dist) if pyodide_dist else "from its CDN"
+    log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); the page reloads when "
+        "a file under py/, site/ or models/ changes; Ctrl+C stops")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    pyodide_dist = prepare_site(self_host=args.self_host)
+    build_site(Path(args.out).resolve(), pyodide_dist)
+    log(f"built {args.out}/ (Pyodide {'self-hosted' if pyodide_dist else 'from ' + PYODIDE['cdn']})")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    ensure_models()
+    return 0
+
+
+def cmd_pyodide(args: argparse.Namespace) -> int:
+    log(f"Pyodide ready in {ensure_pyodide()}")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    ensure_chromium()
+    os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "tools", "py", "models", "tests"],
+                          cwd=ROOT)
+    if lint.returncode:
+        return lint.returncode
+    return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
+
+
+def cmd_detect(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    pyodide_dist = prepare_site(self_host=True)
+    failed = False
+    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
+        backend = app.stats()["backend"]
+        for image in args.images:
+            try:
+                data = Path(image).read_bytes()
+            except OSError as exc:
+                result = {"error": f"{image} cannot be read: {exc.strerror}."}
+            else:
+                result = {"backend": backend, **app.detect(data, Path(image).name)}
+            failed |= "error" in result
+            print(json.dumps({"image": image, **result}), flush=True)
+    return 1 if failed else 0
+
+
+def style_names() -> list[str]:
+    """The --style names: the style cards' ids without 'style-', with '_' for '-' (la_muse, …)."""
+    return [card.id.removeprefix("style-").replace("-", "_") for card in model_cards() if card.task == "style"]
+
+
+def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
+    """Shared by segment and stylize: one image through the page, the PNG it gives written to --out."""
+    ensure_dev_env()
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as exc:
+        raise SetupError(f"{args.image} cannot be read: {exc.strerror}.") from None
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise SetupError(f"{out.parent} is not a folder: the output {out.name} cannot be written there.")
+    pyodide_dist = prepare_site(self_host=True)
+    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
+        result = app.on_image(method, data, Path(args.image).name, *call_args)
+    if "error" in result:
+        raise SetupError(result["error"])
+    write_atomically(out, base64.b64decode(result["png"]))
+    log(f"wrote {out} ({result['width']}×{result['height']})")
+    return 0
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    return image_to_png(args, "segmentImage", args.model)
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    if args.style not in style_names():
+        raise SetupError(f"There is no style '{args.style}'; choose one of {', '.join(style_names())}.")
+    if args.max_side < 16:
+        raise SetupError(f"--max-side must be at least 16 pixels, not {args.max_side}.")
+    return image_to_png(args, "stylizeImage", "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
+
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    ensure_dev_env()
+    pyodide_dist = prepare_site(self_host=True)
+    site = BUILD / "bench-site"
+    build_site(site, pyodide_dist)
+    with (serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated,
+          serving([("/pylens/", site)], isolated=False) as built_site):  # as a GitHub Pages project site
+        figures = run_bench(args, url, not_isolated, built_site + "pylens/")
+    print_bench(figures)
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
+    write_atomically(results / "bench.json", (json.dumps(figures, indent=2) + "\n").encode())
+    bench_chart(figures, results / "bench.png")
+    log(f"wrote {results / 'bench.json'} and {results / 'bench.png'}")
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description="PyLens task runner: each command sets up what "
+                                     "it needs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="set up and serve the app")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=cmd_serve)
+    build = sub.add_parser("build", help="write the static site, for GitHub Pages or any static host")
+    build.add_argument("--self-host", action="store_true",
+                       help="include Pyodide, so that the site makes no request to another origin")
+    build.add_argument("--out", default=str(DIST), metavar="DIR", help="default dist/")
+    build.set_defaults(run=cmd_build)
+    sub.add_parser("models", help="fetch, verify and convert the models").set_defaults(run=cmd_models)
+    sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
+    test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
+    test.set_defaults(run=cmd_test)
+    detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
+    detect.add_argument("--backend", choices=BACKENDS)
+    detect.add_argument("images", nargs="+", metavar="IMAGE")
+    detect.set_defaults(run=cmd_detect)
+    segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
+    segment.add_argument("--backend", choices=BACKENDS)
+    segment.add_argument("--model", choices=("selfie", "meet"), default="selfie")
+    segment.add_argument("image", metavar="IMAGE")
+    segment.add_argument("--out", required=True, metavar="MASK.png")
+    segment.set_defaults(run=cmd_segment)
+    stylize = sub.add_parser("stylize", help="an image in one of the six styles, whole or by person mask")
+    stylize.add_argument("--backend", choices=BACKENDS)
+    stylize.add_argument("--style", required=True, metavar="NAME",
+                         help="la_muse, rain_princess, scream, udnie, wave or wreck (the style cards)")
+    stylize.add_argument("--mask", choices=("person", "background"))
+    stylize.add_argument("--max-side", type=int, default=1024, metavar="N",
+                         help="style transfer runs at the image's size up to N pixels on the long side")
+    stylize.add_argument("image", metavar="IMAGE")
+    stylize.add_argument("--out", required=True, metavar="OUT.png")
+    stylize.set_defaults(run=cmd_stylize)
+    bench = sub.add_parser("bench", help="time both pipelines against their models alone, in Chromium")
+    bench.add_argument("--backend", choices=BACKENDS, default="wasm")
+    bench.add_argument("--frames", type=int, default=100, help="face-mask frames")
+    bench.add_argument("--style-frames", type=int, default=20, help="segment-and-stylize frames")
+    bench.add_argument("--soak", type=int, default=1000, help="face-mask frames of the soak")
+    bench.add_argument("--cold-runs", type=int, default=3, help="fresh-browser start-ups of each page (median)")
+    bench.add_argument("--loop-seconds", type=float, default=20,
+                       help="how long each view's webcam loop runs while the main thread is watched")
+    bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",
+                       help="where to write bench.json and bench.png (default results/)")
+    bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    bench.set_defaults(run=cmd_bench)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra
+    try:
+        return args.run(args)
+    except SetupError as exc:
+        log(f"error: {exc}")
+        return 1
+

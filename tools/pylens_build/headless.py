@@ -1,0 +1,150 @@
+"""The real page in headless Chromium, driven through its headless API (`window.pylens`)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import time
+
+from .project import SetupError
+from .runtimes import find_chromium
+
+BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+# What a backend needs of headless Chromium: WebGPU gives no adapter without this flag on Linux.
+BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",)}
+
+
+def launch_chromium(extra_args: tuple[str, ...] = ()):
+    """A headless Chromium with the project's flags, from the process's Playwright driver."""
+    return playwright().chromium.launch(executable_path=find_chromium(), headless=True,
+                                        args=[*CHROMIUM_FLAGS, *extra_args])
+
+
+@functools.cache
+def playwright():
+    """The process's one Playwright driver (its sync API allows one per thread); stopped at exit."""
+    import atexit  # noqa: PLC0415
+
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
+
+    driver = sync_playwright().start()
+    atexit.register(driver.stop)
+    return driver
+
+
+class HeadlessApp:
+    """The real page, in headless Chromium, driven through the API the Python app offers on `window.pylens`.
+
+    Chromium gets the flags the backend asked for needs (backend_flags=False: to see how the page
+    copes without). With fail_on_error, a page that did not start, or not on that backend, is a
+    SetupError saying why."""
+
+    READY_TIMEOUT_MS = 180_000
+
+    def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
+                 permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
+                 prepare=None, enforce_csp: bool = False, block_service_workers: bool = False,
+                 backend_flags: bool = True):
+        self.browser = launch_chromium((*BACKEND_FLAGS.get(backend, ()), *chromium_args) if backend_flags
+                                       else chromium_args)
+        # The page's Content Security Policy forbids inline scripts, which the tests and the bench
+        # add; only a test of the policy itself enforces it.
+        self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
+                                                bypass_csp=not enforce_csp,
+                                                service_workers="block" if block_service_workers else "allow")
+        if init_script:
+            self.context.add_init_script(init_script)
+        if prepare:  # e.g. to watch or route requests, before the page loads
+            prepare(self.context)
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda msg: self.console.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.console.append(str(exc)))
+        self.url = base_url + (f"?backend={backend}" if backend else "")
+        try:
+            self.visit()
+        except Exception:
+            self.close()  # a page that never became ready must not leave its browser running
+            raise
+        self.error = self.page.evaluate("window.pylens.error || null")
+        if self.error and fail_on_error:
+            self.close()
+            raise SetupError(f"the app did not start: {self.error}")
+        if backend and fail_on_error and self.stats()["backend"] != backend:
+            note = self.page.locator("#error-text").text_content()
+            self.close()
+            raise SetupError(f"the {backend} backend cannot run in this browser: {note}")
+
+    def visit(self) -> None:
+        """Navigate to the app and wait until it is ready (or has said why it cannot start)."""
+        self.page.goto(self.url)
+        self.wait_until("window.pylens && (window.pylens.ready || window.pylens.error)", self.READY_TIMEOUT_MS)
+
+    def wait_until(self, expression: str, timeout_ms: float = 60_000) -> None:
+        """Poll a JS expression (or promise) until it is truthy, across navigations. Unlike page.wait_for_function,
+        this works under the page's Content Security Policy, which forbids evaluating strings."""
+        from playwright.sync_api import Error  # noqa: PLC0415
+
+        deadline = time.monotonic() + timeout_ms / 1000
+        while True:
+            try:
+                if self.page.evaluate(f"async () => Boolean(await ({expression}))"):
+                    return
+            except Error as exc:  # the page is navigating: ask the new one
+                if "context was destroyed" not in str(exc):
+                    raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout_ms / 1000:.0f} s for {expression}")
+            self.page.wait_for_timeout(50)
+
+    def on_image(self, method: str, data: bytes, name: str, *args) -> dict:
+        """Call window.pylens[method](image bytes, name, *args); its JSON answer, or {'error': ...}."""
+        return json.loads(self.page.evaluate(
+            """async ([method, b64, name, args]) => {
+                const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                return await window.pylens[method](bytes, name, ...args);
+            }""",
+            [method, base64.b64encode(data).decode(), name, list(args)]))
+
+    def detect(self, data: bytes, name: str) -> dict:
+        """Run the page's face-mask pipeline on image bytes; returns the result or {'error': ...}."""
+        return self.on_image("detectImage", data, name)
+
+    def stats(self) -> dict:
+        return json.loads(self.page.evaluate("window.pylens.stats()"))
+
+    def close(self) -> None:
+        self.browser.close()
+
+    def __enter__(self) -> HeadlessApp:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def give_file(page, event: str, data: bytes, name: str, mime: str, target: str = "#stage") -> None:
+    """Drop on `target`, or paste into the page, a File made of `data`, as a browser delivers one."""
+    page.evaluate(
+        """([event, b64, name, type, target]) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, {type}));
+            if (event === 'drop') {
+                const at = document.querySelector(target);
+                for (const kind of ['dragover', 'drop'])
+                    at.dispatchEvent(new DragEvent(kind, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+            } else {
+                document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true}));
+            }
+        }""",
+        [event, base64.b64encode(data).decode(), name, mime, target])

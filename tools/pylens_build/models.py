@@ -1,0 +1,124 @@
+"""The models of models/*.toml: their sources fetched and verified, converted where a card says so,
+and the demo photos."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .fetch import fetch_verified
+from .project import BUILD, ROOT, SetupError, log
+from .runtimes import ensure_venv
+
+CONVERT_VENV = ROOT / ".venv-convert"
+CONVERT_REQUIREMENTS = ROOT / "models" / "convert-requirements.txt"
+CONVERTER = ROOT / "models" / "convert.py"
+
+
+def model_cards(folder: Path = ROOT / "models") -> list:
+    """Every card in folder, parsed and validated (a bad card stops the command, naming the field)."""
+    sys.path.insert(0, str(ROOT / "py"))
+    from cards import CardError, parse_card  # noqa: PLC0415 — py/ is not importable before this
+
+    cards = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            card = parse_card(path.read_text(), f"models/{path.name}")
+        except CardError as exc:
+            raise SetupError(str(exc)) from None
+        if card.id != path.stem:
+            raise SetupError(f"models/{path.name}: id '{card.id}' must match the file name")
+        cards.append(card)
+    return cards
+
+
+def fetch_sources(card, dest: Path) -> None:
+    """A card's source files in dest/, each verified by sha256, from MODEL_MIRROR when set."""
+    mirror = os.environ.get("MODEL_MIRROR")
+    for file, sha256 in card.sources.sha256.items():
+        fetch_verified(dest / file, sha256, card.sources.url + file,
+                       Path(mirror, card.sources.mirror, file) if mirror else None)
+
+
+def thumbnail_photo() -> dict:
+    """The demo photo that style thumbnails are made from (the first of site/demos.json)."""
+    return json.loads((ROOT / "site" / "demos.json").read_text())["demos"][0]
+
+
+def conversion_stamp(card) -> str:
+    """What a converted model is made from: its card (every field, sources' checksums included),
+    the converter and its pinned environment, and for a style its thumbnail's photo."""
+    photo = thumbnail_photo()["sha256"] if card.task == "style" else ""
+    digest = hashlib.sha256()
+    for part in (repr(card).encode(), CONVERTER.read_bytes(), CONVERT_REQUIREMENTS.read_bytes(), photo.encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def ensure_convert_env() -> Path:
+    """.venv-convert with the pinned TensorFlow and tensorflowjs; returns its python."""
+    return ensure_venv(CONVERT_VENV, ["--no-deps", "-r", str(CONVERT_REQUIREMENTS)], CONVERT_REQUIREMENTS.read_text(),
+                       "TensorFlow and tensorflowjs (about 3 GB, once)")
+
+
+def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
+    """Run the converter on each card, each into a fresh folder that replaces the old one only when whole."""
+    jobs = []
+    for card in cards:
+        work = dest_root / f".{card.id}.new"
+        shutil.rmtree(work, ignore_errors=True)
+        jobs.append({"from": card.conversion.kind, "graph": card.conversion.graph,
+                     "outputs": card.conversion.outputs, "quantize": card.conversion.quantize,
+                     "sources": str(sources_root / card.sources.mirror), "out": str(work),
+                     "thumbnail": str(BUILD / "demos" / thumbnail_photo()["file"]) if card.task == "style" else None})
+    log(f"converting {', '.join(card.id for card in cards)}…")
+    with tempfile.TemporaryDirectory() as tmp:
+        job_file = Path(tmp, "jobs.json")
+        job_file.write_text(json.dumps(jobs))
+        result = subprocess.run([str(ensure_convert_env()), str(CONVERTER), "build", str(job_file)],
+                                capture_output=True, text=True)
+    if result.returncode:
+        raise SetupError(f"model conversion failed:\n{result.stderr.strip()[-3000:]}")
+    for card in cards:
+        final, work, old = dest_root / card.id, dest_root / f".{card.id}.new", dest_root / f".{card.id}.old"
+        (work / ".stamp").write_text(conversion_stamp(card))
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        work.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",
+                  sources_root: Path = BUILD / "sources") -> None:
+    """Each card's model (default: every card in models/) in dest_root/<id>/: files served as
+    downloaded are verified by sha256; converted ones are made from verified sources in
+    sources_root/ and rebuilt only when their card, sources or converter changed."""
+    stale = []
+    for card in model_cards() if cards is None else cards:
+        if card.conversion is None:
+            fetch_sources(card, dest_root / card.id)
+            continue
+        fetch_sources(card, sources_root / card.sources.mirror)
+        stamp = dest_root / card.id / ".stamp"
+        if not (stamp.is_file() and stamp.read_text() == conversion_stamp(card)):
+            stale.append(card)
+    if stale:
+        if any(card.task == "style" for card in stale):
+            ensure_demos()  # the thumbnails' photo
+        convert_models(stale, dest_root, sources_root)
+    log(f"models ready in {dest_root.relative_to(ROOT) if dest_root.is_relative_to(ROOT) else dest_root}/")
+
+
+def ensure_demos(dest: Path = BUILD / "demos") -> None:
+    """Fetch the demo photos listed in site/demos.json, verified by sha256."""
+    mirror = os.environ.get("IMAGE_MIRROR")
+    for demo in json.loads((ROOT / "site" / "demos.json").read_text())["demos"]:
+        fetch_verified(dest / demo["file"], demo["sha256"], demo["url"],
+                       Path(mirror, demo["file"]) if mirror else None)
