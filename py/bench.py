@@ -5,9 +5,10 @@ from __future__ import annotations
 import statistics
 
 import js
+from pyscript.ffi import to_js
 
 import tfbridge
-from detector import FaceMaskDetector, now_ms
+from detector import SsdDetector, now_ms
 from results import select_detections
 
 # What a plain tf.js page does after predict: read every output back at once.
@@ -17,14 +18,14 @@ _read_all = js.Function.new("outputs", "return Promise.all(outputs.map(t => t.da
 async def predict_and_read_ms(model, batch, card) -> float:
     """A model's own time: predict on a ready input batch and read its outputs back (then disposed)."""
     start = now_ms()
-    outputs = tfbridge.js_value(tfbridge.model_outputs(model, batch, card))
+    outputs = to_js(tfbridge.model_outputs(model, batch, card))
     await _read_all(outputs)
     elapsed = now_ms() - start
     tfbridge.tf().dispose(outputs)
     return elapsed
 
 
-async def pipeline_ms(detector: FaceMaskDetector, source, width: int, height: int, stages: dict) -> float:
+async def pipeline_ms(detector: SsdDetector, source, width: int, height: int, stages: dict) -> float:
     """The app's whole pipeline: pixels on a canvas to detections ready to draw."""
     timings: dict[str, float] = {}
     start = now_ms()
@@ -46,7 +47,7 @@ async def js_pipeline_ms(js_pipeline, source, width: int, height: int, card) -> 
     return now_ms() - start
 
 
-async def face_mask(detector: FaceMaskDetector, source, width: int, height: int, frames: int,
+async def face_mask(detector: SsdDetector, source, width: int, height: int, frames: int,
                     js_pipeline, js_source, warm_up: int = 5) -> dict:
     """Medians over `frames` frames of the model alone, the app's pipeline and the plain JavaScript
     one (an object of the page with `detect`, run on js_source: the page's canvas showing the same
@@ -78,10 +79,10 @@ async def face_mask(detector: FaceMaskDetector, source, width: int, height: int,
     }
 
 
-async def segment_style(view, source, target, frames: int, present, warm_up: int = 3) -> dict:
-    """Medians over `frames` frames of the segment-and-stylize pipeline's stages on a canvas, drawn
-    on target and shown (`present`), and of its two models alone (predict on a ready input and wait
-    for the result), alternating the two."""
+async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
+    """Medians over `frames` frames of the segment-and-stylize view's stages on a canvas, drawn and
+    shown, and of its two models alone (predict on a ready input and wait for the result),
+    alternating the two."""
     await view.prepare()
     settings = view.settings
     segmenter, stylizer = view.loaded[view.segmenter_id], view.loaded[view.style_id]
@@ -97,7 +98,7 @@ async def segment_style(view, source, target, frames: int, present, warm_up: int
         own = (await predict_and_read_ms(segmenter.model, seg_input, segmenter.card)
                + await predict_and_read_ms(stylizer.model, style_input, stylizer.card))
         timings: dict[str, float] = {}
-        await view.run_frame(source, target, timings, present)
+        await view.run_frame(source, timings)
         if i >= warm_up:
             models.append(own)
             totals.append(sum(timings.values()))

@@ -22,6 +22,7 @@ TASKS = ("detection", "segmentation", "style")
 CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint")
 QUANTIZATIONS = ("float16", "uint8")
 ACTIVATIONS = ("none", "softmax")
+DETECTOR_FAMILIES = ("ssd",)  # how a detector's outputs become boxes: py/detector.py DETECTORS
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class ModelCard:
 
 @dataclass(frozen=True)
 class DetectorCard(ModelCard):
+    family: str
     input_width: int
     input_height: int
     input_scale: float
@@ -231,6 +233,7 @@ def _detector_fields(data: dict, origin: str) -> dict:
     if not labels:
         raise CardError(f"{origin}: 'labels' is empty")
     fields = dict(
+        family=_choice(_get(data, "model", dict, origin), "family", DETECTOR_FAMILIES, f"{origin}: model"),
         input_width=width, input_height=height, input_scale=scale,
         box_output=_get(outs, "box_offsets", int, f"{origin}: outputs"),
         score_output=_get(outs, "class_scores", int, f"{origin}: outputs"),

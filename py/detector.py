@@ -1,13 +1,13 @@
-"""The face-mask pipeline: pixels on the device -> model -> one readback -> numpy post-processing.
+"""Face detectors: pixels on the device -> model -> one readback -> numpy decoding.
 
-The UI and the headless commands call this same code.
+A detector card names its family (`model.family`); DETECTORS maps each family to its class, so
+another family is one class and one entry here. The UI and the headless commands call the same code.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -15,6 +15,7 @@ import tfbridge
 from anchors import generate_anchors
 from boxes import decode_boxes
 from cards import DetectorCard
+from model import CardModel, Progress
 from results import DecodedFrame
 
 # Candidates scoring at most this are dropped before decoding: no threshold the page offers
@@ -26,24 +27,22 @@ def now_ms() -> float:
     return time.perf_counter() * 1000.0
 
 
-class FaceMaskDetector:
-    """An SSD detector described by a model card: anchors computed once, one public call (`infer`)."""
+class SsdDetector(CardModel):
+    """A single-shot detector: box offsets and class scores per anchor, the anchors computed once
+    from the card; one call per frame (`infer`)."""
+
+    card: DetectorCard
 
     def __init__(self, card: DetectorCard, model) -> None:
-        self.card = card
-        self.model = model
+        super().__init__(card, model)
         self.anchors = generate_anchors(card.anchors)
 
     @classmethod
-    async def load(
-        cls, card: DetectorCard, models_url: str, on_progress: Callable[[int, int | None], None]
-    ) -> FaceMaskDetector:
-        model = await tfbridge.load_model(card, models_url, on_progress)
-        await tfbridge.warm_up(model, card)
-        return cls(card, model)
-
-    def dispose(self) -> None:
-        self.model.dispose()
+    async def load(cls, card: DetectorCard, models_url: str, on_progress: Progress) -> SsdDetector:
+        """Load, then run once on zeros, so that the first frame does not pay for kernel set-up."""
+        detector = await super().load(card, models_url, on_progress)
+        await tfbridge.warm_up(detector.model, card)
+        return detector
 
     async def infer(self, canvas, timings: dict[str, float]) -> DecodedFrame:
         """Detect on a canvas; adds its stage times to `timings` (ms)."""
@@ -70,3 +69,11 @@ class FaceMaskDetector:
         keep = np.flatnonzero(scores > CANDIDATE_FLOOR)
         boxes = decode_boxes(raw[keep, :4], self.anchors[keep], self.card.variances)
         return DecodedFrame(boxes, scores[keep], class_scores[keep].argmax(axis=1))
+
+
+DETECTORS: dict[str, type[SsdDetector]] = {"ssd": SsdDetector}  # a card's model.family -> its class
+
+
+async def load_detector(card: DetectorCard, models_url: str, on_progress: Progress) -> SsdDetector:
+    """The detector of a card's family, loaded and warmed up."""
+    return await DETECTORS[card.family].load(card, models_url, on_progress)

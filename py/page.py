@@ -9,6 +9,7 @@ from html import escape
 from pyscript import document
 
 from cards import ModelCard
+from names import STAGE_NAMES
 
 
 @functools.cache
@@ -23,10 +24,10 @@ def fill_menu(menu, cards: Iterable[ModelCard], selected: str) -> None:
     menu.value = selected
 
 
-def show_timings(table, timings: dict[str, float], names: dict[str, str]) -> None:
-    """Fill a timings table: one row per stage in `names` order that has a time, then the total
-    (one piece of HTML: from a worker every DOM call is a round trip to the page)."""
-    rows = [(name, timings[key]) for key, name in names.items() if key in timings]
+def show_timings(table, timings: dict[str, float]) -> None:
+    """Fill a timings table: one row per stage that has a time, in the order of a frame, then the
+    total (one piece of HTML: from a worker every DOM call is a round trip to the page)."""
+    rows = [(name, timings[key]) for key, name in STAGE_NAMES.items() if key in timings]
     table.tBodies[0].innerHTML = "".join(
         [f"<tr><td>{escape(name)}</td><td>{ms:.1f} ms</td></tr>" for name, ms in rows]
         + [f'<tr class="total"><td>Total</td><td>{sum(timings.values()):.1f} ms</td></tr>'])

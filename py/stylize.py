@@ -8,12 +8,14 @@ drawn. Every function that makes tensors is called inside
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from pyscript.ffi import to_js
+
 import tfbridge
-from cards import ModelCard, SegmenterCard, StyleCard
-from tfbridge import js_value, tf
+from cards import SegmenterCard, StyleCard
+from model import CardModel
+from tfbridge import tf
 
 TARGETS = ("person", "background", "whole")
 MASK_TINT = (255.0, 0.0, 200.0)  # the "show mask" overlay colour
@@ -31,21 +33,6 @@ class BlendSettings:
     show_mask: bool = False
 
 
-class CardModel:
-    """A tf.js model with the card that describes it."""
-
-    def __init__(self, card: ModelCard, model) -> None:
-        self.card = card
-        self.model = model
-
-    @classmethod
-    async def load(cls, card: ModelCard, models_url: str, on_progress: Callable[[int, int | None], None]):
-        return cls(card, await tfbridge.load_model(card, models_url, on_progress))
-
-    def dispose(self) -> None:
-        self.model.dispose()
-
-
 class Segmenter(CardModel):
     """A person segmentation model from its card: pixels in, person probability out."""
 
@@ -54,7 +41,7 @@ class Segmenter(CardModel):
     def input_batch(self, pixels):
         """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input: resized bilinearly and scaled."""
         card = self.card
-        resized = tf().image.resizeBilinear(pixels, js_value([card.input_height, card.input_width]))
+        resized = tf().image.resizeBilinear(pixels, to_js([card.input_height, card.input_width]))
         return resized.div(card.input_scale).expandDims(0)
 
     def person_probability(self, pixels):
@@ -65,8 +52,8 @@ class Segmenter(CardModel):
         scores = tfbridge.model_outputs(self.model, self.input_batch(pixels), card)[0]
         if card.activation == "softmax":
             scores = tf().softmax(scores)
-        person = scores.slice(js_value([0, 0, 0, card.person_channel]), js_value([1, -1, -1, 1])).squeeze(js_value([0]))
-        return tf().image.resizeBilinear(person, js_value([height, width]))
+        person = scores.slice(to_js([0, 0, 0, card.person_channel]), to_js([1, -1, -1, 1])).squeeze(to_js([0]))
+        return tf().image.resizeBilinear(person, to_js([height, width]))
 
 
 class Stylizer(CardModel):
@@ -82,7 +69,7 @@ class Stylizer(CardModel):
         if scale == 1.0:
             return pixels.expandDims(0)
         size = [max(1, round(height * scale)), max(1, round(width * scale))]
-        return tf().image.resizeBilinear(pixels, js_value(size)).expandDims(0)
+        return tf().image.resizeBilinear(pixels, to_js(size)).expandDims(0)
 
     def stylize(self, pixels, max_side: int):
         """[H, W, 3] RGB 0…255 -> stylized [H, W, 3], the network run on `input_batch` and its
@@ -92,10 +79,10 @@ class Stylizer(CardModel):
         small_height, small_width = batch.shape[1], batch.shape[2]
         # The network's output is 4·⌈h/4⌉ × 4·⌈w/4⌉: keep the part that matches the input.
         out = tfbridge.model_outputs(self.model, batch, self.card)[0]
-        out = out.slice(js_value([0, 0, 0, 0]), js_value([1, small_height, small_width, 3])).squeeze(js_value([0]))
+        out = out.slice(to_js([0, 0, 0, 0]), to_js([1, small_height, small_width, 3])).squeeze(to_js([0]))
         if (small_height, small_width) == (height, width):
             return out
-        return tf().image.resizeBilinear(out, js_value([height, width]))
+        return tf().image.resizeBilinear(out, to_js([height, width]))
 
 
 def style_weight(probability, settings: BlendSettings):
@@ -118,11 +105,11 @@ def blend(original, stylized, weight):
 
 def tint_mask(image, probability):
     """The image with the person tinted, for the "show mask" overlay."""
-    tint = tf().tensor1d(js_value(list(MASK_TINT)))
+    tint = tf().tensor1d(to_js(list(MASK_TINT)))
     return blend(image, tf().broadcastTo(tint, image.shape), probability.mul(0.5))
 
 
 def to_rgba(image):
     """Float RGB 0…255 -> int32 RGBA, opaque: what a canvas's ImageData holds."""
     rgb = image.clipByValue(0, 255).round().cast("int32")
-    return tf().pad(rgb, js_value([[0, 0], [0, 0], [0, 1]]), 255)
+    return tf().pad(rgb, to_js([[0, 0], [0, 0], [0, 1]]), 255)

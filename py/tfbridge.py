@@ -13,7 +13,8 @@ from contextlib import contextmanager
 
 import js
 import numpy as np
-from pyodide.ffi import JsException, to_js
+from pyodide.ffi import JsException
+from pyscript.ffi import to_js
 
 from cards import DetectorCard, ModelCard
 
@@ -48,11 +49,6 @@ def tf():
     return _tfjs.tf
 
 
-def js_value(value):
-    """A Python list or dict as a plain JS array or object."""
-    return to_js(value, dict_converter=js.Object.fromEntries)
-
-
 async def page_backend() -> tuple[str, str | None]:
     """The backend site/start.mjs chose as the app started (the page's `?backend=`, else
     automatically), as `select_backend` returns it."""
@@ -63,8 +59,8 @@ async def select_backend(wanted: str | None, times: dict[str, float], avoid: set
     """Switch tf.js to `wanted`, or choose automatically: the fastest by `times` (the detector's,
     measured in this browser), else as site/start.mjs does at start; never one of `avoid`. Returns
     the active backend and, when `wanted` could not run, a sentence saying so."""
-    return await _backend_choice(js.pylensStart.useBackend(wanted, js_value(times) if times else None,
-                                                           js_value(sorted(avoid))))
+    return await _backend_choice(js.pylensStart.useBackend(wanted, to_js(times) if times else None,
+                                                           to_js(sorted(avoid))))
 
 
 async def kept_backend_times(detector_id: str) -> dict[str, float]:
@@ -186,7 +182,7 @@ def model_outputs(model, batch, card: ModelCard) -> list:
     """The model's output tensors for a batch, in the order the card numbers them: the converted
     graph's named outputs, else the model's own order."""
     names = card.conversion.outputs if card.conversion else ()
-    result = model.execute(batch, js_value(list(names))) if names else model.predict(batch)
+    result = model.execute(batch, to_js(list(names))) if names else model.predict(batch)
     return list(result) if js.Array.isArray(result) else [result]
 
 
@@ -202,7 +198,7 @@ def preprocess(canvas, card: DetectorCard):
         return tfjs.browser.fromPixels(_shrunk(canvas, card.input_width, card.input_height)) \
             .div(card.input_scale).expandDims(0)
     pixels = tfjs.browser.fromPixels(canvas)
-    resized = tfjs.image.resizeBilinear(pixels, js_value([card.input_height, card.input_width]))
+    resized = tfjs.image.resizeBilinear(pixels, to_js([card.input_height, card.input_width]))
     return resized.div(card.input_scale).expandDims(0)
 
 
@@ -229,7 +225,7 @@ def _shrunk(canvas, width: int, height: int):
     context = _SMALL_CONTEXTS.get((width, height))
     if context is None:
         small = js.OffscreenCanvas.new(width, height)
-        context = _SMALL_CONTEXTS[(width, height)] = small.getContext("2d", js_value({"willReadFrequently": True}))
+        context = _SMALL_CONTEXTS[(width, height)] = small.getContext("2d", to_js({"willReadFrequently": True}))
     context.drawImage(canvas, 0.5 * (1 - width / canvas.width), 0.5 * (1 - height / canvas.height), width, height)
     return context.canvas
 
@@ -249,7 +245,7 @@ async def read_values(tensor):
     try:
         if backend in CPU_BACKENDS:
             return tensor.dataSync()
-        values = await js.Promise.race(js_value([tensor.data(), js.pylensStart.lost]))
+        values = await js.Promise.race(to_js([tensor.data(), js.pylensStart.lost]))
     except JsException as exc:
         if exc.name == "AbortError":  # WebGPU's readback, as its device goes
             raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({exc.message})") from None
@@ -271,7 +267,7 @@ async def warm_up(model, card: DetectorCard) -> None:
     """One prediction on zeros, so that the first real frame does not pay for kernel set-up.
     Read back through read_array, which awaits on the GPU backends (WebGPU cannot read synchronously)."""
     with tensor_scope():
-        outputs = model_outputs(model, tf().zeros(js_value([1, card.input_height, card.input_width, 3])), card)
+        outputs = model_outputs(model, tf().zeros(to_js([1, card.input_height, card.input_width, 3])), card)
         for output in outputs:
             tf().keep(output)
     for output in outputs:

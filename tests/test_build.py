@@ -94,9 +94,10 @@ def test_paths_outside_the_tree_are_not_served(site_url):
 
 def test_every_module_is_in_the_pyscript_config():
     config = (ROOT / "site" / "pyscript.toml").read_text()
-    for module in sorted((ROOT / "py").glob("*.py")):
-        if module.name != "main.py":
-            assert f'"./py/{module.name}" = "./{module.name}"' in config, module.name
+    for module in sorted((ROOT / "py").rglob("*.py")):
+        name = module.relative_to(ROOT / "py").as_posix()
+        if name != "main.py":
+            assert f'"./py/{name}" = "./{name}"' in config, name
 
 
 def test_lock_file_is_checked_by_content(pyodide_dist):

@@ -44,7 +44,8 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     else:
         index.write_text(with_cdn_integrity(index.read_text()))
     (stage / "pyscript.toml").write_bytes(pyscript_config(self_hosted=pyodide_dist is not None))
-    copy(ROOT / "py", ["*.py"], "py")
+    for package in sorted({module.parent for module in (ROOT / "py").rglob("*.py")}):
+        copy(package, ["*.py"], package.relative_to(ROOT).as_posix())
     copy(ROOT / "models", ["*.toml"], "models")
     for card in model_cards():
         copy(BUILD / "models" / card.id, ["*"], f"models/{card.id}")

@@ -1,18 +1,14 @@
-"""The "Segment & stylize" view: its controls, its models and its frame.
-
-The App (main.py) owns the sources (file, drop, paste, demo, webcam), errors and the frame loop;
-it hands each picture canvas to `run_frame`, which draws the result on the overlay canvas.
-"""
+"""The "Segment & stylize" view: a person mask and a style network, blended by the mask on the
+device; its controls, its models (loaded when first used) and its frame, drawn on the overlay."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
-from pyodide.ffi.wrappers import add_event_listener
-from pyscript import document
+from pyscript import document, when
 
 import tfbridge
 from cards import SegmenterCard, StyleCard
@@ -21,25 +17,23 @@ from draw import show_rgba
 from page import element, fill_menu, show_timings
 from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
 
-STAGE_NAMES = {
-    "image_decode": "Image decode",
-    "capture": "Capture",
-    "segmentation": "Segmentation",
-    "style_transfer": "Style transfer",
-    "blend": "Blend",
-    "draw": "Draw",
-}
+if TYPE_CHECKING:
+    from app import App
+
 DEFAULT_STYLE = "style-wave"
 DEFAULT_SEGMENTER = "selfie"
 
 
 class StyleView:
-    def __init__(self, segmenters: dict[str, SegmenterCard], styles: dict[str, StyleCard], models_url: str,
-                 on_progress: Callable[[str, int, int | None], None]) -> None:
-        self.segmenter_cards = segmenters
-        self.style_cards = styles
-        self.models_url = models_url
-        self.on_progress = on_progress
+    name = "style"
+    header_controls = ()
+    save_buttons = ("style-save-png",)
+    fps_output = "style-fps"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        segmenters = self.segmenter_cards = app.cards_of(SegmenterCard)
+        styles = self.style_cards = app.cards_of(StyleCard)
         self.loaded: dict[str, Segmenter | Stylizer] = {}
         self.segmenter_id = DEFAULT_SEGMENTER if DEFAULT_SEGMENTER in segmenters else next(iter(segmenters))
         self.style_id = DEFAULT_STYLE if DEFAULT_STYLE in styles else next(iter(styles))
@@ -48,30 +42,38 @@ class StyleView:
 
     # ------------------------------------------------------------ controls
 
-    def build_controls(self, on_change: Callable) -> None:
+    def build_controls(self) -> None:
         """Fill the style picker and the segmenter menu from the cards, and listen to the panel's
         controls: one listener for each kind of event (from a worker every DOM call is a round trip)."""
         element("styles").innerHTML = "".join(
             f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
             f'aria-checked="{str(card.id == self.style_id).lower()}" title="{escape(card.name)}">'
-            f'<img src="{escape(self.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64">'
+            f'<img src="{escape(self.app.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64">'
             f"<span>{escape(card.name)}</span></button>"
             for card in self.style_cards.values())
         fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
-        add_event_listener(element("styles"), "click", self._on_pick(on_change))
+        publishing = self.app.publishing
+        when("click", element("styles"), handler=publishing(self.on_pick))
         # Every other control of the panel (sliders, radios, checkbox, menu) fires `input`.
-        add_event_listener(element("style-panel"), "input", on_change)
+        when("input", element("style-panel"), handler=publishing(self.on_change))
+        when("click", "#style-save-png", handler=publishing(self.on_save_png))
 
-    def _on_pick(self, on_change: Callable):
-        async def on_click(event) -> None:
-            button = event.target.closest("button[data-style]")
-            if button is None:
-                return
-            self.style_id = str(button.dataset.style)
-            for other in element("styles").children:
-                other.setAttribute("aria-checked", str(other.dataset.style == self.style_id).lower())
-            await on_change(event)
-        return on_click
+    async def on_pick(self, event) -> None:
+        button = event.target.closest("button[data-style]")
+        if button is None:
+            return
+        self.style_id = str(button.dataset.style)
+        for other in element("styles").children:
+            other.setAttribute("aria-checked", str(other.dataset.style == self.style_id).lower())
+        await self.on_change()
+
+    async def on_change(self) -> None:
+        """A control moved: the picture shown is processed again."""
+        self.read_controls()
+        await self.app.rerun_for(self)
+
+    async def on_save_png(self) -> None:
+        await self.app.save_png("stylized")
 
     def read_controls(self) -> None:
         """The settings and models the controls show now."""
@@ -91,6 +93,10 @@ class StyleView:
 
     # ------------------------------------------------------------ models
 
+    async def backend_changed(self) -> None:
+        """The models are dropped, to load again on the new backend when next used."""
+        self.unload_models()
+
     def unload_models(self) -> None:
         """Dispose of the loaded models; each loads again when next used."""
         for model in self.loaded.values():
@@ -103,7 +109,8 @@ class StyleView:
             card = self.segmenter_cards.get(card_id) or self.style_cards[card_id]
             kind = Segmenter if isinstance(card, SegmenterCard) else Stylizer
             self.loaded[card_id] = await kind.load(
-                card, self.models_url, lambda received, total: self.on_progress(card.name, received, total))
+                card, self.app.models_url,
+                lambda received, total: self.app.download_progress(card.name, received, total))
         return self.loaded[card_id]
 
     async def prepare(self) -> None:
@@ -140,19 +147,24 @@ class StyleView:
         timings.update(segmentation=segmented - captured, style_transfer=styled - segmented, blend=blended - styled)
         return result
 
-    async def run_frame(self, source, target_canvas, timings: dict[str, float], present: Callable) -> dict:
-        """Render a frame with the controls' settings (after `prepare`), draw it on target_canvas and
-        have it shown (`await present()`); returns its size and timings."""
-        image = await self.render(source, timings, self.settings, self.style_id)
+    async def run_frame(self, picture, timings: dict[str, float]) -> dict:
+        """Render a frame of the picture canvas with the controls' settings (after `prepare`), draw
+        it on the overlay and show both; returns its size and timings."""
+        image = await self.render(picture, timings, self.settings, self.style_id)
+        element("loading").hidden = True  # a model may have been downloading
         start = now_ms()
         height, width = int(image.shape[0]), int(image.shape[1])
-        show_rgba(target_canvas, await tfbridge.read_values(image), width, height)
-        await present()
+        overlay = self.app.overlay
+        show_rgba(overlay, await tfbridge.read_values(image), width, height)
+        await self.app.present()
         timings["draw"] = now_ms() - start
         self.frames += 1
-        show_timings(element("style-timings"), timings, STAGE_NAMES)
-        return {"width": int(target_canvas.width), "height": int(target_canvas.height),
+        show_timings(element("style-timings"), timings)
+        return {"width": int(overlay.width), "height": int(overlay.height),
                 "timings_ms": {k: round(v, 3) for k, v in timings.items()}}
+
+    def stats(self) -> dict:
+        return {"style": self.style_id, "segmenter": self.segmenter_id, "style_frames": self.frames}
 
     # ------------------------------------------------------------ headless outputs
 
@@ -174,7 +186,7 @@ class StyleView:
 
 
 def png_bytes(values: np.ndarray, mode: str) -> bytes:
-    from PIL import Image  # noqa: PLC0415 — loaded when the picture was decoded (main.decode_picture)
+    from PIL import Image  # noqa: PLC0415 — loaded when the picture was decoded (sources.decode_picture)
 
     out = io.BytesIO()
     Image.fromarray(values, mode).save(out, "PNG")

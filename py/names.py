@@ -1,0 +1,56 @@
+"""The names that the page and its tools (build.py's commands, the bench, the tests) share, defined
+once: the headless API's methods, the performance marks of start-up, and the stages of a frame.
+
+Pure Python: the page imports it, and so do tools/pylens_build and tests/ under CPython. The marks
+that site/shell.js and site/start.mjs set are spelt there too; tests/test_build.py checks each
+appears there as it does here.
+"""
+
+# ---- window.pylens: what the headless commands and the tests call (py/app.py answers each)
+DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON
+SEGMENT_IMAGE = "segmentImage"  # (image bytes, name, segmenter) -> {"png": base64 of the mask} as JSON
+STYLIZE_IMAGE = "stylizeImage"  # (image bytes, name, style, mask, max side) -> {"png": …} as JSON
+START_WEBCAM = "startWebcam"  # () -> whether frames come
+STOP_WEBCAM = "stopWebcam"
+SHOW_VIEW = "showView"  # (a view's name)
+BENCH_FACE_MASK = "benchFaceMask"  # (frames) -> figures as JSON
+BENCH_SEGMENT_STYLE = "benchSegmentStyle"  # (frames) -> figures as JSON
+SOAK = "soak"  # (frames) -> tensors before and after, as JSON
+API_METHODS = (DETECT_IMAGE, SEGMENT_IMAGE, STYLIZE_IMAGE, START_WEBCAM, STOP_WEBCAM, SHOW_VIEW,
+               BENCH_FACE_MASK, BENCH_SEGMENT_STYLE, SOAK)
+# The shell (site/shell.js) answers these itself: `stats()` the app's state as JSON (what the app
+# published last), `ready` and `error` its start.
+
+# ---- performance marks, in the order start-up sets them (phases overlap: see the bench)
+PYSCRIPT_LOADING_PYODIDE = "pyscript: Loading Pyodide"  # site/shell.js, from PyScript's progress
+PYSCRIPT_LOADING_FILES = "pyscript: Loading files"
+PYSCRIPT_LOADED_PYODIDE = "pyscript: Loaded Pyodide"
+START_TFJS = "start: tf.js"  # site/start.mjs, while Pyodide starts
+START_BACKEND_READY = "start: backend ready"
+START_DETECTOR_DOWNLOAD = "start: detector download"
+START_DETECTOR_DOWNLOADED = "start: detector downloaded"
+APP_STARTED = "pylens: app started"  # py/app.py
+BACKEND_READY = "pylens: backend ready"
+MODEL_READY = "pylens: model ready"
+READY = "pylens: ready"  # site/shell.js: the app takes pictures and calls
+PICTURE_SHOWN = "pylens: picture shown"  # site/shell.js: the first picture on screen
+FIRST_RESULT = "pylens: first result"  # site/shell.js: the first result drawn
+MARKS_IN_JS = {
+    "site/shell.js": (READY, PICTURE_SHOWN, FIRST_RESULT),
+    "site/start.mjs": (START_TFJS, START_BACKEND_READY, START_DETECTOR_DOWNLOAD, START_DETECTOR_DOWNLOADED),
+}
+
+# ---- the stages of a frame: key in a result's `timings_ms` -> the name the timings table shows
+STAGE_NAMES = {
+    "image_decode": "Image decode",
+    "capture": "Capture",
+    "preprocess": "Preprocess",
+    "inference": "Inference",
+    "readback": "Readback",
+    "box_decode": "Box decode",
+    "nms": "NMS",
+    "segmentation": "Segmentation",
+    "style_transfer": "Style transfer",
+    "blend": "Blend",
+    "draw": "Draw",
+}

@@ -1,0 +1,161 @@
+"""The "Face masks" view: a detector chosen from the detection cards, NMS with the sliders'
+thresholds, boxes drawn over the picture, the list of detections, and the results saved as JSON."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import TYPE_CHECKING
+
+import js
+from pyscript import when
+from pyscript.ffi import to_js
+
+import tfbridge
+from cards import DetectorCard
+from detector import CANDIDATE_FLOOR, SsdDetector, load_detector, now_ms
+from draw import draw_detections
+from page import element, fill_menu, show_timings
+from results import DecodedFrame, FrameResult, select_detections
+
+if TYPE_CHECKING:
+    from app import App
+
+
+class MaskView:
+    name = "mask"
+    header_controls = ("model-label",)  # the detector menu, in the page's header
+    save_buttons = ("save-png", "save-json")
+    fps_output = "fps"
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.detectors: dict[str, DetectorCard] = app.cards_of(DetectorCard)
+        self.card = self.detectors[app.default_detector]
+        self.detector: SsdDetector | None = None
+        self.frame: DecodedFrame | None = None  # the last frame's candidates, before NMS
+        self.result: FrameResult | None = None
+        self.shown_thresholds: tuple[float, float] | None = None  # of the result shown: score, IoU
+        self.inferences = 0
+
+    # ------------------------------------------------------------ the detector
+
+    def choose_detector(self, wanted: str | None) -> None:
+        """The detector menu, from the detection cards; `?model=` picks one."""
+        if wanted in self.detectors:
+            self.card = self.detectors[wanted]
+        elif wanted:
+            self.app.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
+        fill_menu(element("model"), self.detectors.values(), self.card.id)
+
+    async def load_detector(self) -> None:
+        """Load the menu's detector (with download progress), replacing the one in use."""
+        card = self.card
+        self.app.status(f"Downloading {card.name}…")
+        detector = await load_detector(card, self.app.models_url,
+                                       lambda received, total: self.app.download_progress(card.name, received, total))
+        if self.detector is not None:
+            self.detector.dispose()
+        self.detector = detector
+        element("loading").hidden = True
+
+    async def backend_changed(self) -> None:
+        """tf.js 4.22 moves a model's weights out of WebGPU as zeros: the detector is built again."""
+        await self.load_detector()
+
+    # ------------------------------------------------------------ controls
+
+    def build_controls(self) -> None:
+        element("score").min = CANDIDATE_FLOOR
+        publishing = self.app.publishing
+        when("input", "#score, #iou", handler=publishing(self.on_threshold))
+        when("input", "#model", handler=publishing(self.on_model_change))
+        when("click", "#save-png", handler=publishing(self.on_save_png))
+        when("click", "#save-json", handler=publishing(self.on_save_json))
+
+    def thresholds(self) -> tuple[float, float]:
+        return float(element("score").value), float(element("iou").value)
+
+    async def on_threshold(self) -> None:
+        """New thresholds: NMS again on the last frame's candidates, without running the model."""
+        score, iou = self.thresholds()
+        element("score-value").textContent = f"{score:.2f}"
+        element("iou-value").textContent = f"{iou:.2f}"
+        if self.frame is not None and self.app.still_picture_in(self):
+            async with self.app.one_at_a_time:
+                await self.postprocess(with_picture=False)
+
+    async def on_model_change(self) -> None:
+        menu = element("model")
+        menu.disabled = True
+        previous = self.card
+        async with self.app.one_at_a_time:
+            self.card = self.detectors[menu.value]
+            try:
+                await self.load_detector()
+            except tfbridge.ModelLoadError as exc:
+                self.card, menu.value = previous, previous.id
+                self.app.show_load_error(f"{exc} Still using {previous.name}.")
+            else:
+                self.app.set_url_param("model", None if self.card.id == self.app.default_detector else self.card.id)
+                await self.app.detector_changed()
+                if self.app.still_picture_in(self):
+                    await self.app.rerun()
+        menu.disabled = False
+
+    async def on_save_png(self) -> None:
+        await self.app.save_png("detections")
+
+    def on_save_json(self) -> None:
+        if self.result is None:
+            return
+        text = json.dumps(self.result.as_dict(self.app.source_name), indent=2)
+        self.app.download(js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": "application/json"}))),
+                          f"{self.app.stem()}-detections.json")
+
+    # ------------------------------------------------------------ the frame
+
+    async def prepare(self) -> None:
+        """The detector is loaded at start and on each change: nothing to load before a frame."""
+
+    async def run_frame(self, picture, timings: dict[str, float]) -> dict:
+        """Detect on the picture canvas, draw the boxes over it and show both; the result as a dict."""
+        self.frame = await self.detector.infer(picture, timings)
+        self.inferences += 1
+        self.result = FrameResult(*self.app.source_size, [], timings)
+        return (await self.postprocess(with_picture=True)).as_dict()
+
+    async def postprocess(self, with_picture: bool) -> FrameResult:
+        """NMS with the current thresholds and drawing, on the last frame's model output; the
+        overlay is shown with the picture when that is new too."""
+        result = self.result
+        score, iou = self.thresholds()
+        self.shown_thresholds = (score, iou)
+        start = now_ms()
+        result.detections = select_detections(self.frame, self.card, result.width, result.height, score, iou)
+        mark = now_ms()
+        overlay, picture = self.app.overlay, self.app.picture
+        if overlay.width != picture.width or overlay.height != picture.height:
+            overlay.width, overlay.height = picture.width, picture.height
+        draw_detections(overlay, result.detections, [label.color for label in self.card.labels], self.app.scale)
+        await self.app.present(with_picture)
+        self.render_detections(result)
+        result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
+        show_timings(element("timings"), result.timings_ms)
+        return result
+
+    def render_detections(self, result: FrameResult) -> None:
+        """The list of detections and the count by label. Written as one piece of HTML: from a
+        worker every DOM call is a round trip to the page."""
+        element("detections").innerHTML = "".join(
+            f'<li><span class="{escape(det.label)}">{escape(det.label)} {det.score:.2f}</span>'
+            '<span class="box"> [{}, {}, {}, {}]</span></li>'.format(*det.box) for det in result.detections)
+        counts = {lab.name: 0 for lab in self.card.labels}
+        for det in result.detections:
+            counts[det.label] += 1
+        element("summary").textContent = ", ".join(f"{n} {name}" for name, n in counts.items())
+
+    def stats(self) -> dict:
+        return {"model": self.card.id, "inferences": self.inferences,
+                "result": self.result.as_dict(self.app.source_name) if self.result else None,
+                "thresholds": self.shown_thresholds}
