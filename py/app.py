@@ -20,13 +20,14 @@ from html import escape
 from pathlib import Path
 
 import js
-from pyscript import document, when, window
+from pyscript import document, fetch, when, window
 from pyscript.ffi import to_js
 
 import names
 import shell
 import tfbridge
-from cards import ModelCard, parse_card
+from cards import CardError, ModelCard, parse_card
+from detector import now_ms
 from draw import composite_png, new_canvas, show_picture
 from page import element
 from picture import ImageError
@@ -47,6 +48,12 @@ def load_cards() -> dict[str, ModelCard]:
 def stdlib_modules() -> list[str]:
     """The standard-library packages imported now: what a snapshot of Python can hold for the next visit."""
     return sorted({name.split(".")[0] for name in sys.modules} & sys.stdlib_module_names)
+
+
+async def fetch_text(path: str) -> str:
+    """A file of the site as it is on the server now (not from the browser's cache)."""
+    response = await fetch(js.URL.new(path, str(window.location.href)).href, cache="no-store")
+    return await response.text()
 
 
 def size_text(n: int) -> str:
@@ -127,6 +134,7 @@ class App:
         when("click", ", ".join(f"#view-{name}" for name in self.views), handler=self.publishing(self.on_tab))
         when("input", "#backend", handler=self.publishing(self.on_backend_change))
         when("click", "#error-close", handler=self.hide_error)
+        when("pylens:live", window, handler=self.on_live_edit)  # build.py serve only: see py/live.py
         for view in self.views.values():
             view.build_controls()
 
@@ -392,6 +400,55 @@ class App:
         window.console.error(traceback.format_exc())
         self.show_error(f"Something went wrong while {what}: {exc}. The app is still running; try again "
                         "or with another image.")
+
+    # ------------------------------------------------------------ live editing
+
+    async def on_live_edit(self, event) -> None:
+        """Files saved in the editor under `build.py serve` (py/ modules, model cards): taken in
+        place, then the picture shown runs again; one line in the console says what was done."""
+        import live  # noqa: PLC0415 — only the development server sends this event
+
+        start = now_ms()
+        paths = json.loads(str(event.detail))
+        async with self.one_at_a_time:  # no frame runs while its code changes
+            try:
+                texts = {path: await fetch_text(path) for path in paths}
+                modules = live.reload_modules({live.module_name(path): text for path, text in texts.items()
+                                               if path.endswith(".py")})
+                for path, text in texts.items():
+                    if path.endswith(".toml"):
+                        await self.card_changed(path, text)
+            except live.LiveError as exc:
+                window.console.error(f"live: failed {exc.name}: {exc.error}")
+                self.show_error(f"{exc.name} could not be taken; the previous code still runs.\n{exc.trace}")
+                return
+            except Exception as exc:  # noqa: BLE001 — a reload that went wrong half-way
+                window.console.error(f"live: failed {', '.join(paths)}: {exc!r}")
+                self.show_error(f"{', '.join(paths)} could not be taken in place (reload the page):\n"
+                                f"{traceback.format_exc(limit=-4)}")
+                return
+            self.hide_error()
+            if self.still_picture_in(self.view):
+                try:
+                    await self.rerun()
+                except Exception:  # noqa: BLE001 — the new code's error, shown to its author
+                    self.show_error(f"The picture could not be processed again:\n{traceback.format_exc(limit=-4)}")
+        done = [*modules, *(Path(path).name for path in paths if path.endswith(".toml"))]
+        window.console.log(f"live: reloaded {', '.join(done)} in {now_ms() - start:.0f} ms")
+        self.publish()
+
+    async def card_changed(self, path: str, text: str) -> None:
+        """A model card saved: parsed, written where the app reads cards, and given to each view."""
+        import live  # noqa: PLC0415
+
+        try:
+            card = parse_card(text, Path(path).name)
+        except CardError as exc:
+            raise live.LiveError(Path(path).name, f"CardError: {exc}", str(exc)) from None
+        (CARDS_DIR / Path(path).name).write_text(text)
+        self.cards[card.id] = card
+        for view in self.views.values():
+            await view.card_changed(card)
 
     # ------------------------------------------------------------ the headless API
 

@@ -15,7 +15,7 @@ import samples
 from conftest import ROOT, assert_same_detections
 from pylens_build.headless import BACKEND_FLAGS, HeadlessApp, give_file, launch_chromium
 from pylens_build.models import model_cards
-from pylens_build.server import LIVE_RELOAD_TAG, routes, serving
+from pylens_build.server import LIVE_EDIT_TAG, routes, serving
 
 RECORD_STATUS = """
 window.statusLog = [];
@@ -120,7 +120,7 @@ def test_serve_command_serves_the_app(site_url):
         with urllib.request.urlopen(f"http://localhost:{port}/") as response:
             assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
             assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
-            assert LIVE_RELOAD_TAG.encode() in response.read()
+            assert LIVE_EDIT_TAG.encode() in response.read()
         with urllib.request.urlopen(f"http://localhost:{port}/live-reload.js") as response:
             assert response.headers["Content-Type"] == "text/javascript"
     finally:

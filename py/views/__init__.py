@@ -15,6 +15,7 @@ from views.style import StyleView
 
 if TYPE_CHECKING:
     from app import App
+    from cards import ModelCard
 
 
 class View(Protocol):
@@ -34,6 +35,9 @@ class View(Protocol):
     async def run_frame(self, picture, timings: dict[str, float]) -> dict:
         """Process the picture canvas, draw the result over it and have both shown; adds its stage
         times (ms, keys of names.STAGE_NAMES) to `timings`; returns the result as a dict."""
+
+    async def card_changed(self, card: ModelCard) -> None:
+        """A model card changed (live editing): its models of that card are built from it anew."""
 
     async def backend_changed(self) -> None:
         """Build its models again on the new backend, or drop them to load when next used."""

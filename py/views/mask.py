@@ -59,6 +59,14 @@ class MaskView:
         self.detector = detector
         element("loading").hidden = True
 
+    async def card_changed(self, card) -> None:
+        if card.id not in self.detectors:
+            return
+        self.detectors[card.id] = card
+        if card.id == self.card.id:
+            self.card = card
+            await self.load_detector()
+
     async def backend_changed(self) -> None:
         """tf.js 4.22 moves a model's weights out of WebGPU as zeros: the detector is built again."""
         await self.load_detector()

@@ -93,6 +93,13 @@ class StyleView:
 
     # ------------------------------------------------------------ models
 
+    async def card_changed(self, card) -> None:
+        for cards in (self.segmenter_cards, self.style_cards):
+            if card.id in cards:
+                cards[card.id] = card
+        if card.id in self.loaded:  # loads from the new card when next used
+            self.loaded.pop(card.id).dispose()
+
     async def backend_changed(self) -> None:
         """The models are dropped, to load again on the new backend when next used."""
         self.unload_models()

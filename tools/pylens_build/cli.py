@@ -18,7 +18,7 @@ from .headless import BACKENDS, HeadlessApp
 from .models import ensure_demos, ensure_models, model_cards
 from .project import BUILD, PYODIDE, ROOT, SetupError, log
 from .runtimes import ensure_chromium, ensure_dev_env, ensure_npm, ensure_pyodide, ensure_tfjs_bundle
-from .server import LIVE_RELOAD_WATCH, make_server, routes, serving
+from .server import make_server, routes, serving, watched
 from .static_site import DIST, build_site
 
 
@@ -33,10 +33,10 @@ def prepare_site(self_host: bool) -> Path | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     pyodide_dist = prepare_site(self_host=bool(os.environ.get("PYODIDE_DIST")))
-    server = make_server(args.port, routes(pyodide_dist), watch=LIVE_RELOAD_WATCH)
+    server = make_server(args.port, routes(pyodide_dist), watch=watched())
     where = "self-hosted from " + str(pyodide_dist) if pyodide_dist else "from its CDN"
-    log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); the page reloads when "
-        "a file under py/, site/ or models/ changes; Ctrl+C stops")
+    log(f"serving on http://localhost:{server.server_address[1]}/ (Pyodide {where}); a module of py/ or "
+        "a model card saved is taken in place by the page, a file of site/ reloads it; Ctrl+C stops")
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

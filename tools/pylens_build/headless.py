@@ -7,6 +7,8 @@ import functools
 import json
 import time
 
+import names
+
 from .project import SetupError
 from .runtimes import find_chromium
 
@@ -106,6 +108,10 @@ class HeadlessApp:
                 raise TimeoutError(f"waited {timeout_ms / 1000:.0f} s for {expression}")
             self.page.wait_for_timeout(50)
 
+    def call(self, method: str, *args):
+        """window.pylens[method](*args), awaited: its answer (names.py lists the methods)."""
+        return self.page.evaluate("([method, args]) => window.pylens[method](...args)", [method, list(args)])
+
     def on_image(self, method: str, data: bytes, name: str, *args) -> dict:
         """Call window.pylens[method](image bytes, name, *args); its JSON answer, or {'error': ...}."""
         return json.loads(self.page.evaluate(
@@ -117,7 +123,7 @@ class HeadlessApp:
 
     def detect(self, data: bytes, name: str) -> dict:
         """Run the page's face-mask pipeline on image bytes; returns the result or {'error': ...}."""
-        return self.on_image("detectImage", data, name)
+        return self.on_image(names.DETECT_IMAGE, data, name)
 
     def stats(self) -> dict:
         return json.loads(self.page.evaluate("window.pylens.stats()"))

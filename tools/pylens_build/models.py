@@ -8,9 +8,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from cards import CardError, parse_card
 
 from .fetch import fetch_verified
 from .project import BUILD, ROOT, SetupError, log
@@ -23,9 +24,6 @@ CONVERTER = ROOT / "models" / "convert.py"
 
 def model_cards(folder: Path = ROOT / "models") -> list:
     """Every card in folder, parsed and validated (a bad card stops the command, naming the field)."""
-    sys.path.insert(0, str(ROOT / "py"))
-    from cards import CardError, parse_card  # noqa: PLC0415 — py/ is not importable before this
-
     cards = []
     for path in sorted(folder.glob("*.toml")):
         try:

@@ -18,11 +18,12 @@ from .project import BUILD, NODE_MODULES, PYODIDE, ROOT
 from .runtimes import TFJS_BUNDLE
 
 
-def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[tuple[str, Path]]:
-    """URL prefix -> folder, first match wins. The same layout serves development and tests."""
+def routes(pyodide_dist: Path | None, models: Path = BUILD / "models", source: Path = ROOT) -> list[tuple[str, Path]]:
+    """URL prefix -> folder, first match wins. The same layout serves development and tests;
+    `source` holds py/, site/ and the model cards (models/*.toml)."""
     table = [
-        ("/py/", ROOT / "py"),
-        ("/models/", ROOT / "models"),
+        ("/py/", source / "py"),
+        ("/models/", source / "models"),
         ("/models/", models),
         ("/demos/", BUILD / "demos"),
         ("/vendor/pyscript/", NODE_MODULES / "@pyscript/core/dist"),
@@ -33,7 +34,7 @@ def routes(pyodide_dist: Path | None, models: Path = BUILD / "models") -> list[t
     ]
     if pyodide_dist is not None:
         table.append(("/pyodide/", pyodide_dist))
-    table.append(("/", ROOT / "site"))
+    table.append(("/", source / "site"))
     return table
 
 
@@ -46,12 +47,15 @@ def pyscript_config(self_hosted: bool) -> bytes:
     return f'interpreter = "./start.mjs?pyodide={pyodide}pyodide.mjs"\n{text}'.encode()
 
 
-# Live reload, added by the development server only: the page listens for changes and reloads.
-LIVE_RELOAD_TAG = '<script type="module" src="./live-reload.js"></script>'
-LIVE_RELOAD_JS = b"""// build.py serve: reload the page when a file under py/, site/ or models/ changes.
-new EventSource("./__changes").addEventListener("change", () => location.reload());
-"""
-LIVE_RELOAD_WATCH = (ROOT / "py", ROOT / "site", ROOT / "models")
+# Live editing, added to the page by the development server only (see live-edit.js and py/live.py).
+LIVE_EDIT_JS = Path(__file__).with_name("live-edit.js")
+LIVE_EDIT_TAG = f'<script type="module" src="./{LIVE_EDIT_JS.name}"></script>'
+WATCH_EVERY_S = 0.1
+
+
+def watched(source: Path = ROOT) -> tuple[Path, ...]:
+    """The folders whose files live editing watches."""
+    return (source / "py", source / "site", source / "models")
 
 
 POLICY_REPORTS = "/__policy-reports"  # where the browser posts Content Security Policy violations
@@ -107,9 +111,9 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             self.send_body(pyscript_config(any(p == "/pyodide/" for p, _ in self.table)), "text/plain; charset=utf-8")
         elif self.watch and path in ("/", "/index.html"):
             page = Path(self.translate_path("/index.html")).read_text()
-            self.send_body(page.replace("</head>", f"{LIVE_RELOAD_TAG}</head>", 1).encode(), "text/html; charset=utf-8")
-        elif self.watch and path == "/live-reload.js":
-            self.send_body(LIVE_RELOAD_JS, "text/javascript")
+            self.send_body(page.replace("</head>", f"{LIVE_EDIT_TAG}</head>", 1).encode(), "text/html; charset=utf-8")
+        elif self.watch and path == f"/{LIVE_EDIT_JS.name}":
+            self.send_body(LIVE_EDIT_JS.read_bytes(), "text/javascript")
         elif self.watch and path == "/__changes":
             self.stream_changes()
         else:
@@ -123,21 +127,30 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
     def stream_changes(self) -> None:
-        """Server-sent events: one `change` event when a watched file is added, edited or removed."""
+        """Server-sent events: a `change` event for each save, its data the paths of the files added,
+        edited or removed (as py/boxes.py), once they have settled (an editor may write in steps)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        before, idle = tree_state(self.watch), 0.0
+        state, idle = tree_state(self.watch), 0.0
         with contextlib.suppress(OSError):  # the page went away
-            while tree_state(self.watch) == before:
-                time.sleep(0.2)
-                idle += 0.2
-                if idle >= 15:  # a comment now and then finds a closed connection
-                    self.wfile.write(b": waiting\n\n")
-                    self.wfile.flush()
-                    idle = 0.0
-            self.wfile.write(b"event: change\ndata: reload\n\n")
-            self.wfile.flush()
+            while True:
+                time.sleep(WATCH_EVERY_S)
+                now = tree_state(self.watch)
+                if now == state:
+                    idle += WATCH_EVERY_S
+                    if idle >= 15:  # a comment now and then finds a closed connection
+                        self.wfile.write(b": waiting\n\n")
+                        self.wfile.flush()
+                        idle = 0.0
+                    continue
+                while (settled := tree_state(self.watch)) != now:
+                    now = settled
+                    time.sleep(WATCH_EVERY_S)
+                changed = sorted(path for path in state.keys() | now.keys() if state.get(path) != now.get(path))
+                self.wfile.write(f"event: change\ndata: {json.dumps(changed)}\n\n".encode())
+                self.wfile.flush()
+                state, idle = now, 0.0
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
@@ -168,16 +181,23 @@ def page_policy(site: Path) -> str:
     return policy
 
 
-def tree_state(folders: tuple[Path, ...]) -> dict[Path, int]:
-    """Every file under the folders (hidden ones aside) with its modification time."""
-    return {path: path.stat().st_mtime_ns for folder in folders for path in folder.rglob("*")
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts)}
+def tree_state(folders: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
+    """Every file under the folders (hidden ones and caches aside), as folder/path, with its
+    modification time and size."""
+    state = {}
+    for folder in folders:
+        for path in folder.rglob("*"):
+            parts = path.relative_to(folder).parts
+            if path.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in parts):
+                stat = path.stat()
+                state["/".join((folder.name, *parts))] = (stat.st_mtime_ns, stat.st_size)
+    return state
 
 
 def make_server(port: int, table: list[tuple[str, Path]], quiet: bool = False, isolated: bool = True,
                 watch: tuple[Path, ...] = (), policy_reports: list | None = None) -> http.server.ThreadingHTTPServer:
-    """A server of the route table; `isolated` sends COOP/COEP; `watch` turns on live reload of
-    pages when a file under those folders changes; `policy_reports` collects the reports of
+    """A server of the route table; `isolated` sends COOP/COEP; `watch` turns on live editing of
+    the files under those folders; `policy_reports` collects the reports of
     Content Security Policy violations, in the page and in its workers."""
     reporting_policy = ""
     if policy_reports is not None:
