@@ -7,6 +7,7 @@ import sys
 import pytest
 from PIL import Image
 
+import names
 from pylens_build.bench.startup import APP_PHASES, JS_PHASES
 from pylens_build.project import ROOT
 
@@ -36,11 +37,11 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
             assert 0 <= start < end <= ms, (run, name, start, end)
             assert mask[run]["phases_ms"][name] == pytest.approx(end - start)
         if phases is APP_PHASES:  # what must come before what
-            order = ["pyscript: Loading Pyodide", "pyscript: Loading files", "pyscript: Loaded Pyodide",
-                     "pylens: app started", "pylens: model ready", "pylens: ready"]
+            order = [names.PYSCRIPT_LOADING_PYODIDE, names.PYSCRIPT_LOADING_FILES, names.PYSCRIPT_LOADED_PYODIDE,
+                     names.APP_STARTED, names.MODEL_READY, names.READY]
             assert [marks[name] for name in order] == sorted(marks[name] for name in order), (run, marks)
-            assert marks["start: tf.js"] < marks["start: backend ready"] <= marks["pylens: backend ready"]
-            assert marks["start: detector download"] < marks["start: detector downloaded"] < marks["pylens: ready"]
+            assert marks[names.START_TFJS] < marks[names.START_BACKEND_READY] <= marks[names.BACKEND_READY]
+            assert marks[names.START_DETECTOR_DOWNLOAD] < marks[names.START_DETECTOR_DOWNLOADED] < marks[names.READY]
     cold = mask["cold_start"]["phases"]
     assert cold["tf.js and its backend"][0] < cold["Python runtime and numpy"][1]  # overlapped
     # The whole run is covered: from navigation to the first result.

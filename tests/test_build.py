@@ -7,6 +7,7 @@ import urllib.request
 
 import pytest
 
+import names
 from pylens_build.fetch import fetch_verified
 from pylens_build.project import PYODIDE, ROOT, SetupError
 from pylens_build.runtimes import check_lock, ensure_pyodide
@@ -109,3 +110,15 @@ def test_lock_file_is_checked_by_content(pyodide_dist):
         check_lock(json.dumps(lock).encode(), "lock")
     with pytest.raises(SetupError, match="not a Pyodide lock file"):
         check_lock(b"<html>503</html>", "lock")
+
+
+def test_the_marks_set_in_javascript_are_spelt_as_names_py_spells_them():
+    for script, marks in names.MARKS_IN_JS.items():
+        text = (ROOT / script).read_text()
+        for mark in marks:
+            assert f'"{mark}"' in text, (script, mark)
+    shell = (ROOT / "site" / "shell.js").read_text()  # PyScript's progress, marked with this prefix
+    assert "performance.mark(`pyscript: ${detail}`)" in shell
+    assert {names.PYSCRIPT_LOADING_PYODIDE, names.PYSCRIPT_LOADING_FILES, names.PYSCRIPT_LOADED_PYODIDE} <= {
+        f"pyscript: {step}" for step in ("Loading Pyodide", "Loading files", "Loaded Pyodide")}
+

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 import samples
 from conftest import FOCUSABLE, assert_same_detections, tab_order
+from names import SHOW_VIEW
 from pylens_build.headless import HeadlessApp, give_file
 from pylens_build.models import model_cards
 
@@ -68,6 +69,24 @@ def test_detector_menu_comes_from_the_cards_and_switches_the_model(app):
     page.select_option("#model", "aizoo-face-mask")
     stats = wait_for_inference(app, stats["inferences"])
     assert stats["model"] == "aizoo-face-mask" and "model=" not in page.url
+    # The detector replaced was disposed of: tf.js holds what it held before the other was loaded.
+    assert stats["tensors"] == before["tensors"]
+
+
+def test_models_disposed_when_the_backend_changes_leave_no_tensor(app):
+    """Both views' models on a backend, then a switch: the detector is built anew and the style
+    view's models dropped (each disposed), so tf.js holds the detector's tensors alone again."""
+    app.detect(DEMO.read_bytes(), DEMO.name)
+    detector_only = app.stats()["tensors"]
+    app.call(SHOW_VIEW, "style")  # segmenter and style network loaded, the picture stylized
+    assert app.stats()["tensors"] > detector_only
+    app.call(SHOW_VIEW, "mask")
+    for backend, name in (("cpu", "CPU"), ("wasm", "WebAssembly")):
+        app.page.select_option("#backend", backend)
+        app.page.wait_for_function(f"document.getElementById('backend-active').textContent === 'using {name}'")
+        app.page.wait_for_function("!document.getElementById('backend').disabled")  # the switch is done
+        stats = app.stats()
+        assert stats["tensors"] == detector_only and stats["leaky_frames"] == 0, (backend, stats["tensors"])
 
 
 def test_unknown_model_in_the_address_is_named(site_url):

@@ -9,6 +9,8 @@ import os
 import statistics
 from pathlib import Path
 
+import names
+
 from ..headless import HeadlessApp
 from ..models import model_cards
 from .assets import BENCH_DETECTOR
@@ -31,8 +33,8 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
         mask["not_isolated"] = {key: single[key] for key in ("predict_ms", "python_pipeline_ms")}
         mask["soak"] = soak(app, args.soak)
         app.detect(*bench_picture())
-        app.page.evaluate("window.pylens.showView('style')")
-        style = json.loads(app.page.evaluate("n => window.pylens.benchSegmentStyle(n)", args.style_frames))
+        app.call(names.SHOW_VIEW, "style")
+        style = json.loads(app.call(names.BENCH_SEGMENT_STYLE, args.style_frames))
     style["overhead"] = style["pipeline_ms"] / style["models_ms"] - 1
     visits = [app_start(url, args.backend, visits=2) for _ in range(args.cold_runs)]
     cold, warm = median_run([v[0] for v in visits]), median_run([v[1] for v in visits])

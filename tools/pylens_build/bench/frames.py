@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import names
+
 from ..headless import HeadlessApp
 from ..project import BUILD
 from .assets import BENCH_IMAGE, FAKE_CAMERA, LONG_TASKS
@@ -29,14 +31,14 @@ def webcam_loops(url: str, backend: str, seconds: float) -> dict:
     loops = {}
     with HeadlessApp(url, backend, chromium_args=FAKE_CAMERA, init_script=LONG_TASKS.read_text()) as app:
         for view, counter in (("mask", "frames"), ("style", "style_frames")):
-            app.page.evaluate("view => window.pylens.showView(view)", view)
+            app.call(names.SHOW_VIEW, view)
             first = app.stats()[counter]
-            app.page.evaluate("window.pylens.startWebcam()")
+            app.call(names.START_WEBCAM)
             app.wait_until(f"JSON.parse(window.pylens.stats()).{counter} > {first}", HeadlessApp.READY_TIMEOUT_MS)
             start, before = app.page.evaluate("performance.now()"), app.stats()[counter]
             app.page.wait_for_timeout(seconds * 1000)
             end, after = app.page.evaluate("performance.now()"), app.stats()[counter]
-            app.page.evaluate("window.pylens.stopWebcam()")
+            app.call(names.STOP_WEBCAM)
             loops[f"{view}_longest_task_ms"] = main_thread(app.page, start, end)["longest_task_ms"]
             loops[f"{view}_frames"] = after - before
     return loops
@@ -52,9 +54,9 @@ def heap_used(cdp) -> int:
 def soak(app: HeadlessApp, frames: int, warm_up: int = 20) -> dict:
     """`frames` whole frames on the picture shown: tensors and JS heap (after warm-up) before and after."""
     cdp = app.context.new_cdp_session(app.page)
-    app.page.evaluate("n => window.pylens.soak(n)", warm_up)
+    app.call(names.SOAK, warm_up)
     heap_before = heap_used(cdp)
-    run = json.loads(app.page.evaluate("n => window.pylens.soak(n)", frames))
+    run = json.loads(app.call(names.SOAK, frames))
     heap_after = heap_used(cdp)
     return {**run, "heap_before": heap_before, "heap_after": heap_after, "heap_growth": heap_after / heap_before - 1}
 
@@ -66,5 +68,5 @@ def bench_face_mask(app: HeadlessApp, card, frames: int, with_js: bool = True) -
     app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
     if with_js:
         load_js_pipeline(app.page, card, app.stats()["backend"])
-    return json.loads(app.page.evaluate("n => window.pylens.benchFaceMask(n)", frames))
+    return json.loads(app.call(names.BENCH_FACE_MASK, frames))
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import contextlib
 
+import names
+
 from ..headless import HeadlessApp, give_file, launch_chromium
 from ..project import SetupError
 from .assets import BENCH_IMAGE, LONG_TASKS, RUNTIME_FLOOR_PAGE
 
 APP_PHASES = [
-    ("page, shell and PyScript", None, "pyscript: Loading Pyodide"),
-    ("Python runtime and numpy", "pyscript: Loading Pyodide", "pyscript: Loading files"),
-    ("tf.js and its backend", "start: tf.js", "start: backend ready"),
-    ("detector download", "start: detector download", "start: detector downloaded"),
-    ("app files", "pyscript: Loading files", "pyscript: Loaded Pyodide"),
-    ("app modules (Python imports)", "pyscript: Loaded Pyodide", "pylens: app started"),
-    ("detector build and warm-up", "pylens: backend ready", "pylens: model ready"),
-    ("controls", "pylens: model ready", "pylens: ready"),
-    ("first result (decode, detect, draw)", "pylens: ready", None),
+    ("page, shell and PyScript", None, names.PYSCRIPT_LOADING_PYODIDE),
+    ("Python runtime and numpy", names.PYSCRIPT_LOADING_PYODIDE, names.PYSCRIPT_LOADING_FILES),
+    ("tf.js and its backend", names.START_TFJS, names.START_BACKEND_READY),
+    ("detector download", names.START_DETECTOR_DOWNLOAD, names.START_DETECTOR_DOWNLOADED),
+    ("app files", names.PYSCRIPT_LOADING_FILES, names.PYSCRIPT_LOADED_PYODIDE),
+    ("app modules (Python imports)", names.PYSCRIPT_LOADED_PYODIDE, names.APP_STARTED),
+    ("detector build and warm-up", names.BACKEND_READY, names.MODEL_READY),
+    ("controls", names.MODEL_READY, names.READY),
+    ("first result (decode, detect, draw)", names.READY, None),
 ]
 JS_PHASES = [
     ("page, tf.js and backend", None, "js: backend ready"),
@@ -79,7 +81,7 @@ def first_result(app: HeadlessApp) -> dict:
     app.page.click(f'#demos button[data-file="{BENCH_IMAGE.name}"]')
     app.wait_until(f"JSON.parse(window.pylens.stats()).result?.image === '{BENCH_IMAGE.name}'",
                    HeadlessApp.READY_TIMEOUT_MS)
-    done = app.page.evaluate("performance.getEntriesByName('pylens: first result')[0].startTime")
+    done = app.page.evaluate("name => performance.getEntriesByName(name)[0].startTime", names.FIRST_RESULT)
     return {**first_load(app.page, done, APP_PHASES), **main_thread(app.page, 0.0, done)}
 
 
@@ -135,7 +137,7 @@ def interactive_start(url: str, backend: str) -> float:
         page.goto(f"{url}?backend={backend}", wait_until="commit")
         page.wait_for_function("window.pylens !== undefined", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
         give_file(page, "drop", BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name, "image/jpeg")
-        shown = "performance.getEntriesByName('pylens: picture shown')"
+        shown = f"performance.getEntriesByName('{names.PICTURE_SHOWN}')"
         page.wait_for_function(f"{shown}.length", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
         return page.evaluate(f"{shown}[0].startTime")
     finally:
