@@ -31,7 +31,7 @@ class BackendLost(RuntimeError):
     """The GPU backend in use stopped working: the browser lost its WebGPU device or WebGL context."""
 
 
-_tfjs = None  # the tf.js module (tools/tfjs-entry.mjs bundled), once imported
+_tfjs = globals().get("_tfjs")  # the tf.js module (tools/tfjs-entry.mjs bundled), once imported; kept by a live reload
 
 
 async def load_tfjs() -> None:
