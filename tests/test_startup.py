@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -116,27 +115,13 @@ def test_serve_command_serves_the_app(site_url):
         with urllib.request.urlopen(f"http://localhost:{port}/pyscript.toml") as response:
             # PYODIDE_DIST is set: the self-hosted Pyodide
             assert response.read().startswith(b'interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')
-        # Cross-origin isolation for wasm threads, and live reload, on the development server.
+        # Cross-origin isolation for wasm threads, and live editing, on the development server.
         with urllib.request.urlopen(f"http://localhost:{port}/") as response:
             assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
             assert response.headers["Cross-Origin-Embedder-Policy"] == "credentialless"
             assert LIVE_EDIT_TAG.encode() in response.read()
-        with urllib.request.urlopen(f"http://localhost:{port}/live-reload.js") as response:
+        with urllib.request.urlopen(f"http://localhost:{port}/live-edit.js") as response:
             assert response.headers["Content-Type"] == "text/javascript"
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def test_live_reload_shows_an_edited_module(pyodide_dist, tmp_path):
-    """Edit a module under py/ while the page is open: the page reloads and runs the new code."""
-    py = tmp_path / "py"
-    shutil.copytree(ROOT / "py", py)
-    table = [("/py/", py) if prefix == "/py/" else (prefix, folder) for prefix, folder in routes(pyodide_dist)]
-    with serving(table, watch=(py,)) as url, HeadlessApp(url, "wasm") as app:
-        assert app.page.evaluate("crossOriginIsolated")
-        app.page.evaluate("window.beforeTheEdit = true")
-        with (py / "page.py").open("a") as module:
-            module.write("\nfrom pyscript import window\nwindow.editedPage = 'live'\n")
-        app.wait_until("!window.beforeTheEdit && window.pylens?.ready")
-        assert app.page.evaluate("window.editedPage") == "live"

@@ -47,7 +47,8 @@ def plain_js_start(url: str, card) -> dict:
     try:
         page = browser.new_page()
         page.route(url + "js_pipeline.js", lambda route: route.fulfill(path=JS_PIPELINE))
-        page.route(url + PLAIN_JS_PAGE.name, lambda route: route.fulfill(path=PLAIN_JS_PAGE))
+        page.route(lambda address: address.split("?")[0] == url + PLAIN_JS_PAGE.name,  # with its query
+                   lambda route: route.fulfill(path=PLAIN_JS_PAGE))
         query = urllib.parse.urlencode({"model": card.id, "spec": json.dumps(js_pipeline_spec(card))})
         page.goto(f"{url}{PLAIN_JS_PAGE.name}?{query}")
         page.wait_for_function("window.jsReady", timeout=HeadlessApp.READY_TIMEOUT_MS)
