@@ -153,7 +153,7 @@ class App:
         self.backend, note = await (tfbridge.page_backend() if at_start else
                                     tfbridge.select_backend(wanted, self.backend_times, self.lost_backends))
         self.lost_backends.discard(self.backend)  # chosen again, and working
-        element("backend").value = wanted if wanted in tfbridge.BACKENDS else "auto"
+        element("backend").value = wanted if wanted in names.BACKENDS else "auto"
         element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
         if note:
             self.show_error(note)

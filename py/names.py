@@ -6,6 +6,9 @@ that site/shell.js and site/start.mjs set are spelt there too; tests/test_build.
 appears there as it does here.
 """
 
+# ---- tf.js backends, in the order the automatic choice tries them (site/start.mjs spells them too)
+BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
+
 # ---- window.pylens: what the headless commands and the tests call (py/app.py answers each)
 DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON
 SEGMENT_IMAGE = "segmentImage"  # (image bytes, name, segmenter) -> {"png": base64 of the mask} as JSON

@@ -18,7 +18,6 @@ from pyscript.ffi import to_js
 
 from cards import DetectorCard, ModelCard
 
-BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
 CPU_BACKENDS = ("wasm", "cpu")  # tensors live in main memory: no texture upload, no wait to read
 BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU"}
 

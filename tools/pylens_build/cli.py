@@ -11,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import names
+
 from .bench import run_bench
 from .bench.report import bench_chart, print_bench
 from .fetch import write_atomically
-from .headless import BACKENDS, HeadlessApp
+from .headless import HeadlessApp
 from .models import ensure_demos, ensure_models, model_cards
 from .project import BUILD, PYODIDE, ROOT, SetupError, log
 from .runtimes import ensure_chromium, ensure_dev_env, ensure_npm, ensure_pyodide, ensure_tfjs_bundle
@@ -114,7 +116,7 @@ def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
-    return image_to_png(args, "segmentImage", args.model)
+    return image_to_png(args, names.SEGMENT_IMAGE, args.model)
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
@@ -122,8 +124,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise SetupError(f"There is no style '{args.style}'; choose one of {', '.join(style_names())}.")
     if args.max_side < 16:
         raise SetupError(f"--max-side must be at least 16 pixels, not {args.max_side}.")
-    return image_to_png(args, "stylizeImage", "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
-
+    return image_to_png(args, names.STYLIZE_IMAGE, "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -162,17 +163,17 @@ def main(argv: list[str]) -> int:
     test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
     test.set_defaults(run=cmd_test)
     detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
-    detect.add_argument("--backend", choices=BACKENDS)
+    detect.add_argument("--backend", choices=names.BACKENDS)
     detect.add_argument("images", nargs="+", metavar="IMAGE")
     detect.set_defaults(run=cmd_detect)
     segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
-    segment.add_argument("--backend", choices=BACKENDS)
+    segment.add_argument("--backend", choices=names.BACKENDS)
     segment.add_argument("--model", choices=("selfie", "meet"), default="selfie")
     segment.add_argument("image", metavar="IMAGE")
     segment.add_argument("--out", required=True, metavar="MASK.png")
     segment.set_defaults(run=cmd_segment)
     stylize = sub.add_parser("stylize", help="an image in one of the six styles, whole or by person mask")
-    stylize.add_argument("--backend", choices=BACKENDS)
+    stylize.add_argument("--backend", choices=names.BACKENDS)
     stylize.add_argument("--style", required=True, metavar="NAME",
                          help="la_muse, rain_princess, scream, udnie, wave or wreck (the style cards)")
     stylize.add_argument("--mask", choices=("person", "background"))
@@ -182,7 +183,7 @@ def main(argv: list[str]) -> int:
     stylize.add_argument("--out", required=True, metavar="OUT.png")
     stylize.set_defaults(run=cmd_stylize)
     bench = sub.add_parser("bench", help="time both pipelines against their models alone, in Chromium")
-    bench.add_argument("--backend", choices=BACKENDS, default="wasm")
+    bench.add_argument("--backend", choices=names.BACKENDS, default="wasm")
     bench.add_argument("--frames", type=int, default=100, help="face-mask frames")
     bench.add_argument("--style-frames", type=int, default=20, help="segment-and-stylize frames")
     bench.add_argument("--soak", type=int, default=1000, help="face-mask frames of the soak")

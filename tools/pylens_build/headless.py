@@ -12,7 +12,6 @@ import names
 from .project import SetupError
 from .runtimes import find_chromium
 
-BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-background-networking",
