@@ -80,6 +80,7 @@ class App:
         self.shell: shell.Shell | None = None
         self.one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
         self._rerun_pending = False
+        self._listeners: dict[str, dict] = {}  # event type -> element id -> handler (see listen)
         self.leaky_frames = 0
         self.backend = ""
         self.snapshot = str(js.pylensStart.snapshot)  # of Python, for a quicker next visit (site/start.mjs)
@@ -130,13 +131,33 @@ class App:
         self.shell.listen()
 
     def build_controls(self) -> None:
-        """The header's controls and each view's (the shell takes pictures and runs the camera)."""
-        when("click", ", ".join(f"#view-{name}" for name in self.views), handler=self.publishing(self.on_tab))
-        when("input", "#backend", handler=self.publishing(self.on_backend_change))
-        when("click", "#error-close", handler=self.hide_error)
-        when("pylens:live", window, handler=self.on_live_edit)  # build.py serve only: see py/live.py
+        """The header's controls and each view's (the shell takes pictures and runs the camera): one
+        listener on the page for each kind of event, whatever the controls (from a worker, every
+        listener costs round trips to the page, on the way to the first result)."""
+        self.listen("click", {f"view-{name}": self.on_tab for name in self.views} | {"error-close": self.hide_error})
+        self.listen("input", {"backend": self.on_backend_change})
         for view in self.views.values():
             view.build_controls()
+        for event_type, handlers in self._listeners.items():
+            when(event_type, document, handler=self._routed(handlers))
+        when("pylens:live", window, handler=self.on_live_edit)  # build.py serve only: see py/live.py
+
+    def listen(self, event_type: str, handlers: dict) -> None:
+        """Call handlers[id] (then `publish`) for each `event_type` event on the element of that id or
+        inside it, the innermost such element; before `build_controls` attaches the listeners."""
+        self._listeners.setdefault(event_type, {}).update(
+            {id_: self.publishing(handler) for id_, handler in handlers.items()})
+
+    @staticmethod
+    def _routed(handlers: dict):
+        """An event handler that hands the event to the handler of the closest element it names."""
+        selector = ", ".join(f"#{id_}" for id_ in handlers)
+
+        async def route(event) -> None:
+            target = event.target.closest(selector) if hasattr(event.target, "closest") else None
+            if target:
+                await handlers[str(target.id)](event)
+        return route
 
     def fill_credits(self) -> None:
         """About: one line per distinct model author and licence, from the cards."""
@@ -419,13 +440,13 @@ class App:
                     if path.endswith(".toml"):
                         await self.card_changed(path, text)
             except live.LiveError as exc:
-                window.console.error(f"live: failed {exc.name}: {exc.error}")
                 self.show_error(f"{exc.name} could not be taken; the previous code still runs.\n{exc.trace}")
+                window.console.error(f"live: failed {exc.name}: {exc.error}")  # last: the page says it already
                 return
             except Exception as exc:  # noqa: BLE001 — a reload that went wrong half-way
-                window.console.error(f"live: failed {', '.join(paths)}: {exc!r}")
                 self.show_error(f"{', '.join(paths)} could not be taken in place (reload the page):\n"
                                 f"{traceback.format_exc(limit=-4)}")
+                window.console.error(f"live: failed {', '.join(paths)}: {exc!r}")
                 return
             self.hide_error()
             if self.still_picture_in(self.view):

@@ -27,7 +27,7 @@ class View(Protocol):
     def __init__(self, app: App) -> None: ...
 
     def build_controls(self) -> None:
-        """Fill its controls (from the model cards) and listen to them."""
+        """Fill its controls (from the model cards) and listen to them (`app.listen`)."""
 
     async def prepare(self) -> None:
         """Load the models its next frame needs, before the frame's tensors are counted."""

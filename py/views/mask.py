@@ -8,7 +8,6 @@ from html import escape
 from typing import TYPE_CHECKING
 
 import js
-from pyscript import when
 from pyscript.ffi import to_js
 
 import tfbridge
@@ -75,11 +74,8 @@ class MaskView:
 
     def build_controls(self) -> None:
         element("score").min = CANDIDATE_FLOOR
-        publishing = self.app.publishing
-        when("input", "#score, #iou", handler=publishing(self.on_threshold))
-        when("input", "#model", handler=publishing(self.on_model_change))
-        when("click", "#save-png", handler=publishing(self.on_save_png))
-        when("click", "#save-json", handler=publishing(self.on_save_json))
+        self.app.listen("input", {"score": self.on_threshold, "iou": self.on_threshold, "model": self.on_model_change})
+        self.app.listen("click", {"save-png": self.on_save_png, "save-json": self.on_save_json})
 
     def thresholds(self) -> tuple[float, float]:
         return float(element("score").value), float(element("iou").value)

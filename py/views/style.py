@@ -8,7 +8,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pyscript import document, when
+from pyscript import document
 
 import tfbridge
 from cards import SegmenterCard, StyleCard
@@ -43,8 +43,7 @@ class StyleView:
     # ------------------------------------------------------------ controls
 
     def build_controls(self) -> None:
-        """Fill the style picker and the segmenter menu from the cards, and listen to the panel's
-        controls: one listener for each kind of event (from a worker every DOM call is a round trip)."""
+        """Fill the style picker and the segmenter menu from the cards, and listen to the panel's controls."""
         element("styles").innerHTML = "".join(
             f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
             f'aria-checked="{str(card.id == self.style_id).lower()}" title="{escape(card.name)}">'
@@ -52,11 +51,9 @@ class StyleView:
             f"<span>{escape(card.name)}</span></button>"
             for card in self.style_cards.values())
         fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
-        publishing = self.app.publishing
-        when("click", element("styles"), handler=publishing(self.on_pick))
+        self.app.listen("click", {"styles": self.on_pick, "style-save-png": self.on_save_png})
         # Every other control of the panel (sliders, radios, checkbox, menu) fires `input`.
-        when("input", element("style-panel"), handler=publishing(self.on_change))
-        when("click", "#style-save-png", handler=publishing(self.on_save_png))
+        self.app.listen("input", {"style-panel": self.on_change})
 
     async def on_pick(self, event) -> None:
         button = event.target.closest("button[data-style]")
