@@ -81,7 +81,8 @@ def check(name: str, path: Path, source: str) -> None:
         exec(compile(source, str(path), "exec"), trial.__dict__)  # noqa: S102 — the app's own module
     except BaseException as exc:  # noqa: BLE001 — whatever it raises is shown
         error = "".join(traceback.format_exception_only(exc)).strip().splitlines()[-1]
-        raise LiveError(name, error, traceback.format_exc(limit=-3)) from None
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))  # from the module on
+        raise LiveError(name, error, trace) from None
 
 
 def update_in_place(old: dict, module: types.ModuleType) -> None:
