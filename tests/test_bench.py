@@ -15,7 +15,8 @@ from pylens_build.project import ROOT
 def test_bench_prints_and_writes_every_figure(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
-         "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--results", str(tmp_path), "--json"],
+         "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--batch-images", "4",
+         "--results", str(tmp_path), "--json"],
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -61,6 +62,10 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     loops = figures["loops"]
     assert loops["mask_longest_task_ms"] > 0 and loops["style_longest_task_ms"] > 0
     assert loops["mask_frames"] > 0 and loops["style_frames"] > 0
+    batch = figures["batch"]
+    assert batch["images"] == 4 and set(batch["images_per_s"]) == {"1", "2"}
+    assert all(per_second > 0 for per_second in batch["images_per_s"].values())
+    assert "images/s" in result.stdout
     style = figures["segment_style"]
     assert (style["width"], style["height"], style["style_side"]) == (640, 480, 256)
     assert style["pipeline_ms"] > 0 and style["models_ms"] > 0

@@ -1,10 +1,12 @@
 """The headless commands (detect, segment, stylize) that other tools depend on, run as they run them."""
 
+import csv
 import json
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import samples
@@ -50,9 +52,62 @@ def test_detect_exits_zero_when_every_image_is_read(site_url):
     assert [d["label"] for d in line["detections"]] == ["Mask"]
 
 
-def test_detect_usage_errors():
+def photo_folder(root):
+    """The test photos in a folder and a subfolder, with a broken image and a file that is no image."""
+    (root / "more").mkdir(parents=True)
+    for i, name in enumerate(PHOTOS):
+        (root / ("more" if i % 2 else ".") / name).write_bytes((samples.shared_dir() / "images" / name).read_bytes())
+    (root / "more" / "broken.png").write_bytes(b"not a picture")
+    (root / "notes.txt").write_text("not looked at")
+    return sorted([root / "aizoo_demo.jpg", root / "fst_face.jpg", root / "fmd_author.jpg",
+                   root / "more" / "broken.png", root / "more" / "fmd_demo2.jpg", root / "more" / "fst_stata.jpg"])
+
+
+def without_timings(line: dict) -> dict:
+    return {key: value for key, value in line.items() if key != "timings_ms"}
+
+
+def test_detect_takes_folders_in_parallel_in_input_order_and_writes_csv(reference, tmp_path, site_url):
+    expected_images = photo_folder(tmp_path / "photos")
+    runs = {jobs: detect("--backend", "wasm", "--jobs", str(jobs), "--csv", str(tmp_path / f"{jobs}.csv"),
+                         str(tmp_path / "photos")) for jobs in (1, 2)}
+    lines = {}
+    for jobs, run in runs.items():
+        assert run.returncode == 1, run.stderr  # for the broken image
+        lines[jobs] = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [line["image"] for line in lines[1]] == [str(path) for path in expected_images]
+    assert [without_timings(line) for line in lines[2]] == [without_timings(line) for line in lines[1]]
+    for line in lines[1]:
+        if line["image"].endswith("broken.png"):
+            assert "broken.png is not an image" in line["error"]
+        else:
+            assert_same_detections(line["detections"], reference[line["image"].rsplit("/", 1)[-1]]["detections"])
+
+    rows = list(csv.DictReader((tmp_path / "2.csv").open()))
+    assert list(rows[0]) == ["image", "width", "height", "faces", "Mask", "NoMask", "top_score", "time_ms", "error"]
+    assert [row["image"] for row in rows] == [line["image"] for line in lines[2]]
+    for row, line in zip(rows, lines[2], strict=True):
+        if "error" in line:
+            assert (row["error"], row["faces"]) == (line["error"], "")
+            continue
+        labels = [det["label"] for det in line["detections"]]
+        assert (int(row["faces"]), int(row["Mask"]), int(row["NoMask"])) == (
+            len(labels), labels.count("Mask"), labels.count("NoMask"))
+        scores = [det["score"] for det in line["detections"]]
+        assert row["top_score"] == (str(max(scores)) if scores else "")
+        assert float(row["time_ms"]) == pytest.approx(sum(line["timings_ms"].values()), abs=0.1)
+        assert row["error"] == ""
+
+
+def test_detect_usage_errors(tmp_path):
     run = detect("--backend", "tpu", "x.jpg")
     assert run.returncode == 2 and "invalid choice: 'tpu'" in run.stderr
+    run = detect("--jobs", "0", "x.jpg")
+    assert run.returncode == 1 and "--jobs must be at least 1, not 0." in run.stderr
+    run = detect(str(tmp_path))
+    assert run.returncode == 1 and f"No image in {tmp_path}" in run.stderr
+    run = detect("--csv", str(tmp_path / "missing" / "out.csv"), "x.jpg")
+    assert run.returncode == 1 and "is not a folder: the CSV cannot be written there." in run.stderr
 
 
 def build_py(*args: str) -> subprocess.CompletedProcess:

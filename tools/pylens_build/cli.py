@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import names
+import summary
 
+from .batch import IMAGE_SUFFIXES, DetectPool, image_paths
 from .bench import run_bench
 from .bench.report import bench_chart, print_bench
 from .fetch import write_atomically
@@ -73,21 +75,32 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise SetupError(f"--jobs must be at least 1, not {args.jobs}.")
+    images = image_paths(args.images)
+    if not images:
+        raise SetupError(f"No image in {', '.join(args.images)} (a folder is searched for "
+                         f"{', '.join(sorted(IMAGE_SUFFIXES))}).")
+    if args.csv and not Path(args.csv).parent.is_dir():
+        raise SetupError(f"{Path(args.csv).parent} is not a folder: the CSV cannot be written there.")
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
-    failed = False
-    with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
-        backend = app.stats()["backend"]
-        for image in args.images:
-            try:
-                data = Path(image).read_bytes()
-            except OSError as exc:
-                result = {"error": f"{image} cannot be read: {exc.strerror}."}
-            else:
-                result = {"backend": backend, **app.detect(data, Path(image).name)}
-            failed |= "error" in result
-            print(json.dumps({"image": image, **result}), flush=True)
-    return 1 if failed else 0
+    labels = detector_labels()
+    rows = []
+    with serving(routes(pyodide_dist)) as url, DetectPool(url, args.backend, min(args.jobs, len(images))) as pool:
+        for line in pool.detect(images):
+            print(json.dumps(line), flush=True)
+            rows.append(summary.summary_row(line["image"], line, labels))
+    if args.csv:
+        write_atomically(Path(args.csv), summary.csv_text(rows, labels).encode())
+        log(f"wrote {args.csv} ({len(rows)} images)")
+    return 1 if any(row["error"] for row in rows) else 0
+
+
+def detector_labels() -> list[str]:
+    """The detectors' labels, each once, in the order of their cards: the CSV's columns."""
+    return list(dict.fromkeys(label.name for card in model_cards() if card.task == "detection"
+                              for label in card.labels))
 
 
 def style_names() -> list[str]:
@@ -164,7 +177,10 @@ def main(argv: list[str]) -> int:
     test.set_defaults(run=cmd_test)
     detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
     detect.add_argument("--backend", choices=names.BACKENDS)
-    detect.add_argument("images", nargs="+", metavar="IMAGE")
+    detect.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="pages detecting in parallel (the lines still come in input order)")
+    detect.add_argument("--csv", metavar="FILE", help="also write one row per image: faces by label, top score, time")
+    detect.add_argument("images", nargs="+", metavar="IMAGE", help="an image, or a folder of them (recursively)")
     detect.set_defaults(run=cmd_detect)
     segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
     segment.add_argument("--backend", choices=names.BACKENDS)
@@ -190,6 +206,8 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--cold-runs", type=int, default=3, help="fresh-browser start-ups of each page (median)")
     bench.add_argument("--loop-seconds", type=float, default=20,
                        help="how long each view's webcam loop runs while the main thread is watched")
+    bench.add_argument("--batch-images", type=int, default=24, metavar="N",
+                       help="images (the demo photos in turn) detected by one page, then by two in parallel")
     bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",
                        help="where to write bench.json and bench.png (default results/)")
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")

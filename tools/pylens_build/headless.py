@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
-import functools
 import json
+import threading
 import time
 
 import names
@@ -30,16 +31,28 @@ def launch_chromium(extra_args: tuple[str, ...] = ()):
                                         args=[*CHROMIUM_FLAGS, *extra_args])
 
 
-@functools.cache
+_drivers = threading.local()
+
+
 def playwright():
-    """The process's one Playwright driver (its sync API allows one per thread); stopped at exit."""
-    import atexit  # noqa: PLC0415
+    """This thread's Playwright driver (its sync API drives pages from the thread that started it);
+    the main thread's is stopped at exit, another thread's by `stop_playwright`."""
+    driver = getattr(_drivers, "driver", None)
+    if driver is None:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
 
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415 — installed by ensure_dev_env
-
-    driver = sync_playwright().start()
-    atexit.register(driver.stop)
+        driver = _drivers.driver = sync_playwright().start()
+        if threading.current_thread() is threading.main_thread():
+            atexit.register(driver.stop)
     return driver
+
+
+def stop_playwright() -> None:
+    """Stop this thread's Playwright driver, if it started one: for a thread about to end."""
+    driver = getattr(_drivers, "driver", None)
+    if driver is not None:
+        _drivers.driver = None
+        driver.stop()
 
 
 class HeadlessApp:

@@ -17,6 +17,7 @@ from .assets import BENCH_DETECTOR
 from .frames import bench_face_mask, bench_picture, soak, webcam_loops
 from .plain_js import plain_js_start
 from .startup import app_start, built_site_later_visits, interactive_start, median_run, runtime_floor
+from .throughput import batch_throughput
 
 
 def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_site_url: str) -> dict:
@@ -50,7 +51,8 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
                "interactive_ms": statistics.median(interactive_start(url, args.backend) for _ in range(args.cold_runs)),
                "longest_task_ms": cold["longest_task_ms"], "total_blocking_ms": cold["total_blocking_ms"]}
     return {"backend": mask["backend"], "browser": browser, "machine": machine(), "face_mask": mask,
-            "segment_style": style, "startup": startup, "loops": webcam_loops(url, args.backend, args.loop_seconds)}
+            "segment_style": style, "startup": startup, "loops": webcam_loops(url, args.backend, args.loop_seconds),
+            "batch": batch_throughput(url, args.backend, args.batch_images)}
 
 
 def machine() -> str:

@@ -68,6 +68,9 @@ def print_bench(figures: dict) -> None:
         (f"longest task, segment & stylize webcam loop ({loops['style_frames']} frames)",
          loops["style_longest_task_ms"]),
     ])
+    batch = figures["batch"]
+    print_rows(f"a batch of {batch['images']} photos through build.py detect (the pages already started)", [
+        (f"--jobs {jobs}", per_second, "images/s") for jobs, per_second in batch["images_per_s"].items()])
     soaked = mask["soak"]
     print_rows(f"soak: {soaked['frames']} whole frames (pipeline and drawing)", [
         ("tf.js tensors before", soaked["tensors_before"], ""),
