@@ -75,6 +75,7 @@ class App:
         self.decode_ms = 0.0
         self.views: dict[str, View] = {name: view(self) for name, view in VIEWS.items()}
         self.mask = self.views["mask"]  # its detector is what backends are timed on
+        self.batch = self.views["batch"]  # many files given at once go to it
         self.view: View = self.mask
         self.sources = Sources(self)
         self.shell: shell.Shell | None = None
@@ -292,8 +293,8 @@ class App:
             active = other is self.view
             element(f"view-{other.name}").setAttribute("aria-selected", str(active).lower())
             element(f"{other.name}-panel").hidden = not active
-            for id_ in other.header_controls:
-                element(id_).hidden = not active
+        for id_ in {id_ for view in self.views.values() for id_ in view.header_controls}:
+            element(id_).hidden = id_ not in self.view.header_controls
         self.set_url_param("view", None if self.view is self.mask else name)
         if self.still_picture_in(self.view):
             async with self.one_at_a_time:
@@ -480,7 +481,7 @@ class App:
                 names.STYLIZE_IMAGE: self.api_stylize_image, names.START_WEBCAM: self.sources.start_webcam,
                 names.STOP_WEBCAM: self.sources.stop_webcam, names.SHOW_VIEW: self.show_view,
                 names.BENCH_FACE_MASK: self.api_bench, names.BENCH_SEGMENT_STYLE: self.api_bench_style,
-                names.SOAK: self.api_soak}
+                names.SOAK: self.api_soak, names.BATCH_RESULTS: self.api_batch_results}
 
     async def on_call(self, message) -> None:
         """A window.pylens call forwarded by the shell: its answer, or the error that stopped it."""
@@ -524,6 +525,9 @@ class App:
         for view in self.views.values():
             stats |= view.stats()
         return stats
+
+    async def api_batch_results(self) -> str:
+        return json.dumps(self.batch.results())
 
     async def api_detect_image(self, data, name: str) -> str:
         return json.dumps(await self.sources.analyse_bytes(data.to_bytes(), name))

@@ -79,6 +79,14 @@ def draw_detections(canvas, detections: list[Detection], colors: list[str], scal
         ctx.fillText(text, left + line, top - line / 2)
 
 
+async def thumbnail_url(canvas, side: int) -> str:
+    """A small JPEG of a canvas (its long side `side` px), as a blob URL."""
+    scale = side / max(canvas.width, canvas.height)
+    small = new_canvas(max(1, round(canvas.width * scale)), max(1, round(canvas.height * scale)))
+    small.getContext("2d").drawImage(canvas, 0, 0, small.width, small.height)
+    return js.URL.createObjectURL(await small.convertToBlob(to_js({"type": "image/jpeg", "quality": 0.8})))
+
+
 async def composite_png(picture_canvas, overlay_canvas) -> str:
     """The picture with its detections (or its stylized version) drawn in, as a PNG blob URL."""
     out = new_canvas(picture_canvas.width, picture_canvas.height)

@@ -60,7 +60,8 @@ class Sources:
 
     def listen(self, shell) -> None:
         """Take what the shell sends: images (those given during start-up were kept) and camera news."""
-        for kind, handler in (("image", self.on_image), ("demo", self.on_demo),
+        for kind, handler in (("image", self.on_image), ("demo", self.on_demo), ("batch", self.on_batch),
+                              ("empty-folder", self.on_empty_folder),
                               ("nothing-dropped", self.on_nothing_dropped),
                               ("nothing-pasted", self.on_nothing_pasted), ("camera", self.on_camera)):
             shell.on(kind, self.app.publishing(handler))
@@ -68,13 +69,25 @@ class Sources:
     # ------------------------------------------------------------ files and demos
 
     async def on_image(self, message) -> None:
-        """A File from the picker, a drop or a paste."""
+        """A File from the picker, a drop or a paste; in the Batch view, one more photo of the batch."""
+        if self.app.view is self.app.batch:
+            self.app.batch.add([(str(message.name), message.file, None)])
+            return
         try:
             data = (await message.file.arrayBuffer()).to_bytes()
         except JsException as exc:
             self.app.show_error(f"{message.name} could not be read ({exc}).")
             return
         await self.analyse_bytes(data, message.name)
+
+    async def on_batch(self, message) -> None:
+        """Several files, or a folder's images: to the Batch view, which analyses them in turn."""
+        await self.app.show_view(self.app.batch.name)
+        self.app.batch.add([(str(given.name), given.file, getattr(given, "error", None))
+                            for given in message.files])
+
+    def on_empty_folder(self, message) -> None:
+        self.app.show_error("That folder holds no image this app can read (JPEG, PNG, GIF, WebP or BMP).")
 
     async def on_demo(self, message) -> None:
         """A demo photo, decoded by the browser (the shell hands over its pixels, or why it has none)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from views.batch import BatchView
 from views.mask import MaskView
 from views.style import StyleView
 
@@ -46,4 +47,4 @@ class View(Protocol):
         """Its part of window.pylens.stats()."""
 
 
-VIEWS: dict[str, type[View]] = {view.name: view for view in (MaskView, StyleView)}
+VIEWS: dict[str, type[View]] = {view.name: view for view in (MaskView, StyleView, BatchView)}
