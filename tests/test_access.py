@@ -1,0 +1,86 @@
+"""The page for everyone and on every screen: axe-core finds no violation in any view, a phone's width
+never scrolls sideways, and the app can be installed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import samples
+from pylens_build.headless import HeadlessApp
+from pylens_build.project import ROOT
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+VIEWS = ("mask", "style", "batch")
+DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
+
+
+@pytest.fixture(scope="module")
+def shown(site_url):
+    """A page showing the demo photo with its detections, and a batch of two photos."""
+    with HeadlessApp(site_url, "wasm") as app:
+        app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+        app.page.click("#view-batch")
+        app.page.set_input_files("#file", [str(DEMO), str(samples.shared_dir() / "images" / "fmd_demo2.jpg")])
+        app.wait_until("(b => b.rows === 2 && !b.running)(JSON.parse(window.pylens.stats()).batch)")
+        app.page.click("#view-mask")
+        yield app
+
+
+def show_view(app: HeadlessApp, view: str) -> None:
+    """The view shown, with the picture processed by it."""
+    if app.stats()["view"] == view:
+        return
+    stylized = app.stats()["style_frames"]
+    app.page.click(f"#view-{view}")
+    app.wait_until(f"JSON.parse(window.pylens.stats()).view === '{view}'")
+    if view == "style":
+        app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames > {stylized}", 120_000)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_axe_finds_no_violation(shown, view):
+    show_view(shown, view)
+    shown.page.add_script_tag(path=str(AXE))
+    violations = shown.page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]}))
+        .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" "))}))""")
+    assert violations == [], json.dumps(violations, indent=1)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_nothing_is_wider_than_a_phone(shown, view):
+    page = shown.page
+    page.set_viewport_size({"width": 360, "height": 740})
+    try:
+        show_view(shown, view)
+        wide = page.evaluate("""() => [...document.querySelectorAll("body *")].filter((e) => {
+            const box = e.getBoundingClientRect();
+            return box.width > 0 && (box.left < -0.5 || box.right > 360.5);
+        }).map((e) => `${e.tagName.toLowerCase()}#${e.id}`)""")
+        assert wide == []
+        assert page.evaluate("document.documentElement.scrollWidth") == 360
+        picture = page.locator("#picture").bounding_box()
+        stage = page.locator("#stage").bounding_box()
+        assert picture["width"] >= stage["width"] - 8  # the picture across the screen, inside the stage's border
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 720})
+
+
+def test_the_app_can_be_installed(shown, site_url):
+    page = shown.page
+    manifest_url = page.evaluate("document.querySelector('link[rel=manifest]').href")
+    response = page.request.get(manifest_url)
+    assert response.ok and response.headers["content-type"].startswith("application/manifest+json")
+    manifest = response.json()
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "./"
+    sizes = set()
+    for icon in manifest["icons"]:
+        image = page.request.get(site_url + icon["src"])
+        assert image.ok and image.headers["content-type"] == icon["type"], icon
+        sizes.add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes
+    cdp = shown.context.new_cdp_session(page)
+    errors = [error["errorId"] for error in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
+    assert errors in ([], ["in-incognito"])  # a test browser's profile is incognito, which installs nothing
+    assert cdp.send("Page.getAppManifest")["errors"] == []
