@@ -1,5 +1,6 @@
-"""Where pictures come from: a file (picker, drop, paste), a demo photo, the webcam. Each becomes
-upright pixels on the app's picture canvas, handed to the active view.
+"""Where pictures come from: a file (picker, drop, paste), a demo photo, the webcam or a video file,
+and many files at once (to the Batch view). Each becomes upright pixels on the app's picture canvas,
+handed to the active view.
 
 The page's shell (site/shell.js) takes files and opens the camera, so that they work before Python
 is ready; it sends them here over its channel (py/shell.py).
@@ -50,7 +51,8 @@ async def decode_picture(data: bytes, name: str) -> Picture:
 class Sources:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.webcam: Webcam | None = None
+        self.webcam: Webcam | None = None  # the frame source: the camera, or a video file the shell plays
+        self.mirrored = True  # the frames are shown as a mirror (the camera's)
         self.frames = 0
         self.fps = 0.0
         self._last_frame_at = 0.0
@@ -63,7 +65,8 @@ class Sources:
         for kind, handler in (("image", self.on_image), ("demo", self.on_demo), ("batch", self.on_batch),
                               ("empty-folder", self.on_empty_folder),
                               ("nothing-dropped", self.on_nothing_dropped),
-                              ("nothing-pasted", self.on_nothing_pasted), ("camera", self.on_camera)):
+                              ("nothing-pasted", self.on_nothing_pasted), ("camera", self.on_camera),
+                              ("video", self.on_video)):
             shell.on(kind, self.app.publishing(handler))
 
     # ------------------------------------------------------------ files and demos
@@ -169,25 +172,45 @@ class Sources:
             else:  # an image was opened while the camera started
                 self.app.shell.send("camera", want=False)
         elif message.state == "off":
-            await self.stop_webcam()
+            await self.stop_frames()
         else:
             self.app.show_error(camera_error(message.name, message.message))
         if self._camera_answer is not None and not self._camera_answer.done():
             self._camera_answer.set_result(self.webcam is not None)
 
-    def begin_webcam(self) -> None:
+    async def on_video(self, message) -> None:
+        """A video file plays in the shell (its frames come as the camera's do), has stopped, or
+        cannot be played."""
+        if message.state == "on":
+            await self.stop_frames()
+            self.begin_webcam(str(message.name), mirrored=False)
+        elif message.state == "off":
+            await self.stop_frames()
+        else:
+            self.app.show_error(f"{message.name} cannot be played: {message.message}. Use an MP4, WebM or MOV "
+                                "video that this browser plays.")
+
+    def begin_webcam(self, name: str = "webcam", mirrored: bool = True) -> None:
+        """Run the active view on the frames the shell hands over: the camera's (shown mirrored) or a
+        video file's."""
         app = self.app
         app.hide_error()
         self.webcam = Webcam(app.shell)
+        self.mirrored = mirrored
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
-        app.source_name, app.scale = "webcam", 1.0
+        app.source_name, app.scale = name, 1.0
         app.show_stage()
         self._frame_loop = asyncio.ensure_future(self.webcam_loop())
 
     async def stop_webcam(self) -> None:
-        """Stop the camera (or its start) and wait for the frame in progress, so nothing draws after it."""
+        """Stop the camera (or its start) or the video file, and wait for the frame in progress, so
+        nothing draws after it."""
         if self.webcam is not None or self._camera_opening:
             self.app.shell.send("camera", want=False)
+        await self.stop_frames()
+
+    async def stop_frames(self) -> None:
+        """End the frame loop, the shell having stopped what gave the frames."""
         self._camera_opening = False
         self.release_camera()
         if self._frame_loop is not None:
@@ -216,7 +239,7 @@ class Sources:
                         frame.close()
                         break
                     start = now_ms()
-                    show_bitmap(app.picture, frame, mirrored=True)
+                    show_bitmap(app.picture, frame, mirrored=self.mirrored)
                     app.source_size = (app.picture.width, app.picture.height)
                     timings = {"capture": now_ms() - start}
                     await app.run_frame(app.picture, timings)

@@ -72,7 +72,9 @@ function preview(source) {
     $("placeholder").hidden = true;
   }, () => {});  // not an image the browser can show: Python says why
 }
+const VIDEO_NAME = /\.(mp4|m4v|webm|mov|mkv|ogv)$/i;
 function giveImage(file, name) {
+  if (file.type.startsWith("video/") || VIDEO_NAME.test(name)) return playMovie(file, name);
   preview(file);
   send({ kind: "image", file, name });
 }
@@ -186,10 +188,13 @@ function showCameraState() {
   const on = Boolean(camera.stream);
   webcamButton.textContent = on ? "Stop webcam" : "Start webcam";
   webcamButton.setAttribute("aria-pressed", String(on));
-  video.hidden = !on || pythonReady;
+  video.hidden = !(on || movie) || pythonReady;
+  video.classList.toggle("mirror", on);
+  $("video-bar").hidden = !movie;
 }
 async function openCamera() {
   if (camera.stream || camera.opening) return;
+  closeMovie();
   camera.opening = true;
   camera.cancelled = false;
   webcamButton.disabled = true;
@@ -227,9 +232,57 @@ function closeCamera(tell = true) {
   showCameraState();
 }
 webcamButton.addEventListener("click", () => (camera.stream ? closeCamera() : openCamera()));
+
+// ---- a video file: played here, its frames taken as the camera's are; play, pause and seek
+let movie = null;  // { name, url, taken: the time of the frame last taken }
+const playButton = $("video-play"), seek = $("video-seek");
+const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
+async function playMovie(file, name) {
+  closeCamera();
+  closeMovie();
+  movie = { name, url: URL.createObjectURL(file), taken: -1 };
+  const playing = movie;
+  video.src = playing.url;
+  showCameraState();
+  try {
+    await video.play();
+    if (movie === playing) send({ kind: "video", state: "on", name });
+  } catch (error) {
+    if (movie !== playing) return;
+    const why = video.error ? "the browser cannot play its format" : String(error?.message ?? error);
+    closeMovie(false);
+    send({ kind: "video", state: "error", name, message: why });
+  }
+}
+function closeMovie(tell = true) {
+  if (!movie) return;
+  URL.revokeObjectURL(movie.url);
+  movie = null;
+  video.pause();
+  video.removeAttribute("src");
+  video.load();
+  if (tell) send({ kind: "video", state: "off" });
+  showCameraState();
+}
+playButton.addEventListener("click", () => (video.paused ? video.play() : video.pause()));
+seek.addEventListener("input", () => { if (video.duration) video.currentTime = seek.value / 1000 * video.duration; });
+for (const event of ["play", "pause", "timeupdate", "durationchange", "ended"]) {
+  video.addEventListener(event, () => {
+    if (!movie) return;
+    playButton.textContent = video.paused ? "Play" : "Pause";
+    if (video.duration) seek.value = Math.round(video.currentTime / video.duration * 1000);
+    $("video-time").textContent = `${clock(video.currentTime)} / ${clock(video.duration || 0)}`;
+  });
+}
+
 function sendFrame() {
   // The newest frame, once Python asks: frames that come while Python works are dropped, never queued.
-  if (!camera.stream || video.readyState < 2) return send({ kind: "frame", bitmap: null });
+  if (!(camera.stream || movie) || video.readyState < 2) return send({ kind: "frame", bitmap: null });
+  if (movie && video.paused && video.currentTime === movie.taken) {
+    // Paused on a frame already taken: none new until a seek or play, so none sent for a while.
+    return setTimeout(() => send({ kind: "frame", bitmap: null }), 200);
+  }
+  if (movie) movie.taken = video.currentTime;
   createImageBitmap(video).then((bitmap) => send({ kind: "frame", bitmap }, [bitmap]),
     () => send({ kind: "frame", bitmap: null }));
 }
@@ -281,12 +334,19 @@ function fromPython({ data }) {
       closeCamera(false);
       for (const button of [$("open"), $("open-folder"), webcamButton, ...$("demos").children]) button.disabled = true;
       break;
-    case "camera":
-      if (data.want) openCamera(); else closeCamera();
+    case "camera":  // Python starts the camera, or stops whatever plays (camera or video file)
+      if (data.want) openCamera();
+      else {
+        closeCamera();
+        closeMovie();
+      }
       break;
     case "next-frame":
-      if (camera.stream && "requestVideoFrameCallback" in video) video.requestVideoFrameCallback(sendFrame);
-      else requestAnimationFrame(sendFrame);
+      if ((camera.stream || (movie && !video.paused)) && "requestVideoFrameCallback" in video) {
+        video.requestVideoFrameCallback(sendFrame);
+      } else {
+        requestAnimationFrame(sendFrame);
+      }
       break;
   }
 }

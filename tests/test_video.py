@@ -1,0 +1,113 @@
+"""Video files in the real page: played in the picture with the active view on their frames, paused
+and sought; an unplayable file named; the picture recorded to WebM."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from pylens_build.headless import HeadlessApp
+
+# Photos of the site's demos, each shown for SECONDS in turn: their faces are known (3, then 1).
+CLIP = (("aizoo_demo.jpg", 3), ("fmd_demo2.jpg", 1))
+SECONDS = 2.0
+
+
+@pytest.fixture(scope="module")
+def video_app(site_url):
+    with HeadlessApp(site_url, "wasm") as headless:
+        yield headless
+
+
+@pytest.fixture(scope="module")
+def clip(video_app, tmp_path_factory):
+    """A WebM made in the browser (MediaRecorder on a canvas) of the demo photos in turn."""
+    encoded = video_app.page.evaluate("""async ([files, seconds]) => {
+        const photos = await Promise.all(files.map(async (file) =>
+            createImageBitmap(await (await fetch(`./demos/${file}`)).blob())));
+        const canvas = Object.assign(document.createElement("canvas"), {width: 480, height: 360});
+        const context = canvas.getContext("2d");
+        const recorder = new MediaRecorder(canvas.captureStream(25), {mimeType: "video/webm"});
+        const parts = [];
+        recorder.ondataavailable = (event) => parts.push(event.data);
+        const stopped = new Promise((resolve) => { recorder.onstop = resolve; });
+        recorder.start();
+        const start = performance.now();
+        await new Promise((resolve) => {
+            const draw = () => {
+                const elapsed = (performance.now() - start) / 1000;
+                if (elapsed > seconds * photos.length) return resolve();
+                const photo = photos[Math.min(photos.length - 1, Math.floor(elapsed / seconds))];
+                const scale = Math.min(canvas.width / photo.width, canvas.height / photo.height);
+                const [width, height] = [photo.width * scale, photo.height * scale];
+                context.fillStyle = "#fff";
+                context.fillRect(0, 0, canvas.width, canvas.height);
+                context.drawImage(photo, (canvas.width - width) / 2, (canvas.height - height) / 2, width, height);
+                requestAnimationFrame(draw);
+            };
+            draw();
+        });
+        recorder.stop();
+        await stopped;
+        const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+        let text = "";
+        for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+        return btoa(text);
+    }""", [[name for name, _ in CLIP], SECONDS])
+    path = tmp_path_factory.mktemp("video") / "faces.webm"
+    path.write_bytes(base64.b64decode(encoded))
+    return path
+
+
+def faces_seen(app: HeadlessApp, seconds: float) -> list[int]:
+    """The number of faces in each new result over `seconds`."""
+    counts, last = [], None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        stats = app.stats()
+        if stats["frames"] != last and stats["result"]:
+            counts.append(len(stats["result"]["detections"]))
+            last = stats["frames"]
+        app.page.wait_for_timeout(50)
+    return counts
+
+
+def test_a_video_file_plays_with_detections_on_its_frames(video_app, clip):
+    app, page = video_app, video_app.page
+    page.set_input_files("#file", str(clip))
+    app.wait_until("(s => s.webcam && s.frames > 0)(JSON.parse(window.pylens.stats()))")
+    assert app.stats()["result"]["image"] == "faces.webm"
+    seen = faces_seen(app, len(CLIP) * SECONDS)
+    assert {faces for _, faces in CLIP} <= set(seen), seen  # each photo's faces, on its frames
+    assert page.locator("#video-bar").is_visible()
+
+    # Paused: no new frame is analysed; sought back to the start: that frame is.
+    app.wait_until("document.getElementById('video').ended || document.getElementById('video').paused", 30_000)
+    if not page.evaluate("document.getElementById('video').paused"):
+        page.click("#video-play")
+    frames = app.stats()["frames"]
+    page.wait_for_timeout(1000)
+    assert app.stats()["frames"] <= frames + 1  # one may have been under way
+    frames = app.stats()["frames"]
+    page.locator("#video-seek").fill("0")
+    app.wait_until(f"JSON.parse(window.pylens.stats()).frames > {frames}")
+    assert len(app.stats()["result"]["detections"]) == CLIP[0][1]
+
+    # An image opened stops the video.
+    page.set_input_files("#file", str(clip.with_name("faces.webm")))  # the same video again plays anew
+    app.wait_until("JSON.parse(window.pylens.stats()).webcam")
+    page.click("#view-mask")
+    page.locator("#demos button").first.click()
+    app.wait_until("!JSON.parse(window.pylens.stats()).webcam && "
+                   "JSON.parse(window.pylens.stats()).result.image === 'aizoo_demo.jpg'")
+    assert page.locator("#video-bar").is_hidden()
+
+
+def test_an_unplayable_video_is_named(video_app, tmp_path):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 but not a video")
+    video_app.page.set_input_files("#file", str(bad))
+    video_app.wait_until("document.getElementById('error-text').textContent.includes('holiday.mp4 cannot be played')")
+    assert not video_app.stats()["webcam"]
