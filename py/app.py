@@ -135,7 +135,8 @@ class App:
         """The header's controls and each view's (the shell takes pictures and runs the camera): one
         listener on the page for each kind of event, whatever the controls (from a worker, every
         listener costs round trips to the page, on the way to the first result)."""
-        self.listen("click", {f"view-{name}": self.on_tab for name in self.views} | {"error-close": self.hide_error})
+        self.listen("click", {f"view-{name}": self.on_tab for name in self.views} | {"error-close": self.hide_error,
+                                                                                   "snapshot": self.on_snapshot})
         self.listen("input", {"backend": self.on_backend_change})
         for view in self.views.values():
             view.build_controls()
@@ -372,6 +373,11 @@ class App:
     async def save_png(self, suffix: str) -> None:
         """The picture with what the view drew over it, as a PNG download."""
         self.download(await composite_png(self.picture, self.overlay), f"{self.stem()}-{suffix}.png")
+
+    async def on_snapshot(self) -> None:
+        """The frame shown now (a camera's or a video's too), with what the view drew, as a PNG."""
+        async with self.one_at_a_time:  # not half-way through the next frame
+            await self.save_png("snapshot")
 
     def stem(self) -> str:
         return (self.source_name.rsplit(".", 1)[0] or "pylens").replace("/", "_")

@@ -191,6 +191,8 @@ function showCameraState() {
   video.hidden = !(on || movie) || pythonReady;
   video.classList.toggle("mirror", on);
   $("video-bar").hidden = !movie;
+  if (!on && !movie) stopRecording();
+  showRecording();
 }
 async function openCamera() {
   if (camera.stream || camera.opening) return;
@@ -275,6 +277,50 @@ for (const event of ["play", "pause", "timeupdate", "durationchange", "ended"]) 
   });
 }
 
+// ---- recording: what the picture shows (the picture and what is drawn over it) to a WebM file
+const recordButton = $("record"), recordingClock = $("recording");
+let recording = null;  // { recorder, tape: the canvas recorded, started, timer }
+function startRecording() {
+  const tape = Object.assign(document.createElement("canvas"), { width: picture.width, height: picture.height });
+  drawTape(tape);
+  const type = ["video/webm;codecs=vp9", "video/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+  const recorder = new MediaRecorder(tape.captureStream(30), { mimeType: type });
+  const parts = [];
+  recording = { recorder, tape, started: performance.now() };
+  recorder.ondataavailable = ({ data }) => { if (data.size) parts.push(data); };
+  recorder.onstop = () => {  // the file offered as a download
+    const link = Object.assign(document.createElement("a"), {
+      href: URL.createObjectURL(new Blob(parts, { type: "video/webm" })), download: "pylens-recording.webm" });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  };
+  recorder.start(1000);
+  recording.timer = setInterval(showRecording, 500);
+  showRecording();
+}
+function stopRecording() {
+  if (!recording) return;
+  clearInterval(recording.timer);
+  recording.recorder.stop();
+  recording = null;
+  showRecording();
+}
+function drawTape(tape = recording?.tape) {
+  if (!tape) return;
+  const context = tape.getContext("2d");
+  context.drawImage(picture, 0, 0, tape.width, tape.height);
+  context.drawImage(overlay, 0, 0, tape.width, tape.height);
+}
+function showRecording() {
+  const live = Boolean(camera.stream || movie);
+  recordButton.disabled = !live && !recording;
+  recordButton.textContent = recording ? "Stop recording" : "Record";
+  recordButton.setAttribute("aria-pressed", String(Boolean(recording)));
+  recordingClock.hidden = !recording;
+  if (recording) recordingClock.textContent = `Recording ${clock((performance.now() - recording.started) / 1000)}`;
+}
+recordButton.addEventListener("click", () => (recording ? stopRecording() : startRecording()));
+
 function sendFrame() {
   // The newest frame, once Python asks: frames that come while Python works are dropped, never queued.
   if (!(camera.stream || movie) || video.readyState < 2) return send({ kind: "frame", bitmap: null });
@@ -306,6 +352,8 @@ function fromPython({ data }) {
       if (data.picture) show(picture, data.picture);
       if (data.overlay) show(overlay, data.overlay);
       video.hidden = true;
+      $("snapshot").disabled = false;
+      drawTape();
       break;
     case "stats":
       lastStats = data.json;

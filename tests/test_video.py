@@ -7,6 +7,7 @@ import base64
 import time
 
 import pytest
+from PIL import Image
 
 from pylens_build.headless import HeadlessApp
 
@@ -111,3 +112,45 @@ def test_an_unplayable_video_is_named(video_app, tmp_path):
     video_app.page.set_input_files("#file", str(bad))
     video_app.wait_until("document.getElementById('error-text').textContent.includes('holiday.mp4 cannot be played')")
     assert not video_app.stats()["webcam"]
+
+
+def webm_seconds(app: HeadlessApp, data: bytes) -> float:
+    """A WebM's duration, as the browser finds it (MediaRecorder writes none: seeking to the end does)."""
+    return app.page.evaluate("""async (encoded) => {
+        const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+        const video = Object.assign(document.createElement("video"), {muted: true, preload: "auto"});
+        video.src = URL.createObjectURL(new Blob([bytes], {type: "video/webm"}));
+        await new Promise((resolve, reject) => { video.onloadedmetadata = resolve; video.onerror = reject; });
+        if (video.duration === Infinity) {
+            video.currentTime = 1e9;
+            await new Promise((resolve) => { video.ontimeupdate = resolve; });
+        }
+        return video.duration;
+    }""", base64.b64encode(data).decode())
+
+
+def test_the_picture_is_recorded_to_webm_and_snapshot_to_png(video_app, clip, tmp_path):
+    app, page = video_app, video_app.page
+    page.set_input_files("#file", str(clip))
+    app.wait_until("(s => s.webcam && s.frames > 0)(JSON.parse(window.pylens.stats()))")
+    page.click("#record")
+    assert page.locator("#recording").is_visible()
+    started = time.monotonic()
+    page.wait_for_timeout(2500)
+    with page.expect_download() as download:
+        page.click("#record")
+    seconds = time.monotonic() - started
+    assert download.value.suggested_filename == "pylens-recording.webm"
+    recorded = download.value.path().read_bytes()
+    assert recorded[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WebM
+    assert webm_seconds(app, recorded) == pytest.approx(seconds, abs=0.6)
+    assert page.locator("#recording").is_hidden()
+
+    with page.expect_download() as download:
+        page.click("#snapshot")
+    assert download.value.suggested_filename == "faces-snapshot.png"
+    with Image.open(download.value.path()) as snapshot:
+        assert snapshot.size == (480, 360)
+    page.locator("#demos button").first.click()  # a photo replaces the video
+    app.wait_until("!JSON.parse(window.pylens.stats()).webcam")
+    assert page.locator("#record").is_disabled()
