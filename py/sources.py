@@ -173,7 +173,8 @@ class Sources:
                 self.app.shell.send("camera", want=False)
         elif message.state == "off":
             await self.stop_frames()
-        else:
+        else:  # could not be opened, or stopped while in use
+            await self.stop_frames()
             self.app.show_error(camera_error(message.name, message.message))
         if self._camera_answer is not None and not self._camera_answer.done():
             self._camera_answer.set_result(self.webcam is not None)

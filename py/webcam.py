@@ -16,6 +16,8 @@ CAMERA_ERRORS = {
     "NotReadableError": "The camera could not be started: another application may be using it. Close it "
     "and press Start webcam again.",
     "AbortError": "The camera could not be started. Press Start webcam to try again.",
+    "Ended": "The camera stopped: it was disconnected, or another application took it. Reconnect it and press "
+    "Start webcam again.",
     "NotSupportedError": "This browser gives no camera access to this page (a camera needs https or "
     "localhost). Open an image instead.",
 }

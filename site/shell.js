@@ -182,7 +182,7 @@ fetch("./demos.json").then((response) => response.json()).then(({ demos }) => {
 });
 
 // ---- the camera: opened here (it previews before Python is ready); Python asks for each frame
-const camera = { stream: null, opening: false, cancelled: false };
+const camera = { stream: null, opening: false, cancelled: false, changed: false };
 const webcamButton = $("webcam");
 function showCameraState() {
   const on = Boolean(camera.stream);
@@ -194,23 +194,71 @@ function showCameraState() {
   if (!on && !movie) stopRecording();
   showRecording();
 }
+// Which camera and its size: remembered for the next visit. A device's name and id come once the
+// browser has let the page use a camera; phones also offer their front and back cameras.
+const cameraMenu = $("camera-choice"), sizeMenu = $("camera-size");
+const CAMERA_KEPT = "pylens-camera";
+const SIZES = { 480: [640, 480], 720: [1280, 720], 1080: [1920, 1080] };
+const kept = JSON.parse(localStorage.getItem(CAMERA_KEPT) || "{}");
+if (kept.size in SIZES) sizeMenu.value = kept.size;
+async function listCameras() {
+  const devices = navigator.mediaDevices?.enumerateDevices ? await navigator.mediaDevices.enumerateDevices() : [];
+  const options = [["", "default"]];
+  if (navigator.maxTouchPoints > 0) options.push(["facing:user", "front"], ["facing:environment", "back"]);
+  devices.filter((device) => device.kind === "videoinput" && device.deviceId).forEach((device, i) =>
+    options.push([device.deviceId, device.label || `camera ${i + 1}`]));
+  const wanted = cameraMenu.value || kept.camera || "";
+  cameraMenu.replaceChildren(...options.map(([value, label]) => new Option(label, value)));
+  cameraMenu.value = options.some(([value]) => value === wanted) ? wanted : "";
+}
+function cameraConstraints() {
+  const [width, height] = SIZES[sizeMenu.value];
+  const video = { width: { ideal: width }, height: { ideal: height } };
+  const choice = cameraMenu.value;
+  if (choice.startsWith("facing:")) video.facingMode = { ideal: choice.slice(7) };
+  else if (choice) video.deviceId = { exact: choice };
+  else video.facingMode = "user";
+  return { audio: false, video };
+}
+for (const menu of [cameraMenu, sizeMenu]) {
+  menu.addEventListener("change", () => {
+    kept.camera = cameraMenu.value;
+    kept.size = sizeMenu.value;
+    localStorage.setItem(CAMERA_KEPT, JSON.stringify(kept));
+    if (camera.opening) camera.changed = true;  // taken once this opening is done
+    else if (camera.stream) reopenCamera();
+  });
+}
+navigator.mediaDevices?.addEventListener?.("devicechange", listCameras);
+listCameras();
+
+function reopenCamera() {  // with the choice of camera and size made since it opened
+  closeCamera();
+  openCamera();
+}
 async function openCamera() {
   if (camera.stream || camera.opening) return;
   closeMovie();
   camera.opening = true;
+  camera.changed = false;
   camera.cancelled = false;
   webcamButton.disabled = true;
   send({ kind: "camera", state: "opening" });
   try {
     if (!navigator.mediaDevices?.getUserMedia) throw new DOMException("no camera access", "NotSupportedError");
-    const stream = await navigator.mediaDevices.getUserMedia(
-      { audio: false, video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: "user" } });
+    const stream = await navigator.mediaDevices.getUserMedia(cameraConstraints());
     if (camera.cancelled) {
       stream.getTracks().forEach((track) => track.stop());
       send({ kind: "camera", state: "off" });
       return;
     }
     camera.stream = stream;
+    stream.getVideoTracks()[0].addEventListener("ended", () => {  // unplugged, or taken by the system
+      if (camera.stream !== stream) return;
+      closeCamera(false);
+      send({ kind: "camera", state: "error", name: "Ended", message: "the camera stopped" });
+    });
+    listCameras();  // with the names the browser now gives
     video.srcObject = stream;
     await video.play();
     send({ kind: "camera", state: "on" });
@@ -221,6 +269,7 @@ async function openCamera() {
     camera.opening = false;
     webcamButton.disabled = false;
     showCameraState();
+    if (camera.changed && camera.stream) reopenCamera();
   }
 }
 function closeCamera(tell = true) {

@@ -172,3 +172,41 @@ def test_no_camera(site_url):
         app.page.click("#webcam")
         expect(app.page.locator("#error-text")).to_contain_text("No camera was found")
         assert not app.stats()["webcam"]
+
+
+def test_the_camera_menu_offers_each_camera_and_remembers_the_choice(site_url):
+    two_cameras = ("--use-fake-device-for-media-stream=device-count=2", "--use-fake-ui-for-media-stream")
+    with HeadlessApp(site_url, "wasm", init_script=CAMERA_WATCH, chromium_args=two_cameras) as app:
+        page = app.page
+        page.click("#webcam")
+        app.wait_until("(s => s.webcam && s.frames > 0)(JSON.parse(window.pylens.stats()))")
+        # Once the camera is allowed, the menu names both cameras.
+        app.wait_until("document.querySelectorAll('#camera-choice option').length === 3")
+        cameras = page.evaluate("""navigator.mediaDevices.enumerateDevices().then((devices) => devices
+            .filter((d) => d.kind === 'videoinput').map((d) => [d.deviceId, d.label]))""")
+        assert len(cameras) == 2
+        options = page.locator("#camera-choice option")
+        assert [options.nth(i).get_attribute("value") for i in (1, 2)] == [device for device, _ in cameras]
+        assert options.all_inner_texts()[1:] == [label for _, label in cameras]
+
+        # The second camera at 1280×720, taken at once while the webcam runs.
+        page.select_option("#camera-size", "720")
+        page.select_option("#camera-choice", cameras[1][0])
+        app.wait_until(f"""(s => s.getVideoTracks()[0].getSettings().deviceId === '{cameras[1][0]}' &&
+            s.getVideoTracks()[0].readyState === 'live')(window.cameraStreams.at(-1))""")
+        settings = page.evaluate("window.cameraStreams.at(-1).getVideoTracks()[0].getSettings()")
+        assert (settings["width"], settings["height"]) == (1280, 720)
+        frames = app.stats()["frames"]
+        app.wait_until(f"JSON.parse(window.pylens.stats()).frames > {frames}")
+        assert (app.stats()["result"]["width"], app.stats()["result"]["height"]) == (1280, 720)
+
+        # The camera stops while in use: said, and the loop ends cleanly.
+        page.evaluate("window.cameraStreams.at(-1).getVideoTracks()[0].dispatchEvent(new Event('ended'))")
+        app.wait_until("!JSON.parse(window.pylens.stats()).webcam")
+        assert "The camera stopped" in page.locator("#error-text").text_content()
+        assert page.locator("#webcam").text_content() == "Start webcam"
+
+        # Remembered for the next visit.
+        app.visit()
+        assert page.locator("#camera-size").input_value() == "720"
+        app.wait_until(f"document.getElementById('camera-choice').value === '{cameras[1][0]}'")
