@@ -201,7 +201,7 @@ class Sources:
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
         app.source_name, app.scale = name, 1.0
         app.show_stage()
-        self._frame_loop = asyncio.ensure_future(self.webcam_loop())
+        self._frame_loop = asyncio.ensure_future(self.webcam_loop(self.webcam))
 
     async def stop_webcam(self) -> None:
         """Stop the camera (or its start) or the video file, and wait for the frame in progress, so
@@ -214,9 +214,11 @@ class Sources:
         """End the frame loop, the shell having stopped what gave the frames."""
         self._camera_opening = False
         self.release_camera()
-        if self._frame_loop is not None:
-            await self._frame_loop
-            self._frame_loop = None
+        loop = self._frame_loop
+        if loop is not None:
+            await loop
+            if self._frame_loop is loop:  # no other loop began meanwhile
+                self._frame_loop = None
 
     def release_camera(self) -> None:
         cam, self.webcam = self.webcam, None
@@ -225,11 +227,12 @@ class Sources:
         cam.close()
         self.app.show_fps("")
 
-    async def webcam_loop(self) -> None:
-        """Process the newest camera frame whenever the previous one is done: frames that arrive
-        while a frame is being processed are dropped, never queued. The view runs on the frame as
-        shown (mirrored), so boxes and the saved PNG and JSON all agree with the preview."""
-        app, cam = self.app, self.webcam
+    async def webcam_loop(self, cam: Webcam) -> None:
+        """Process the newest frame of `cam` whenever the previous one is done, until `cam` is no
+        longer the source (stopped, perhaps before the loop began): frames that arrive while a frame
+        is being processed are dropped, never queued. The view runs on the frame as shown (the
+        camera's mirrored), so boxes and the saved PNG and JSON all agree with the preview."""
+        app = self.app
         while self.webcam is cam:
             try:
                 frame = await cam.next_frame()
