@@ -60,7 +60,7 @@ class BatchView:
         self.canvas = new_canvas(1, 1)
         self.task: asyncio.Task | None = None
         self.running = False
-        self.run_total = 0  # photos given since the queue was last empty
+        self.run_total = 0  # photos given since the batch last went idle
         self.run_done = 0
         self.run_started = 0.0
         self.cancelled = 0  # photos left out by the last Cancel
@@ -81,7 +81,7 @@ class BatchView:
 
     def add(self, files) -> None:
         """Queue files: (name, File or None, why it could not be had or None), analysed in turn."""
-        if not self.queue:
+        if not self.running:  # a new run; files given during one join it
             self.run_total = self.run_done = 0
             self.run_started = now_ms()
         self.queue.extend(files)
