@@ -332,14 +332,17 @@ let recording = null;  // { recorder, tape: the canvas recorded, started, timer 
 function startRecording() {
   const tape = Object.assign(document.createElement("canvas"), { width: picture.width, height: picture.height });
   drawTape(tape);
-  const type = ["video/webm;codecs=vp9", "video/webm"].find((t) => MediaRecorder.isTypeSupported(t));
+  // WebM where the browser records it (Chromium, Firefox), else MP4 (Safari)
+  const type = ["video/webm;codecs=vp9", "video/webm", "video/mp4"].find((t) => MediaRecorder.isTypeSupported(t));
   const recorder = new MediaRecorder(tape.captureStream(30), { mimeType: type });
   const parts = [];
   recording = { recorder, tape, started: performance.now() };
   recorder.ondataavailable = ({ data }) => { if (data.size) parts.push(data); };
   recorder.onstop = () => {  // the file offered as a download
+    const container = recorder.mimeType.split(";")[0];
     const link = Object.assign(document.createElement("a"), {
-      href: URL.createObjectURL(new Blob(parts, { type: "video/webm" })), download: "pylens-recording.webm" });
+      href: URL.createObjectURL(new Blob(parts, { type: container })),
+      download: `pylens-recording.${container === "video/mp4" ? "mp4" : "webm"}` });
     link.click();
     setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
   };
@@ -362,7 +365,7 @@ function drawTape(tape = recording?.tape) {
 }
 function showRecording() {
   const live = Boolean(camera.stream || movie);
-  recordButton.disabled = !live && !recording;
+  recordButton.disabled = !("MediaRecorder" in window) || (!live && !recording);
   recordButton.textContent = recording ? "Stop recording" : "Record";
   recordButton.setAttribute("aria-pressed", String(Boolean(recording)));
   recordingClock.hidden = !recording;
