@@ -382,6 +382,10 @@ class App:
     def stem(self) -> str:
         return (self.source_name.rsplit(".", 1)[0] or "pylens").replace("/", "_")
 
+    def download_text(self, text: str, mime: str, filename: str) -> None:
+        """Offer text (JSON, CSV) as a download."""
+        self.download(js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": mime}))), filename)
+
     def download(self, blob_url: str, filename: str) -> None:
         """Offer a blob URL of this context as a download; the URL is freed once the browser has it."""
         link = document.createElement("a")

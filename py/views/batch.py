@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import js
 from pyodide.ffi import JsException
-from pyscript.ffi import to_js
 
 import summary
 from detector import now_ms
@@ -273,10 +272,10 @@ class BatchView:
 
     def on_save_csv(self) -> None:
         text = summary.csv_text((row.summary for row in self.rows), self.labels)
-        self.app.download(blob_url(text, "text/csv"), "pylens-batch.csv")
+        self.app.download_text(text, "text/csv", "pylens-batch.csv")
 
     def on_save_json(self) -> None:
-        self.app.download(blob_url(json.dumps(self.results(), indent=2), "application/json"), "pylens-batch.json")
+        self.app.download_text(json.dumps(self.results(), indent=2), "application/json", "pylens-batch.json")
 
     # ------------------------------------------------------------ the view
 
@@ -308,7 +307,3 @@ def totals_text(totals: dict) -> str:
 
 def time_text(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-def blob_url(text: str, mime: str) -> str:
-    return js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": mime})))

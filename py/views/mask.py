@@ -7,9 +7,6 @@ import json
 from html import escape
 from typing import TYPE_CHECKING
 
-import js
-from pyscript.ffi import to_js
-
 import tfbridge
 from cards import DetectorCard
 from detector import CANDIDATE_FLOOR, SsdDetector, load_detector, now_ms
@@ -114,8 +111,7 @@ class MaskView:
         if self.result is None:
             return
         text = json.dumps(self.result.as_dict(self.app.source_name), indent=2)
-        self.app.download(js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": "application/json"}))),
-                          f"{self.app.stem()}-detections.json")
+        self.app.download_text(text, "application/json", f"{self.app.stem()}-detections.json")
 
     # ------------------------------------------------------------ the frame
 
