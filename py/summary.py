@@ -1,6 +1,6 @@
 """Face-mask results summed up for a batch: one row per photo (its faces by label, the top score,
 the time), the batch's totals, and the rows as CSV. A result is the dict that `build.py detect`
-prints for an image, or {"error": why}.
+prints for an image: its "image" and what was found, or its "image" and an "error".
 
 Pure Python: the batch view (py/views/batch.py) and `build.py detect --csv` share it.
 """
@@ -17,8 +17,9 @@ def columns(labels: Sequence[str]) -> list[str]:
     return ["image", "width", "height", "faces", *labels, "top_score", "time_ms", "error"]
 
 
-def summary_row(image: str, result: dict, labels: Sequence[str]) -> dict:
+def summary_row(result: dict, labels: Sequence[str]) -> dict:
     """One photo's row. `time_ms` is the sum of the result's stages, decoding included."""
+    image = result["image"]
     if "error" in result:
         return {"image": image, "error": result["error"]}
     detections = result["detections"]

@@ -108,7 +108,7 @@ class BatchView:
             except Exception as exc:  # noqa: BLE001 — one photo's failure must not stop the batch
                 js.console.error(traceback.format_exc())
                 row.result = {"image": name, "error": f"{name} could not be analysed ({exc})."}
-            row.summary = summary.summary_row(name, row.result, self.labels)
+            row.summary = summary.summary_row(row.result, self.labels)
             self.rows.append(row)
             self.run_done += 1
             self.add_row(row)

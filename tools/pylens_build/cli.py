@@ -90,7 +90,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
     with serving(routes(pyodide_dist)) as url, DetectPool(url, args.backend, min(args.jobs, len(images))) as pool:
         for line in pool.detect(images):
             print(json.dumps(line), flush=True)
-            rows.append(summary.summary_row(line["image"], line, labels))
+            rows.append(summary.summary_row(line, labels))
     if args.csv:
         write_atomically(Path(args.csv), summary.csv_text(rows, labels).encode())
         log(f"wrote {args.csv} ({len(rows)} images)")
