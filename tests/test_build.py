@@ -2,12 +2,14 @@
 
 import hashlib
 import json
+import re
 import urllib.error
 import urllib.request
 
 import pytest
 
 import names
+from pylens_build.batch import IMAGE_SUFFIXES
 from pylens_build.fetch import fetch_verified
 from pylens_build.project import PYODIDE, ROOT, SetupError
 from pylens_build.runtimes import check_lock, ensure_pyodide
@@ -110,6 +112,14 @@ def test_lock_file_is_checked_by_content(pyodide_dist):
         check_lock(json.dumps(lock).encode(), "lock")
     with pytest.raises(SetupError, match="not a Pyodide lock file"):
         check_lock(b"<html>503</html>", "lock")
+
+
+def test_a_folder_gives_the_same_images_in_the_page_as_to_build_py_detect():
+    shell = (ROOT / "site" / "shell.js").read_text()
+    pattern = re.search(r"const IMAGE_NAME = /(.+)/i;", shell).group(1)
+    candidates = {*IMAGE_SUFFIXES, ".JPG", ".tif", ".tiff", ".heic", ".svg", ".txt", ".mp4", ".json"}
+    taken = {suffix for suffix in candidates if re.search(pattern, "photo" + suffix, re.IGNORECASE)}
+    assert {suffix.lower() for suffix in taken} == IMAGE_SUFFIXES
 
 
 def test_the_marks_set_in_javascript_are_spelt_as_names_py_spells_them():
