@@ -184,7 +184,8 @@ fetch("./demos.json").then((response) => response.json()).then(({ demos }) => {
 // ---- the camera: opened here (it previews before Python is ready); Python asks for each frame
 const camera = { stream: null, opening: false, cancelled: false, changed: false };
 const webcamButton = $("webcam");
-function showCameraState() {
+function sourceChanged() {
+  // The camera or a video file started or stopped: the buttons, the preview and the recording follow.
   const on = Boolean(camera.stream);
   webcamButton.textContent = on ? "Stop webcam" : "Start webcam";
   webcamButton.setAttribute("aria-pressed", String(on));
@@ -268,7 +269,7 @@ async function openCamera() {
   } finally {
     camera.opening = false;
     webcamButton.disabled = false;
-    showCameraState();
+    sourceChanged();
     if (camera.changed && camera.stream) reopenCamera();
   }
 }
@@ -280,7 +281,7 @@ function closeCamera(tell = true) {
     video.srcObject = null;
     if (tell) send({ kind: "camera", state: "off" });
   }
-  showCameraState();
+  sourceChanged();
 }
 webcamButton.addEventListener("click", () => (camera.stream ? closeCamera() : openCamera()));
 
@@ -294,7 +295,7 @@ async function playMovie(file, name) {
   movie = { name, url: URL.createObjectURL(file), taken: -1 };
   const playing = movie;
   video.src = playing.url;
-  showCameraState();
+  sourceChanged();
   try {
     await video.play();
     if (movie === playing) send({ kind: "video", state: "on", name });
@@ -313,7 +314,7 @@ function closeMovie(tell = true) {
   video.removeAttribute("src");
   video.load();
   if (tell) send({ kind: "video", state: "off" });
-  showCameraState();
+  sourceChanged();
 }
 playButton.addEventListener("click", () => (video.paused ? video.play() : video.pause()));
 seek.addEventListener("input", () => { if (video.duration) video.currentTime = seek.value / 1000 * video.duration; });
@@ -421,7 +422,7 @@ function fromPython({ data }) {
       pythonReady = true;
       for (const method of data.methods) window.pylens[method] = call(method);
       window.pylens.ready = true;
-      showCameraState();
+      sourceChanged();
       break;
     case "failed":  // nothing can be analysed: the page says why, and takes no more images
       window.pylens.error = data.error;
