@@ -6,7 +6,7 @@ import itertools
 import time
 
 from ..batch import DetectPool
-from ..project import BUILD
+from ..project import BUILD, SetupError
 
 JOBS = (1, 2)
 
@@ -24,5 +24,5 @@ def batch_throughput(url: str, backend: str, images: int) -> dict:
             per_second[str(jobs)] = len(paths) / (time.perf_counter() - start)
         failed = [line for line in lines if "error" in line]
         if failed:
-            raise RuntimeError(f"the batch bench could not detect {failed[0]['image']}: {failed[0]['error']}")
+            raise SetupError(f"the batch bench could not detect {failed[0]['image']}: {failed[0]['error']}")
     return {"images": len(paths), "images_per_s": per_second}
