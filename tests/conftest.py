@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,14 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "app" in getattr(item, "fixturenames", ()) or "site_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def chromium_only_in_browser_tests(request, monkeypatch):
+    """A test not marked `browser` is given no Chromium (in this process or a build.py it runs), so
+    that one starting it without the marker fails, and `-m "not browser"` is truly the CPython suite."""
+    if request.node.get_closest_marker("browser") is None:
+        monkeypatch.setenv("CHROMIUM", str(ROOT / "no-chromium-outside-browser-tests"))
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +69,7 @@ def tfjs_page(site_url):
 
 @pytest.fixture(scope="session")
 def reference() -> dict:
-    return json.loads((samples.shared_dir() / "references" / "face_mask_js_reference.json").read_text())["images"]
+    return samples.reference()
 
 
 @pytest.fixture(scope="session")

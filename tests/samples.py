@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import math
-import os
 import struct
 import zlib
 from collections.abc import Callable
@@ -15,19 +15,36 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
-ROOT = Path(__file__).resolve().parents[1]
+from pylens_build.models import demo_photos, fetch_photos
+from pylens_build.project import BUILD
+
+DATA = Path(__file__).resolve().parent / "data"
+# The real photos the tests read: the site's demos and those of tests/data/photos.json.
+PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
 
 
-def shared_dir() -> Path:
-    """The shared folder with the test photos and reference results (SHARED_DIR, else ../shared)."""
-    path = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
-    if not (path / "references" / "face_mask_js_reference.json").is_file():
-        raise RuntimeError(f"The test photos and references were not found in {path}; set SHARED_DIR.")
-    return path
+@functools.cache
+def photos_dir() -> Path:
+    """The folder of the test photos, fetched by URL and sha256 (or from IMAGE_MIRROR) on first use,
+    so that collecting the tests needs none of them; one that cannot be had is a SetupError."""
+    return fetch_photos(demo_photos() + json.loads((DATA / "photos.json").read_text())["photos"], BUILD / "photos")
+
+
+def photo_path(name: str) -> Path:
+    return photos_dir() / name
+
+
+def photo_bytes(name: str) -> bytes:
+    return photo_path(name).read_bytes()
 
 
 def photo(name: str) -> Image.Image:
-    return Image.open(shared_dir() / "images" / name)
+    return Image.open(photo_path(name))
+
+
+def reference() -> dict:
+    """What the original JavaScript pipeline detects on each test photo (tests/data, with its provenance)."""
+    return json.loads((DATA / "face_mask_js_reference.json").read_text())["images"]
 
 
 def encode(img: Image.Image, fmt: str, **options) -> bytes:
@@ -85,41 +102,61 @@ def huge_jpeg(width: int = 9000, height: int = 7000) -> bytes:
 
 
 @functools.cache
-def awkward_images() -> dict[str, tuple[bytes, np.ndarray]]:
-    """Images the app must read: name -> (bytes, the RGB pixels a correct reader shows). Each shows
-    the aizoo demo photo: in grey, see-through over white, in a palette, at 16 bits, and so on."""
-    base = photo("aizoo_demo.jpg").convert("RGB")
-    colour = np.asarray(base)
-    grey = np.repeat(np.asarray(base.convert("L"))[..., None], 3, axis=2)
-    rgba = base.convert("RGBA")
-    rgba.putalpha(Image.new("L", base.size, 200))
-    over_white = (colour * (200 / 255) + 255 * (55 / 255)).round().astype(np.uint8)
-    return {
-        "greyscale.png": (encode(base.convert("L"), "PNG"), grey),
-        "greyscale.jpg": (encode(base.convert("L"), "JPEG", quality=95), grey),
-        "alpha.png": (encode(rgba, "PNG"), over_white),
-        "greyscale-alpha.png": (encode(base.convert("LA"), "PNG"), grey),
-        "palette.png": (encode(base.quantize(256), "PNG"), colour),
-        "palette-transparent.png": (encode(base.quantize(255), "PNG", transparency=0), colour),
-        "grey16.png": (encode(Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257), "PNG"), grey),
-        "rgb16.png": (png_rgb16(colour), colour),
-        "cmyk.jpg": (encode(base.convert("CMYK"), "JPEG", quality=95), colour),
-        "animated.gif": (animated_gif(base, photo("fst_stata.jpg")), colour),
-        "webp.webp": (encode(base, "WEBP", quality=95), colour),
-        "bmp.bmp": (encode(base, "BMP"), colour),
-    }
+def rgb(name: str) -> Image.Image:
+    """A test photo in RGB."""
+    return photo(name).convert("RGB")
 
 
-def broken_files() -> dict[str, tuple[bytes, str]]:
-    """Files the app must refuse: name -> (bytes, a phrase the message must contain)."""
-    jpeg = (shared_dir() / "images" / "aizoo_demo.jpg").read_bytes()
-    return {
-        "empty.jpg": (b"", "is empty"),
-        "notes.txt": (b"these are not pixels\n" * 10, "not an image"),
-        "fake.png": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "not an image"),
-        "truncated.jpg": (jpeg[: len(jpeg) // 3], "truncated or damaged"),
-        "truncated.png": (encode(photo("fmd_demo2.jpg"), "PNG")[:5000], "truncated or damaged"),
-    }
+def grey_rgb(img: Image.Image) -> np.ndarray:
+    """The RGB pixels of a photo shown in grey."""
+    return np.repeat(np.asarray(img.convert("L"))[..., None], 3, axis=2)
+
+
+def see_through(img: Image.Image, alpha: int) -> Image.Image:
+    out = img.convert("RGBA")
+    out.putalpha(Image.new("L", img.size, alpha))
+    return out
+
+
+def over_white(img: Image.Image, alpha: int) -> np.ndarray:
+    """The RGB pixels of a photo with opacity alpha shown over white."""
+    return (np.asarray(img) * (alpha / 255) + 255 * (1 - alpha / 255)).round().astype(np.uint8)
+
+
+# Images the app must read, each the aizoo demo photo (in RGB) made awkward: in grey, see-through,
+# in a palette, at 16 bits, and so on. Name -> recipe for (bytes, the RGB pixels a correct reader shows).
+AWKWARD_IMAGES: dict[str, Callable[[Image.Image], tuple[bytes, np.ndarray]]] = {
+    "greyscale.png": lambda base: (encode(base.convert("L"), "PNG"), grey_rgb(base)),
+    "greyscale.jpg": lambda base: (encode(base.convert("L"), "JPEG", quality=95), grey_rgb(base)),
+    "alpha.png": lambda base: (encode(see_through(base, 200), "PNG"), over_white(base, 200)),
+    "greyscale-alpha.png": lambda base: (encode(base.convert("LA"), "PNG"), grey_rgb(base)),
+    "palette.png": lambda base: (encode(base.quantize(256), "PNG"), np.asarray(base)),
+    "palette-transparent.png": lambda base: (encode(base.quantize(255), "PNG", transparency=0), np.asarray(base)),
+    "grey16.png": lambda base: (encode(Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257), "PNG"),
+                                grey_rgb(base)),
+    "rgb16.png": lambda base: (png_rgb16(np.asarray(base)), np.asarray(base)),
+    "cmyk.jpg": lambda base: (encode(base.convert("CMYK"), "JPEG", quality=95), np.asarray(base)),
+    "animated.gif": lambda base: (animated_gif(base, rgb("fst_stata.jpg")), np.asarray(base)),
+    "webp.webp": lambda base: (encode(base, "WEBP", quality=95), np.asarray(base)),
+    "bmp.bmp": lambda base: (encode(base, "BMP"), np.asarray(base)),
+}
+
+
+@functools.cache
+def awkward_image(name: str) -> tuple[bytes, np.ndarray]:
+    """An image of AWKWARD_IMAGES: its bytes and the RGB pixels a correct reader shows."""
+    return AWKWARD_IMAGES[name](rgb("aizoo_demo.jpg"))
+
+
+# Files the app must refuse: name -> (a recipe for the bytes, a phrase the message must contain).
+BROKEN_FILES: dict[str, tuple[Callable[[], bytes], str]] = {
+    "empty.jpg": (lambda: b"", "is empty"),
+    "notes.txt": (lambda: b"these are not pixels\n" * 10, "not an image"),
+    "fake.png": (lambda: b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "not an image"),
+    "truncated.jpg": (lambda: photo_bytes("aizoo_demo.jpg")[: len(photo_bytes("aizoo_demo.jpg")) // 3],
+                      "truncated or damaged"),
+    "truncated.png": (lambda: encode(photo("fmd_demo2.jpg"), "PNG")[:5000], "truncated or damaged"),
+}
 
 
 def letterboxed(name: str, size: tuple[int, int]) -> Image.Image:
@@ -180,31 +217,50 @@ def rotated(size: tuple[int, int], new_size: tuple[int, int], degrees: float):
     return lambda x, y: (nx + (x - cx) * cos + (y - cy) * sin, ny - (x - cx) * sin + (y - cy) * cos)
 
 
-@functools.cache
-def variations() -> dict[str, Variation]:
-    """New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit, combined."""
-    demo = photo("aizoo_demo.jpg").convert("RGB")  # 520×686
-    face = photo("fst_face.jpg").convert("RGB")  # 1279×959
-    mask = photo("fmd_demo2.jpg").convert("RGB")  # 464×330
-    same = scaled(1, 1)
+def collage() -> Variation:
+    """The mask photo and the demo photo, shrunk, side by side on a plain background."""
+    demo, mask = rgb("aizoo_demo.jpg"), rgb("fmd_demo2.jpg")  # 520×686, 464×330
     canvas = Image.new("RGB", (1000, 700), (90, 110, 130))
     canvas.paste(mask, (20, 200))
     canvas.paste(demo.resize((480, 633)), (500, 40))
+    return Variation(canvas, (("fmd_demo2.jpg", scaled(1, 1, 20, 200)),
+                              ("aizoo_demo.jpg", scaled(480 / 520, 633 / 686, 500, 40))))
+
+
+def face_turned() -> Variation:
+    face = rgb("fst_face.jpg")  # 1279×959
     turned = face.rotate(12, expand=True, fillcolor=(255, 255, 255))
+    return Variation(turned, (("fst_face.jpg", rotated(face.size, turned.size, 12)),))
+
+
+def face_wide() -> Variation:
+    face = rgb("fst_face.jpg")
     wide = ImageOps.pad(face, (2400, 900), color=(20, 20, 20))  # scaled to 900 high, centred
-    wide_scale = 900 / face.height
-    return {
-        "demo-mirrored": Variation(ImageOps.mirror(demo), (("aizoo_demo.jpg", scaled(-1, 1, demo.width)),)),
-        "demo-top-crop": Variation(demo.crop((0, 0, 520, 300)), (("aizoo_demo.jpg", same),)),
-        "demo-small": Variation(demo.resize((260, 343), Image.Resampling.LANCZOS),
-                                (("aizoo_demo.jpg", scaled(260 / 520, 343 / 686)),)),
-        "demo-large": Variation(demo.resize((1560, 2058), Image.Resampling.BICUBIC),
-                                (("aizoo_demo.jpg", scaled(3, 3)),)),
-        "demo-dark": Variation(ImageEnhance.Brightness(demo).enhance(0.6), (("aizoo_demo.jpg", same),)),
-        "face-rotated": Variation(turned, (("fst_face.jpg", rotated(face.size, turned.size, 12)),)),
-        "face-wide": Variation(wide, (("fst_face.jpg", scaled(
-            wide_scale, wide_scale, (wide.width - face.width * wide_scale) / 2)),)),
-        "collage": Variation(canvas, (("fmd_demo2.jpg", scaled(1, 1, 20, 200)),
-                                      ("aizoo_demo.jpg", scaled(480 / 520, 633 / 686, 500, 40)))),
-        "mask-contrast": Variation(ImageEnhance.Contrast(mask).enhance(1.5), (("fmd_demo2.jpg", same),)),
-    }
+    scale = 900 / face.height
+    return Variation(wide, (("fst_face.jpg", scaled(scale, scale, (wide.width - face.width * scale) / 2)),))
+
+
+def demo_as(make: Callable[[Image.Image], Image.Image], move=None) -> Callable[[], Variation]:
+    """A variation of the demo photo; move is its point map (default: the pixels stay where they were)."""
+    return lambda: Variation(make(rgb("aizoo_demo.jpg")), (("aizoo_demo.jpg", move or scaled(1, 1)),))
+
+
+# New photos made from the test photos: mirrored, cropped, rescaled, rotated, re-lit, combined.
+VARIATIONS: dict[str, Callable[[], Variation]] = {
+    "demo-mirrored": demo_as(ImageOps.mirror, scaled(-1, 1, 520)),
+    "demo-top-crop": demo_as(lambda demo: demo.crop((0, 0, 520, 300))),
+    "demo-small": demo_as(lambda demo: demo.resize((260, 343), Image.Resampling.LANCZOS),
+                          scaled(260 / 520, 343 / 686)),
+    "demo-large": demo_as(lambda demo: demo.resize((1560, 2058), Image.Resampling.BICUBIC), scaled(3, 3)),
+    "demo-dark": demo_as(lambda demo: ImageEnhance.Brightness(demo).enhance(0.6)),
+    "face-rotated": face_turned,
+    "face-wide": face_wide,
+    "collage": collage,
+    "mask-contrast": lambda: Variation(ImageEnhance.Contrast(rgb("fmd_demo2.jpg")).enhance(1.5),
+                                       (("fmd_demo2.jpg", scaled(1, 1)),)),
+}
+
+
+@functools.cache
+def variation(name: str) -> Variation:
+    return VARIATIONS[name]()

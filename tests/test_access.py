@@ -8,21 +8,21 @@ import json
 import pytest
 
 import samples
-from pylens_build.headless import HeadlessApp
+from pylens_build.headless import HeadlessApp, run_script
 from pylens_build.project import ROOT
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 VIEWS = ("mask", "style", "batch")
-DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
+DEMO = "aizoo_demo.jpg"
 
 
 @pytest.fixture(scope="module")
 def shown(site_url):
     """A page showing the demo photo with its detections, and a batch of two photos."""
     with HeadlessApp(site_url, "wasm") as app:
-        app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+        app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
         app.page.click("#view-batch")
-        app.page.set_input_files("#file", [str(DEMO), str(samples.shared_dir() / "images" / "fmd_demo2.jpg")])
+        app.page.set_input_files("#file", [str(samples.photo_path(DEMO)), str(samples.photo_path("fmd_demo2.jpg"))])
         app.wait_until("(b => b.rows === 2 && !b.running)(JSON.parse(window.pylens.stats()).batch)")
         app.page.click("#view-mask")
         yield app
@@ -42,7 +42,7 @@ def show_view(app: HeadlessApp, view: str) -> None:
 @pytest.mark.parametrize("view", VIEWS)
 def test_axe_finds_no_violation(shown, view):
     show_view(shown, view)
-    shown.page.add_script_tag(path=str(AXE))
+    run_script(shown.page, AXE)
     violations = shown.page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]}))
         .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" "))}))""")
     assert violations == [], json.dumps(violations, indent=1)

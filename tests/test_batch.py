@@ -17,9 +17,6 @@ import samples
 from conftest import ROOT
 from pylens_build.headless import HeadlessApp
 
-PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
-
-
 # For memory figures: `gc()` in every context, and the page's memory measured at once, workers included.
 MEMORY_FLAGS = ("--js-flags=--expose-gc", "--enable-blink-features=ForceEagerMeasureMemory")
 
@@ -68,7 +65,7 @@ def downloaded(app: HeadlessApp, button: str) -> str:
 
 def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch, tmp_path):
     app, page = fresh_batch, fresh_batch.page
-    files = [samples.shared_dir() / "images" / name for name in PHOTOS]
+    files = [samples.photo_path(name) for name in samples.PHOTOS]
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a JPEG")
     (tmp_path / "notes.txt").write_text("not a picture")
     files[2:2] = [tmp_path / "broken.jpg", tmp_path / "notes.txt"]
@@ -131,7 +128,7 @@ def test_a_dropped_folder_is_analysed_in_path_order(fresh_batch, tmp_path):
     folder = tmp_path / "photos"
     (folder / "b").mkdir(parents=True)
     for name, place in (("fmd_demo2.jpg", "b"), ("aizoo_demo.jpg", "."), ("fst_face.jpg", "b")):
-        shutil.copy(samples.shared_dir() / "images" / name, folder / place / name)
+        shutil.copy(samples.photo_path(name), folder / place / name)
     (folder / "b" / "readme.txt").write_text("not looked at in a folder")
     drop_paths(fresh_batch, folder)
     batch_done(fresh_batch, 3)
@@ -146,7 +143,7 @@ def test_cancel_leaves_out_the_photos_not_begun(fresh_batch, tmp_path):
     copies = []
     for i in range(30):
         copies.append(tmp_path / f"copy-{i:02}.jpg")
-        shutil.copy(samples.shared_dir() / "images" / "fmd_demo2.jpg", copies[-1])
+        shutil.copy(samples.photo_path("fmd_demo2.jpg"), copies[-1])
     page.set_input_files("#file", [str(path) for path in copies])
     app.wait_until("JSON.parse(window.pylens.stats()).batch.rows >= 2")
     page.click("#batch-cancel")
@@ -163,7 +160,7 @@ def generated_photos(folder, count: int) -> list:
     """`count` small JPEGs cut from the test photos, each a different crop."""
     from PIL import Image  # noqa: PLC0415
 
-    sources = [Image.open(samples.shared_dir() / "images" / name).convert("RGB") for name in PHOTOS]
+    sources = [Image.open(samples.photo_path(name)).convert("RGB") for name in samples.PHOTOS]
     paths = []
     for i in range(count):
         source = sources[i % len(sources)]

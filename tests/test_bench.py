@@ -12,6 +12,7 @@ from pylens_build.bench.startup import APP_PHASES, JS_PHASES
 from pylens_build.project import ROOT
 
 
+@pytest.mark.browser
 def test_bench_prints_and_writes_every_figure(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",

@@ -5,12 +5,15 @@ import json
 import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 import names
+import samples
 from pylens_build.batch import IMAGE_SUFFIXES
 from pylens_build.fetch import fetch_verified
+from pylens_build.models import demo_photos, fetch_photos
 from pylens_build.project import PYODIDE, ROOT, SetupError
 from pylens_build.runtimes import check_lock, ensure_pyodide
 from pylens_build.server import pyscript_config
@@ -132,3 +135,30 @@ def test_the_marks_set_in_javascript_are_spelt_as_names_py_spells_them():
     assert {names.PYSCRIPT_LOADING_PYODIDE, names.PYSCRIPT_LOADING_FILES, names.PYSCRIPT_LOADED_PYODIDE} <= {
         f"pyscript: {step}" for step in ("Loading Pyodide", "Loading files", "Loaded Pyodide")}
 
+
+
+def test_the_tests_and_the_deploy_need_only_the_repository_and_the_network():
+    tests = (ROOT / ".github" / "workflows" / "tests.yml").read_text()
+    assert "runs-on: ubuntu-latest\n" in tests and "self-hosted" not in tests
+    assert "playwright install --with-deps chromium" in tests and '"CHROMIUM=' in tests
+    assert tests.rstrip().endswith("- run: CI=true bash .ci/run")
+    # No file but .ci/run's optional mirror knows of a data folder beside the clone.
+    for path in [*ROOT.glob("tests/*.py"), *ROOT.glob("tools/**/*.py"), *ROOT.glob("py/**/*.py"), ROOT / "build.py"]:
+        if path.name != Path(__file__).name:
+            assert "SHARED_DIR" not in path.read_text() and "../shared" not in path.read_text(), path
+    assert 'if [ -d "$shared" ]; then' in (ROOT / ".ci" / "run").read_text()
+    # Every photo the tests read comes from a pinned upstream commit, verified by sha256; the
+    # reference results are of exactly those photos.
+    photos = demo_photos() + json.loads((ROOT / "tests" / "data" / "photos.json").read_text())["photos"]
+    assert sorted(photo["file"] for photo in photos) == sorted(samples.PHOTOS)
+    for photo in photos:
+        assert re.fullmatch(r"https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+", photo["url"])
+        assert re.fullmatch(r"[0-9a-f]{64}", photo["sha256"]) and "MIT" in photo["credit"]
+    assert sorted(samples.reference()) == sorted(samples.PHOTOS)
+
+
+def test_a_photo_that_cannot_be_had_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMAGE_MIRROR", str(tmp_path / "mirror"))
+    with pytest.raises(SetupError, match="fst_face.jpg: not found in the mirror"):
+        fetch_photos(json.loads((ROOT / "tests" / "data" / "photos.json").read_text())["photos"], tmp_path / "photos")
+    assert not (tmp_path / "photos").exists()

@@ -13,8 +13,6 @@ import samples
 from conftest import ROOT, assert_same_detections
 from test_segment_style import png_array
 
-PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
-
 
 def detect(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "build.py"), "detect", *args],
@@ -22,7 +20,7 @@ def detect(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_detect_matches_the_reference_and_reports_bad_files(reference, tmp_path, site_url):
-    images = [str(samples.shared_dir() / "images" / name) for name in PHOTOS]
+    images = [str(samples.photo_path(name)) for name in samples.PHOTOS]
     text_file = tmp_path / "notes.jpg"
     text_file.write_text("not a picture")
     missing = str(tmp_path / "missing.png")
@@ -46,7 +44,7 @@ def test_detect_matches_the_reference_and_reports_bad_files(reference, tmp_path,
 
 
 def test_detect_exits_zero_when_every_image_is_read(site_url):
-    run = detect(str(samples.shared_dir() / "images" / "fmd_demo2.jpg"))
+    run = detect(str(samples.photo_path("fmd_demo2.jpg")))
     assert run.returncode == 0, run.stderr
     (line,) = [json.loads(line) for line in run.stdout.splitlines()]
     assert [d["label"] for d in line["detections"]] == ["Mask"]
@@ -55,8 +53,8 @@ def test_detect_exits_zero_when_every_image_is_read(site_url):
 def photo_folder(root):
     """The test photos in a folder and a subfolder, with a broken image and a file that is no image."""
     (root / "more").mkdir(parents=True)
-    for i, name in enumerate(PHOTOS):
-        (root / ("more" if i % 2 else ".") / name).write_bytes((samples.shared_dir() / "images" / name).read_bytes())
+    for i, name in enumerate(samples.PHOTOS):
+        (root / ("more" if i % 2 else ".") / name).write_bytes(samples.photo_bytes(name))
     (root / "more" / "broken.png").write_bytes(b"not a picture")
     (root / "notes.txt").write_text("not looked at")
     return sorted([root / "aizoo_demo.jpg", root / "fst_face.jpg", root / "fmd_author.jpg",
@@ -118,7 +116,7 @@ def build_py(*args: str) -> subprocess.CompletedProcess:
 def test_segment_and_stylize_write_pngs(tmp_path, app):
     """The files hold what the page computes: the person mask, and the background stylized around
     the untouched person."""
-    photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+    photo = samples.photo_path("fmd_demo2.jpg")
     run = build_py("segment", "--backend", "wasm", "--model", "meet", str(photo), "--out", str(tmp_path / "mask.png"))
     assert run.returncode == 0, run.stderr
     mask = Image.open(tmp_path / "mask.png")
@@ -138,7 +136,7 @@ def test_segment_and_stylize_write_pngs(tmp_path, app):
 def test_segment_and_stylize_bad_input(tmp_path, site_url):
     notes = tmp_path / "notes.txt"
     notes.write_text("not a picture")
-    photo = str(samples.shared_dir() / "images" / "fmd_demo2.jpg")
+    photo = str(samples.photo_path("fmd_demo2.jpg"))
     for args, message in (
         (("segment", str(notes), "--out", str(tmp_path / "m.png")), "notes.txt is not an image"),
         (("segment", str(tmp_path / "none.jpg"), "--out", str(tmp_path / "m.png")), "cannot be read"),

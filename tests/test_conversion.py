@@ -21,7 +21,6 @@ from pylens_build.models import CONVERTER, ensure_convert_env, ensure_models, mo
 from pylens_build.project import BUILD
 
 STYLES = ("la_muse", "rain_princess", "scream", "udnie", "wave", "wreck")
-PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
 STYLE_SIZE = (320, 240)  # photos are resized to this (width, height) for the style checks
 
 
@@ -125,7 +124,7 @@ FACE_MASK_BOTH = """async ([b64, h, w]) => {
 }"""
 
 
-@pytest.mark.parametrize("photo", PHOTOS)
+@pytest.mark.parametrize("photo", samples.PHOTOS)
 def test_face_mask_graph_model_matches_layers_model(tfjs_page, photo):
     rgb = np.asarray(samples.photo(photo).convert("RGB"))
     diffs = tfjs_page.evaluate(FACE_MASK_BOTH, [base64.b64encode(rgb.tobytes()).decode(), *rgb.shape[:2]])

@@ -8,12 +8,10 @@ from PIL import Image
 import samples
 from conftest import assert_finds_the_faces, assert_same_detections
 
-PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
 
-
-@pytest.mark.parametrize("name", PHOTOS)
+@pytest.mark.parametrize("name", samples.PHOTOS)
 def test_matches_the_reference_results(app, reference, name):
-    result = app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    result = app.detect(samples.photo_bytes(name), name)
     expected = reference[name]
     assert (result["width"], result["height"]) == (expected["width"], expected["height"])
     assert_same_detections(result["detections"], expected["detections"])
@@ -24,10 +22,10 @@ def test_matches_the_reference_results(app, reference, name):
     assert app.stats()["leaky_frames"] == 0
 
 
-@pytest.mark.parametrize("name", sorted(samples.variations()))
+@pytest.mark.parametrize("name", sorted(samples.VARIATIONS))
 def test_new_photos_show_their_known_faces_as_a_plain_javascript_pipeline_does(app, js_reference, reference,
                                                                                 name):
-    variation = samples.variations()[name]
+    variation = samples.variation(name)
     out = io.BytesIO()
     variation.image.save(out, "JPEG", quality=92)
     result = app.detect(out.getvalue(), name + ".jpg")
@@ -37,12 +35,12 @@ def test_new_photos_show_their_known_faces_as_a_plain_javascript_pipeline_does(a
     assert_same_detections(result["detections"], js_reference())
 
 
-@pytest.mark.parametrize("name", sorted(samples.awkward_images()))
+@pytest.mark.parametrize("name", sorted(samples.AWKWARD_IMAGES))
 def test_awkward_formats_find_the_same_faces(app, js_reference, name):
-    result = app.detect(samples.awkward_images()[name][0], name)
+    result = app.detect(samples.awkward_image(name)[0], name)
     assert (result["width"], result["height"]) == (520, 686)
     assert_same_detections(result["detections"], js_reference())
-    original = app.detect((samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes(), "aizoo_demo.jpg")
+    original = app.detect(samples.photo_bytes("aizoo_demo.jpg"), "aizoo_demo.jpg")
     if name != "greyscale-alpha.png":  # a see-through grey photo is a different picture for the model
         assert len(result["detections"]) == len(original["detections"])
 
@@ -74,13 +72,14 @@ def test_huge_phone_photo_is_turned_upright_and_reported_in_its_own_pixels(app, 
     assert_finds_the_faces(result["detections"], resized_faces(reference, 4680, 6174), 0.8)
 
 
-@pytest.mark.parametrize("name", sorted(samples.broken_files()))
+@pytest.mark.parametrize("name", sorted(samples.BROKEN_FILES))
 def test_broken_files_give_an_error_and_the_app_goes_on(app, name):
-    data, phrase = samples.broken_files()[name]
+    make, phrase = samples.BROKEN_FILES[name]
+    data = make()
     result = app.detect(data, name)
     assert phrase in result["error"] and name in result["error"]
     assert app.page.locator("#error").is_visible()
     assert phrase in app.page.locator("#error-text").inner_text()
-    after = app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    after = app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
     assert len(after["detections"]) == 1
     assert not app.page.locator("#error").is_visible()

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 import samples
 from pylens_build import server
 from pylens_build.cli import prepare_site
-from pylens_build.headless import BACKEND_FLAGS, HeadlessApp, launch_chromium
+from pylens_build.headless import BACKEND_FLAGS, SOFTWARE_GPU_FLAGS, HeadlessApp, launch_chromium
 from pylens_build.models import model_cards
 from pylens_build.project import PYODIDE, ROOT
 from pylens_build.server import SiteHandler, serving
@@ -80,16 +80,17 @@ def test_dist_is_self_contained(dist):
     assert 'src="/' not in text and 'href="/' not in text  # relative URLs only
 
 
+@pytest.mark.browser
 def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports, tmp_path_factory):
     video = samples.y4m_video(tmp_path_factory.mktemp("camera") / "faces.y4m", ["aizoo_demo.jpg"])
     requests: list[str] = []
     url = site + SUB_PATH
     with HeadlessApp(url, "wasm", prepare=lambda context: context.on("request", lambda r: requests.append(r.url)),
                            chromium_args=(*FAKE_CAMERA, f"--use-file-for-fake-video-capture={video}"),
-                           init_script=CSP_VIOLATIONS, enforce_csp=True) as app:
+                           init_script=CSP_VIOLATIONS) as app:
         page = app.page
         # A photo from a file, then a demo, in the face-mask view.
-        page.set_input_files("#file", str(samples.shared_dir() / "images" / "fmd_demo2.jpg"))
+        page.set_input_files("#file", str(samples.photo_path("fmd_demo2.jpg")))
         app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'fmd_demo2.jpg'")
         page.locator("#demos button").first.click()
         app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
@@ -114,10 +115,11 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports,
     assert not off_site, off_site
 
 
+@pytest.mark.browser
 def test_a_violation_in_a_worker_is_reported(site, policy_reports):
     """What the session above relies on: a request off the site from any of the page's workers
     (Python's among them) is reported."""
-    with HeadlessApp(site + SUB_PATH, "wasm", enforce_csp=True) as app:
+    with HeadlessApp(site + SUB_PATH, "wasm") as app:
         workers = app.page.workers
         assert workers
         for number, worker in enumerate(workers):
@@ -129,6 +131,7 @@ def test_a_violation_in_a_worker_is_reported(site, policy_reports):
     policy_reports.clear()
 
 
+@pytest.mark.browser
 def test_offline_after_one_visit_and_a_new_deploy_replaces_the_cache(pyodide_dist, tmp_path):
     site_dir = tmp_path / "pylens"
     build_site(site_dir, pyodide_dist)
@@ -186,6 +189,7 @@ DAMAGE_SNAPSHOT = """async (how) => {
 }"""
 
 
+@pytest.mark.browser
 def test_visits_after_the_first_restore_python_from_a_snapshot(pyodide_dist, tmp_path):
     site_dir = tmp_path / "pylens"
     build_site(site_dir, pyodide_dist)
@@ -274,6 +278,7 @@ def test_cdn_policy_adds_only_the_pinned_pyodide_and_its_import_map(cdn_dist):
                       "connect-src": [*documented["connect-src"], cdn]}
 
 
+@pytest.mark.browser
 def test_cdn_mode_loads_the_pinned_pyodide_under_the_policy(cdn_site, pyodide_dist):
     requests: list[str] = []
 
@@ -282,15 +287,16 @@ def test_cdn_mode_loads_the_pinned_pyodide_under_the_policy(cdn_site, pyodide_di
         serve_cdn_from(pyodide_dist)(context)
 
     # Service workers blocked: their requests would bypass the routing to the local copy.
-    with HeadlessApp(cdn_site, "wasm", prepare=prepare, init_script=CSP_VIOLATIONS, enforce_csp=True,
+    with HeadlessApp(cdn_site, "wasm", prepare=prepare, init_script=CSP_VIOLATIONS,
                            block_service_workers=True) as app:
-        assert len(app.detect((samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes(), "a.jpg")
+        assert len(app.detect(samples.photo_bytes("aizoo_demo.jpg"), "a.jpg")
                    ["detections"]) == 3
         assert app.page.evaluate("window.cspViolations") == []
     off_site = {r.split("/full/")[0] for r in requests if not r.startswith(cdn_site)}
     assert off_site == {PYODIDE["cdn"].split("/full/")[0]}  # the pinned version, nothing else
 
 
+@pytest.mark.browser
 def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
     browser = launch_chromium()
     try:
@@ -309,12 +315,13 @@ def test_cdn_mode_refuses_a_changed_pyodide(cdn_site, pyodide_dist):
         browser.close()
 
 
+@pytest.mark.browser
 def test_automatic_choice_by_the_times_measured_in_this_browser(pyodide_dist, tmp_path):
     site_dir = tmp_path / "pylens"
     build_site(site_dir, pyodide_dist)
     with serving([("/" + SUB_PATH, site_dir)], isolated=False) as origin:
-        # WebGPU and WebGL both run here, in software; no ?backend=: automatic.
-        with HeadlessApp(origin + SUB_PATH, chromium_args=BACKEND_FLAGS["webgpu"]) as app:
+        # WebGPU and WebGL both run, in software; no ?backend=: automatic.
+        with HeadlessApp(origin + SUB_PATH, chromium_args=(*BACKEND_FLAGS["webgpu"], *SOFTWARE_GPU_FLAGS)) as app:
             page = app.page
             app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
             assert app.stats()["backend"] == "wasm" and app.stats()["backend_times"] == {}  # nothing timed yet
@@ -323,7 +330,7 @@ def test_automatic_choice_by_the_times_measured_in_this_browser(pyodide_dist, tm
             app.wait_until("Object.keys(JSON.parse(window.pylens.stats()).backend_times).length > 0")
             times = app.stats()["backend_times"]
             assert set(times) == {"webgpu", "webgl", "wasm", "cpu"} and all(ms > 0 for ms in times.values())
-            assert min(times, key=times.get) == "wasm"  # software GPUs are slower than WebAssembly here
+            assert min(times, key=times.get) == "wasm"  # software GPUs are slower than WebAssembly
             expect(page.locator("#backend option[value=auto]")).to_have_text("automatic (fastest here: WebAssembly)")
             expect(page.locator("#backend option[value=webgl]")).to_have_text(f"WebGL ({times['webgl']:.0f} ms)")
             # The next visit chooses by the times kept for this browser: made to favour WebGL, it takes

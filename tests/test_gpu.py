@@ -71,7 +71,7 @@ def test_runs_on_the_backend_asked_for(gpu_app):
 
 @pytest.mark.parametrize("name", ["aizoo_demo.jpg", "fmd_demo2.jpg"])
 def test_detections_match_the_reference(gpu_app, reference, name):
-    result = gpu_app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    result = gpu_app.detect(samples.photo_bytes(name), name)
     assert_same_detections(result["detections"], reference[name]["detections"])
     assert gpu_app.stats()["leaky_frames"] == 0
 
@@ -86,7 +86,7 @@ def test_style_network_gives_the_tensorflow_picture(gpu_app, style_photo):
 @pytest.mark.parametrize("model", ["selfie", "meet"])
 @pytest.mark.parametrize("name", ["fmd_demo2.jpg", "fst_face.jpg"])
 def test_mask_agrees_with_plain_tfjs_on_the_same_backend(gpu_app, gpu_tfjs_page, model, name):
-    data = (samples.shared_dir() / "images" / name).read_bytes()
+    data = samples.photo_bytes(name)
     assert_mask_agrees_with_plain_tfjs(gpu_app, gpu_tfjs_page, model, name, data)
 
 
@@ -117,7 +117,7 @@ def test_webcam_frames_of_both_views_leave_no_tensor_behind(gpu_app):
 def test_switching_to_webassembly_and_back_keeps_the_detections(gpu_app, reference):
     page, backend = gpu_app.page, gpu_app.stats()["backend"]
     name = "fmd_demo2.jpg"
-    gpu_app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    gpu_app.detect(samples.photo_bytes(name), name)
     for switch_to in ("wasm", backend):
         before = gpu_app.stats()["inferences"]
         page.select_option("#backend", switch_to)
@@ -130,7 +130,7 @@ def test_switching_to_webassembly_and_back_keeps_the_detections(gpu_app, referen
 
 @pytest.mark.parametrize("backend", GPU_BACKENDS)
 def test_detect_command_runs_on_the_backend_asked_for(site_url, reference, backend):
-    photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+    photo = samples.photo_path("fmd_demo2.jpg")
     run = build_py("detect", "--backend", backend, str(photo))
     assert run.returncode == 0, run.stderr
     (line,) = [json.loads(line) for line in run.stdout.splitlines()]
@@ -170,7 +170,7 @@ def test_a_lost_backend_is_survived(gpu_app, reference):
     name = "fmd_demo2.jpg"
     page.select_option("#backend", backend)
     gpu_app.wait_until(f"JSON.parse(window.pylens.stats()).backend === '{backend}'", 120_000)
-    gpu_app.detect((samples.shared_dir() / "images" / name).read_bytes(), name)
+    gpu_app.detect(samples.photo_bytes(name), name)
     shown = lose_and_carry_on("inferences")
     assert_same_detections(shown["result"]["detections"], reference[name]["detections"])
     assert shown["leaky_frames"] == 0

@@ -16,7 +16,7 @@ def pixels(picture):
 
 
 def test_jpeg_becomes_opaque_rgba_of_its_size():
-    data = (samples.shared_dir() / "images" / "aizoo_demo.jpg").read_bytes()
+    data = samples.photo_bytes("aizoo_demo.jpg")
     picture = load_picture(data)
     assert (picture.width, picture.height) == (picture.source_width, picture.source_height) == (520, 686)
     assert len(picture.rgba) == 520 * 686 * 4
@@ -28,9 +28,9 @@ def channel_differences(got: np.ndarray, expected: np.ndarray) -> list[float]:
     return [float(np.abs(got[..., c].astype(int) - expected[..., c].astype(int)).mean()) for c in range(3)]
 
 
-@pytest.mark.parametrize("name", sorted(samples.awkward_images()))
+@pytest.mark.parametrize("name", sorted(samples.AWKWARD_IMAGES))
 def test_awkward_formats_are_read_as_the_photo_in_colour(name):
-    data, looks = samples.awkward_images()[name]
+    data, looks = samples.awkward_image(name)
     picture = load_picture(data, name)
     assert (picture.width, picture.height) == (picture.source_width, picture.source_height) == (520, 686)
     # Channel by channel (swapped red and blue differ by about 23): lossy encodings and palettes
@@ -90,9 +90,10 @@ def test_too_many_pixels_is_refused_before_decoding():
         load_picture(bytes(data), "big.png")
 
 
-@pytest.mark.parametrize("name", sorted(samples.broken_files()))
+@pytest.mark.parametrize("name", sorted(samples.BROKEN_FILES))
 def test_broken_files_get_a_specific_message(name):
-    data, phrase = samples.broken_files()[name]
+    make, phrase = samples.BROKEN_FILES[name]
+    data = make()
     with pytest.raises(ImageError, match=phrase) as info:
         load_picture(data, name)
     assert name in str(info.value)

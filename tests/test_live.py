@@ -14,7 +14,7 @@ from pylens_build.project import ROOT
 from pylens_build.server import routes, serving, watched
 
 pytestmark = pytest.mark.browser
-DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
+DEMO = "aizoo_demo.jpg"
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def wait_for_console(app, start: str, seen: int) -> str:
 
 
 def test_a_saved_module_runs_in_the_same_page(app, source):
-    assert len(app.detect(DEMO.read_bytes(), DEMO.name)["detections"]) == 3
+    assert len(app.detect(samples.photo_bytes(DEMO), DEMO)["detections"]) == 3
     app.page.evaluate("window.liveMarker = 'still here'")
     seen = len(app.console)
     # The NMS keeps only its best box: the picture shown is analysed again with the new code.
@@ -68,11 +68,11 @@ def test_a_saved_module_runs_in_the_same_page(app, source):
     app.wait_until("JSON.parse(window.pylens.stats()).result.detections.length === 1")
     assert app.page.evaluate("window.liveMarker") == "still here"  # no navigation
     # The next picture runs the new code too, through the same page.
-    assert len(app.detect(DEMO.read_bytes(), DEMO.name)["detections"]) == 1
+    assert len(app.detect(samples.photo_bytes(DEMO), DEMO)["detections"]) == 1
 
 
 def test_a_module_that_does_not_import_is_refused_and_the_old_code_answers(app, source):
-    assert len(app.detect(DEMO.read_bytes(), DEMO.name)["detections"]) == 3
+    assert len(app.detect(samples.photo_bytes(DEMO), DEMO)["detections"]) == 3
     seen = len(app.console)
     edit(source / "py" / "boxes.py", "def non_max_suppression(", "def non_max_suppression(:")
     line = wait_for_console(app, "live: ", seen)
@@ -80,18 +80,18 @@ def test_a_module_that_does_not_import_is_refused_and_the_old_code_answers(app, 
     error = app.page.locator("#error-text").text_content()
     assert "boxes could not be taken" in error and "SyntaxError" in error and "boxes.py" in error, error
     assert app.page.locator("#error").is_visible()
-    assert len(app.detect(DEMO.read_bytes(), DEMO.name)["detections"]) == 3  # the previous code
+    assert len(app.detect(samples.photo_bytes(DEMO), DEMO)["detections"]) == 3  # the previous code
     # A module that raises as it is imported is refused the same way.
     seen = len(app.console)
     edit(source / "py" / "boxes.py", "def non_max_suppression(:",
          "raise ValueError('no NMS today')\n\n\ndef non_max_suppression(")
     line = wait_for_console(app, "live: ", seen)
     assert line == "live: failed boxes: ValueError: no NMS today", line
-    assert len(app.detect(DEMO.read_bytes(), DEMO.name)["detections"]) == 3
+    assert len(app.detect(samples.photo_bytes(DEMO), DEMO)["detections"]) == 3
 
 
 def test_a_saved_model_card_is_taken_in_place(app, source):
-    app.detect(DEMO.read_bytes(), DEMO.name)
+    app.detect(samples.photo_bytes(DEMO), DEMO)
     app.page.evaluate("window.liveMarker = 'still here'")
     seen = len(app.console)
     edit(source / "models" / "aizoo-face-mask.toml", 'name = "Mask"', 'name = "Covered"')
@@ -104,13 +104,13 @@ def test_a_saved_model_card_is_taken_in_place(app, source):
     edit(source / "models" / "aizoo-face-mask.toml", 'family = "ssd"', 'family = "yolo"')
     line = wait_for_console(app, "live: ", seen)
     assert line.startswith("live: failed aizoo-face-mask.toml: CardError: ") and "family" in line, line
-    labels = {d["label"] for d in app.detect(DEMO.read_bytes(), DEMO.name)["detections"]}
+    labels = {d["label"] for d in app.detect(samples.photo_bytes(DEMO), DEMO)["detections"]}
     assert "Covered" in labels
 
 
 def test_the_style_view_takes_a_saved_module(app, source):
     app.call(SHOW_VIEW, "style")
-    app.detect(DEMO.read_bytes(), DEMO.name)
+    app.detect(samples.photo_bytes(DEMO), DEMO)
     frames = app.stats()["style_frames"]
     seen = len(app.console)
     # Stylize nothing: the view's result is the picture itself.

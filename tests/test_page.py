@@ -12,8 +12,8 @@ from names import SHOW_VIEW
 from pylens_build.headless import HeadlessApp, give_file
 from pylens_build.models import model_cards
 
-DEMO = samples.shared_dir() / "images" / "aizoo_demo.jpg"
-MASK = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+DEMO = "aizoo_demo.jpg"
+MASK = "fmd_demo2.jpg"
 
 
 def wait_for_inference(app, before: int) -> dict:
@@ -57,7 +57,7 @@ def test_detector_menu_comes_from_the_cards_and_switches_the_model(app):
     options = page.locator("#model option")
     assert options.all_inner_texts() == [c.name for c in detectors]
     assert page.locator("#model").input_value() == app.stats()["model"] == "aizoo-face-mask"
-    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     before = app.stats()
     page.select_option("#model", "aizoo-face-mask-graph")
     stats = wait_for_inference(app, before["inferences"])
@@ -83,7 +83,7 @@ def test_models_disposed_when_the_backend_changes_leave_no_tensor(app):
         app.page.wait_for_function("!document.getElementById('backend').disabled")  # the switch is done
         return app.stats()["tensors"]
 
-    app.detect(DEMO.read_bytes(), DEMO.name)
+    app.detect(samples.photo_bytes(DEMO), DEMO)
     detector_only = switch_to("cpu", "CPU")  # what earlier tests loaded in the style view is dropped
     app.call(SHOW_VIEW, "style")  # segmenter and style network loaded, the picture stylized
     assert app.stats()["tensors"] > detector_only
@@ -103,7 +103,7 @@ def test_open_image_button(app):
     before = app.stats()["inferences"]
     with app.page.expect_file_chooser() as chooser:
         app.page.click("#open")
-    chooser.value.set_files(str(DEMO))
+    chooser.value.set_files(str(samples.photo_path(DEMO)))
     stats = wait_for_inference(app, before)
     assert stats["result"]["image"] == "aizoo_demo.jpg" and len(stats["result"]["detections"]) == 3
     assert app.page.locator("#summary").inner_text() == "1 Mask, 2 NoMask"
@@ -116,7 +116,7 @@ def test_open_image_button(app):
 
 def test_drop_an_image(app):
     before = app.stats()["inferences"]
-    give_file(app.page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+    give_file(app.page, "drop", samples.photo_bytes(MASK), "dropped.jpg", "image/jpeg")
     stats = wait_for_inference(app, before)
     assert stats["result"]["image"] == "dropped.jpg" and len(stats["result"]["detections"]) == 1
     assert listed(app)[0].startswith("Mask 0.88")
@@ -124,7 +124,7 @@ def test_drop_an_image(app):
 
 def test_paste_an_image(app):
     before = app.stats()["inferences"]
-    give_file(app.page, "paste", samples.encode(Image.open(DEMO), "PNG"), "image.png", "image/png")
+    give_file(app.page, "paste", samples.encode(samples.photo(DEMO), "PNG"), "image.png", "image/png")
     assert len(wait_for_inference(app, before)["result"]["detections"]) == 3
 
 
@@ -136,7 +136,7 @@ def test_demo_buttons(app):
 
 
 def test_a_demo_photo_missing_on_the_server_is_named_and_the_result_kept(app):
-    app.detect(MASK.read_bytes(), "fmd_demo2.jpg")
+    app.detect(samples.photo_bytes(MASK), "fmd_demo2.jpg")
     before = app.stats()
     missing = "**/demos/aizoo_demo.jpg"
     app.page.route(missing, lambda route: route.fulfill(status=404, body="gone"))
@@ -152,7 +152,7 @@ def test_a_demo_photo_missing_on_the_server_is_named_and_the_result_kept(app):
 
 def test_sliders_rerun_only_the_postprocessing(app, js_reference, reference):
     page = app.page
-    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     inferences = app.stats()["inferences"]
     few = set_thresholds(app, score="0.05", iou="0.05")
     assert_same_detections(few, js_reference(0.05, 0.05), score_threshold=0.05)
@@ -178,7 +178,7 @@ def test_sliders_rerun_only_the_postprocessing(app, js_reference, reference):
 
 
 def test_save_results_json_and_annotated_png(app):
-    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     with app.page.expect_download() as download:
         app.page.click("#save-json")
     assert download.value.suggested_filename == "aizoo_demo-detections.json"
@@ -199,7 +199,7 @@ def test_save_results_json_and_annotated_png(app):
 
 
 def test_bad_file_keeps_the_previous_result(app):
-    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     before = app.stats()
     with app.page.expect_file_chooser() as chooser:
         app.page.click("#open")
@@ -224,7 +224,7 @@ def test_drop_without_a_file_says_so(app):
 
 def test_switch_backend_and_back(app, js_reference):
     page = app.page
-    app.detect(MASK.read_bytes(), "fmd_demo2.jpg")
+    app.detect(samples.photo_bytes(MASK), "fmd_demo2.jpg")
     before = app.stats()["inferences"]
     page.select_option("#backend", "cpu")
     page.wait_for_function("document.getElementById('backend-active').textContent === 'using CPU'")
@@ -241,12 +241,12 @@ def test_keyboard_opens_a_file_from_the_picture(app):
     before = app.stats()["inferences"]
     with app.page.expect_file_chooser() as chooser:
         app.page.locator("#stage").press("Enter")  # focuses the picture, then the key
-    chooser.value.set_files(str(MASK))
+    chooser.value.set_files(str(samples.photo_path(MASK)))
     assert wait_for_inference(app, before)["result"]["image"] == "fmd_demo2.jpg"
 
 
 def test_tab_goes_through_every_control_in_reading_order(app):
-    app.detect(DEMO.read_bytes(), "aizoo_demo.jpg")
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     order = tab_order(app.page)
     assert order == app.page.evaluate(FOCUSABLE)
     for control in ("view-mask", "view-style", "model", "backend", "open", "webcam", "stage", "score", "iou",
@@ -262,14 +262,14 @@ def test_the_address_can_open_the_style_view(site_url):
         expect(page.locator("#mask-panel")).to_be_hidden()
         expect(page.locator("#view-style")).to_have_attribute("aria-selected", "true")
         before = app.stats()["style_frames"]
-        give_file(page, "drop", MASK.read_bytes(), "dropped.jpg", "image/jpeg")
+        give_file(page, "drop", samples.photo_bytes(MASK), "dropped.jpg", "image/jpeg")
         app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames > {before}", 120_000)
         assert app.stats()["inferences"] == 0  # stylized, not run through the detector
 
 
 def test_a_drop_beside_the_picture_is_taken_not_followed(app):
     before = app.stats()["inferences"]
-    give_file(app.page, "drop", MASK.read_bytes(), "beside.jpg", "image/jpeg", target=".panel")
+    give_file(app.page, "drop", samples.photo_bytes(MASK), "beside.jpg", "image/jpeg", target=".panel")
     assert wait_for_inference(app, before)["result"]["image"] == "beside.jpg"
 
 
@@ -280,7 +280,7 @@ def test_images_opened_in_quick_succession_are_analysed_in_turn(app):
             return Promise.all([window.pylens.detectImage(bytes(a), 'first.jpg'),
                                 window.pylens.detectImage(bytes(b), 'second.jpg')]);
         }""",
-        [base64.b64encode(DEMO.read_bytes()).decode(), base64.b64encode(MASK.read_bytes()).decode()])
+        [base64.b64encode(samples.photo_bytes(DEMO)).decode(), base64.b64encode(samples.photo_bytes(MASK)).decode()])
     first, second = (json.loads(r) for r in results)
     assert len(first["detections"]) == 3 and len(second["detections"]) == 1
     stats = app.stats()
@@ -293,7 +293,7 @@ def test_file_names_and_contents_are_never_run_or_parsed_as_html(app):
     result = app.detect(b"<script>window.pwned = 1</script>", hostile)
     assert "error" in result
     expect(app.page.locator("#error-text")).to_contain_text(hostile)  # shown as the text it is
-    app.detect(DEMO.read_bytes(), hostile.replace(".png", ".jpg"))
+    app.detect(samples.photo_bytes(DEMO), hostile.replace(".png", ".jpg"))
     expect(app.page.locator("#error")).to_be_hidden()
     assert app.page.evaluate("document.querySelectorAll('img[src=x]').length") == 0
     assert app.page.evaluate("window.pwned") is None

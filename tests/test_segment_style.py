@@ -21,8 +21,6 @@ from pylens_build.project import BUILD
 from pylens_build.server import routes, serving
 from test_conversion import psnr
 
-PHOTOS = ("aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg")
-
 PLAIN_MASK = """async ([model, b64, h, w, inH, inW, channel, softmax]) => {
     const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
     window.segmenters = window.segmenters || {};
@@ -73,16 +71,15 @@ def jpeg(img: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def images() -> dict[str, bytes]:
-    real = {name: (samples.shared_dir() / "images" / name).read_bytes() for name in PHOTOS}
-    made = {name: jpeg(variation.image) for name, variation in samples.variations().items()}
-    return {**real, **made}
+def image_bytes(name: str) -> bytes:
+    """A test photo's bytes, or a JPEG of a photo made from them."""
+    return samples.photo_bytes(name) if name in samples.PHOTOS else jpeg(samples.variation(name).image)
 
 
 @pytest.mark.parametrize("model", ["selfie", "meet"])
-@pytest.mark.parametrize("name", sorted(images()))
+@pytest.mark.parametrize("name", sorted([*samples.PHOTOS, *samples.VARIATIONS]))
 def test_mask_agrees_with_plain_tfjs(app, tfjs_page, model, name):
-    assert_mask_agrees_with_plain_tfjs(app, tfjs_page, model, name, images()[name])
+    assert_mask_agrees_with_plain_tfjs(app, tfjs_page, model, name, image_bytes(name))
 
 
 def assert_mask_agrees_with_plain_tfjs(app, tfjs_page, model: str, name: str, data: bytes) -> None:
@@ -116,14 +113,14 @@ def tensorflow_wave(tmp_path_factory) -> np.ndarray:
 
 
 def test_stylize_at_native_size_agrees_with_tensorflow(app, tensorflow_wave):
-    data = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+    data = samples.photo_bytes("fmd_demo2.jpg")
     out = png_array(app.on_image("stylizeImage", data, "fmd_demo2.jpg", "style-wave", None, 1024))
     assert out.shape == (330, 464, 3)
     assert psnr(out, tensorflow_wave) >= 35
 
 
 def test_person_and_background_masks_split_the_picture(app):
-    data = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+    data = samples.photo_bytes("fmd_demo2.jpg")
     original = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
     mask = png_array(app.on_image("segmentImage", data, "m.jpg", "selfie")) / 255.0
     whole = png_array(app.on_image("stylizeImage", data, "m.jpg", "style-wave", None, 1024)).astype(np.float64)
@@ -154,7 +151,7 @@ def test_large_image_is_stylized_at_max_side_and_returned_at_its_size(app):
 def test_both_segmenters_cover_the_people_of_the_test_photos(app, reference, name):
     """The photos with faces: each segmenter's mask covers the middle of every face the outside
     reference finds, and the two masks agree."""
-    data = (samples.shared_dir() / "images" / name).read_bytes()
+    data = samples.photo_bytes(name)
     masks = {model: png_array(app.on_image("segmentImage", data, name, model)) >= 128 for model in ("selfie", "meet")}
     for face in reference[name]["detections"]:
         x0, y0, x1, y1 = face["box"]
@@ -188,7 +185,7 @@ def style_frame(app, action) -> dict:
 @pytest.fixture(scope="module")
 def style_app(site_url):
     with HeadlessApp(site_url, "wasm") as headless:
-        photo = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+        photo = samples.photo_bytes("fmd_demo2.jpg")
         headless.detect(photo, "fmd_demo2.jpg")
         style_frame(headless, lambda: headless.page.click("#view-style"))
         yield headless
@@ -238,7 +235,7 @@ def stylized_share(app, original: np.ndarray) -> float:
 def person_share(app, segmenter: str, threshold: float) -> float:
     """The share of fmd_demo2.jpg where the segmenter's person probability reaches threshold (the
     headless mask of the shared page)."""
-    data = (samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes()
+    data = samples.photo_bytes("fmd_demo2.jpg")
     return float((png_array(app.on_image("segmentImage", data, "fmd_demo2.jpg", segmenter)) >= threshold * 255).mean())
 
 
@@ -306,7 +303,7 @@ def test_missing_style_model_is_reported_and_the_app_goes_on(site_url, pyodide_d
     models = tmp_path / "models"
     shutil.copytree(BUILD / "models", models, ignore=lambda folder, names: ["style-udnie"])
     with serving(routes(pyodide_dist, models=models)) as url, HeadlessApp(url, "wasm") as app:
-        app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+        app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
         style_frame(app, lambda: app.page.click("#view-style"))
         app.page.click("#styles button[data-style=style-udnie]")
         expect(app.page.locator("#error-text")).to_contain_text("Model file model.json is missing on the server")

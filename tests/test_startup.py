@@ -8,11 +8,12 @@ import sys
 import time
 import urllib.request
 
+import pytest
 from playwright.sync_api import expect
 
 import samples
 from conftest import ROOT, assert_same_detections
-from pylens_build.headless import BACKEND_FLAGS, HeadlessApp, give_file, launch_chromium
+from pylens_build.headless import BACKEND_FLAGS, SOFTWARE_GPU_FLAGS, HeadlessApp, give_file, launch_chromium
 from pylens_build.models import model_cards
 from pylens_build.server import LIVE_EDIT_TAG, routes, serving
 
@@ -26,9 +27,9 @@ new MutationObserver(() => {
 
 
 def test_loading_progress_then_automatic_backend(site_url):
-    # No ?backend=: automatic choice. Here WebGPU has no adapter and WebGL is software-rendered,
-    # so WebAssembly is chosen without a notice.
-    with HeadlessApp(site_url, init_script=RECORD_STATUS) as app:
+    # No ?backend=: automatic choice. WebGPU has no adapter without its flag, and WebGL is rendered
+    # in software, so WebAssembly is chosen without a notice.
+    with HeadlessApp(site_url, init_script=RECORD_STATUS, chromium_args=SOFTWARE_GPU_FLAGS) as app:
         page = app.page
         log = page.evaluate("window.statusLog")
         assert "Loading the Python runtime and numpy…" in log, log
@@ -43,35 +44,37 @@ def test_loading_progress_then_automatic_backend(site_url):
 
 
 def test_automatic_choice_passes_over_a_gpu_rendered_in_software(site_url):
-    # With this flag WebGPU has an adapter here, SwiftShader's: far slower than WebAssembly.
-    with HeadlessApp(site_url, chromium_args=BACKEND_FLAGS["webgpu"]) as app:
+    # With these flags WebGPU has an adapter, SwiftShader's: far slower than WebAssembly.
+    with HeadlessApp(site_url, chromium_args=(*BACKEND_FLAGS["webgpu"], *SOFTWARE_GPU_FLAGS)) as app:
         assert app.page.evaluate("navigator.gpu.requestAdapter().then(a => a.info.architecture)") == "swiftshader"
         assert app.stats()["backend"] == "wasm"
         expect(app.page.locator("#error")).to_be_hidden()
 
 
-def test_a_photo_dropped_before_python_is_ready_is_shown_then_analysed(site_url, reference):
-    photo = samples.shared_dir() / "images" / "aizoo_demo.jpg"
+def test_a_photo_dropped_before_python_is_ready_is_shown_upright_then_analysed(site_url, reference):
+    # A phone photo, stored turned a quarter (EXIF orientation 6): the shell must turn it upright too.
+    turned = samples.with_orientation(samples.rgb("aizoo_demo.jpg"), 6)
     browser = launch_chromium()
     try:
-        page = browser.new_context(bypass_csp=True).new_page()
+        page = browser.new_page()
         page.goto(site_url + "?backend=wasm", wait_until="commit")
         page.wait_for_function("window.pylens !== undefined", polling=5)
-        give_file(page, "drop", photo.read_bytes(), photo.name, "image/jpeg")
+        give_file(page, "drop", turned, "phone.jpg", "image/jpeg")
         page.wait_for_function("performance.getEntriesByName('pylens: picture shown').length", polling=5)
-        # On screen, upright, while Python is still starting.
+        # On screen, upright (as tall as the photo, not as wide), while Python is still starting.
         assert not page.evaluate("window.pylens.ready")
         assert page.eval_on_selector("#picture", "c => [c.width, c.height]") == [520, 686]
-        page.wait_for_function("JSON.parse(window.pylens.stats())?.result?.image === 'aizoo_demo.jpg'",
+        page.wait_for_function("JSON.parse(window.pylens.stats())?.result?.image === 'phone.jpg'",
                                timeout=HeadlessApp.READY_TIMEOUT_MS)
         result = json.loads(page.evaluate("window.pylens.stats()"))["result"]
-        assert_same_detections(result["detections"], reference[photo.name]["detections"])
+        assert_same_detections(result["detections"], reference["aizoo_demo.jpg"]["detections"])
     finally:
         browser.close()
 
 
+@pytest.mark.browser
 def test_without_cross_origin_isolation_the_app_runs_on_the_page(pyodide_dist, reference):
-    photo = samples.shared_dir() / "images" / "fmd_demo2.jpg"
+    photo = samples.photo_path("fmd_demo2.jpg")
     with serving(routes(pyodide_dist), isolated=False) as url, HeadlessApp(url, "wasm") as app:
         assert not app.page.evaluate("crossOriginIsolated")
         result = app.detect(photo.read_bytes(), photo.name)

@@ -70,7 +70,7 @@ def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
     camera_app.wait_until(CAMERA_RELEASED)  # the camera is off (its light goes out)
     stopped = frames(camera_app)
     # An image analysed after the stop has been through the same queue: no camera frame came before it.
-    camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    camera_app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
     assert frames(camera_app) == stopped
 
 
@@ -78,7 +78,7 @@ def test_an_image_opened_while_the_camera_starts_wins(camera_app):
     page = camera_app.page
     opened = page.evaluate("window.cameraStreams.length")
     page.click("#webcam")  # getUserMedia takes a moment; the image arrives before the camera
-    result = camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    result = camera_app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
     assert len(result["detections"]) == 1
     # The camera that opened late is closed at once, and the image stays.
     camera_app.wait_until(f"window.cameraStreams.length > {opened} && ({CAMERA_RELEASED})")
@@ -90,7 +90,7 @@ def test_an_image_can_be_opened_while_the_webcam_runs(camera_app):
     page = camera_app.page
     page.click("#webcam")
     page.wait_for_function("(s => s.webcam && s.frames >= 3)(JSON.parse(window.pylens.stats()))", timeout=60_000)
-    result = camera_app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+    result = camera_app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
     assert len(result["detections"]) == 1
     assert not camera_app.stats()["webcam"]
     expect(page.locator("#webcam")).to_have_text("Start webcam")
@@ -162,7 +162,7 @@ def test_camera_denied(site_url):
         expect(app.page.locator("#error-text")).to_contain_text("Camera access was denied")
         expect(app.page.locator("#webcam")).to_have_text("Start webcam")
         assert not app.stats()["webcam"]
-        result = app.detect((samples.shared_dir() / "images" / "fmd_demo2.jpg").read_bytes(), "fmd_demo2.jpg")
+        result = app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
         assert len(result["detections"]) == 1
 
 

@@ -23,6 +23,9 @@ CHROMIUM_FLAGS = [
 ]
 # What a backend needs of headless Chromium: WebGPU gives no adapter without this flag on Linux.
 BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",)}
+# WebGL and WebGPU rendered in software by SwiftShader whatever GPU the machine has: for what must
+# hold of a software GPU (the automatic choice passing over it) on a machine with a real one too.
+SOFTWARE_GPU_FLAGS = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader")
 
 
 def launch_chromium(extra_args: tuple[str, ...] = ()):
@@ -56,7 +59,8 @@ def stop_playwright() -> None:
 
 
 class HeadlessApp:
-    """The real page, in headless Chromium, driven through the API the Python app offers on `window.pylens`.
+    """The real page, in headless Chromium, under its own Content Security Policy, driven through the
+    API the Python app offers on `window.pylens`.
 
     Chromium gets the flags the backend asked for needs (backend_flags=False: to see how the page
     copes without). With fail_on_error, a page that did not start, or not on that backend, is a
@@ -66,14 +70,12 @@ class HeadlessApp:
 
     def __init__(self, base_url: str, backend: str | None = None, chromium_args: tuple[str, ...] = (),
                  permissions: tuple[str, ...] = (), fail_on_error: bool = True, init_script: str | None = None,
-                 prepare=None, enforce_csp: bool = False, block_service_workers: bool = False,
-                 backend_flags: bool = True):
+                 prepare=None, block_service_workers: bool = False, backend_flags: bool = True):
         self.browser = launch_chromium((*BACKEND_FLAGS.get(backend, ()), *chromium_args) if backend_flags
                                        else chromium_args)
-        # The page's Content Security Policy forbids inline scripts, which the tests and the bench
-        # add; only a test of the policy itself enforces it.
+        # The page's own Content Security Policy stays in force: what the tests and the bench run in
+        # the page goes through Playwright (evaluate, init scripts), which the policy does not govern.
         self.context = self.browser.new_context(permissions=list(permissions), accept_downloads=True,
-                                                bypass_csp=not enforce_csp,
                                                 service_workers="block" if block_service_workers else "allow")
         if init_script:
             self.context.add_init_script(init_script)
@@ -148,6 +150,12 @@ class HeadlessApp:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def run_script(page, path) -> None:
+    """A script file run in the page's global scope through Playwright, which the page's policy (no
+    inline scripts) does not govern, as a <script> tag with the file's text would run it."""
+    page.evaluate(f"{path.read_text()}\n;undefined")  # undefined: the script's last value is not sent back
 
 
 def give_file(page, event: str, data: bytes, name: str, mime: str, target: str = "#stage") -> None:

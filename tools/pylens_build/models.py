@@ -46,7 +46,7 @@ def fetch_sources(card, dest: Path) -> None:
 
 def thumbnail_photo() -> dict:
     """The demo photo that style thumbnails are made from (the first of site/demos.json)."""
-    return json.loads((ROOT / "site" / "demos.json").read_text())["demos"][0]
+    return demo_photos()[0]
 
 
 def conversion_stamp(card) -> str:
@@ -114,9 +114,21 @@ def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",
     log(f"models ready in {dest_root.relative_to(ROOT) if dest_root.is_relative_to(ROOT) else dest_root}/")
 
 
+def demo_photos() -> list[dict]:
+    """The demo photos of site/demos.json: file, title, url, sha256, credit."""
+    return json.loads((ROOT / "site" / "demos.json").read_text())["demos"]
+
+
+def fetch_photos(photos: list[dict], dest: Path) -> Path:
+    """Photos (entries like site/demos.json's) in dest, each verified by sha256, from IMAGE_MIRROR
+    by file name when set."""
+    mirror = os.environ.get("IMAGE_MIRROR")
+    for photo in photos:
+        fetch_verified(dest / photo["file"], photo["sha256"], photo["url"],
+                       Path(mirror, photo["file"]) if mirror else None)
+    return dest
+
+
 def ensure_demos(dest: Path = BUILD / "demos") -> None:
     """Fetch the demo photos listed in site/demos.json, verified by sha256."""
-    mirror = os.environ.get("IMAGE_MIRROR")
-    for demo in json.loads((ROOT / "site" / "demos.json").read_text())["demos"]:
-        fetch_verified(dest / demo["file"], demo["sha256"], demo["url"],
-                       Path(mirror, demo["file"]) if mirror else None)
+    fetch_photos(demo_photos(), dest)

@@ -7,7 +7,7 @@ import base64
 import json
 import urllib.parse
 
-from ..headless import HeadlessApp, launch_chromium
+from ..headless import HeadlessApp, launch_chromium, run_script
 from ..project import ROOT
 from .assets import BENCH_IMAGE, PLAIN_JS_PAGE
 from .startup import JS_PHASES, first_load
@@ -32,7 +32,7 @@ def load_js_pipeline(page, card, backend: str) -> None:
     page's global `tf`, apart from the app's) running `backend`, with the card's model loaded."""
     for script in PLAIN_TFJS_SCRIPTS:
         page.add_script_tag(url=script)
-    page.add_script_tag(path=str(JS_PIPELINE))
+    run_script(page, JS_PIPELINE)
     page.evaluate("""async ([backend, id, spec]) => {
         tf.wasm.setWasmPaths("./vendor/tfjs-backend-wasm/");
         await tf.setBackend(backend);

@@ -133,7 +133,7 @@ def interactive_start(url: str, backend: str) -> float:
     dropped on the page as soon as its shell has loaded, ahead of the Python app."""
     browser = launch_chromium()
     try:
-        page = browser.new_context(bypass_csp=True).new_page()
+        page = browser.new_page()
         page.goto(f"{url}?backend={backend}", wait_until="commit")
         page.wait_for_function("window.pylens !== undefined", polling=5, timeout=HeadlessApp.READY_TIMEOUT_MS)
         give_file(page, "drop", BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name, "image/jpeg")
