@@ -77,6 +77,18 @@ def test_style_and_segmentation_cards():
     (STYLE, ('"manifest.json" = ', '"manifest.txt" = '), "needs 'manifest.json'"),
     (SELFIE, ('activation = "none"', 'activation = "sigmoid"'), "activation must be one of"),
     (SELFIE, ("person_channel = 0", "person_channel = -1"), "person_channel must be 0 or more"),
+    (FACE_MASK, ('"model.json" = "fb84', '"../x" = "fb84'), "'../x' must be a plain file name"),
+    (FACE_MASK, ('"group1-shard1of1.bin" = "ff4b', '".hidden.bin" = "ff4b'), "must be a plain file name"),
+    (FACE_MASK, ("max_detections = 100", "max_detections = 0"), "max_detections must be at least 1"),
+    (FACE_MASK, ("width = 260", "width = 0"), "width, height and scale must be positive"),
+    (FACE_MASK, ("height = 260", "height = -260"), "width, height and scale must be positive"),
+    (FACE_MASK, ("scale = 255.0", "scale = 0.0"), "width, height and scale must be positive"),
+    (FACE_MASK, ("iou_threshold = 0.5", "iou_threshold = 1.01"), "iou_threshold must be between 0 and 1"),
+    (FACE_MASK, ("iou_threshold = 0.5", "iou_threshold = -0.1"), "iou_threshold must be between 0 and 1"),
+    (FACE_MASK[:FACE_MASK.index("[[labels]]")], ('task = "detection"\n', 'task = "detection"\nlabels = []\n'),
+     "'labels' is empty"),
+    (FACE_MASK, (FACE_MASK[FACE_MASK.index("[source.sha256]"):FACE_MASK.index("[model]")], "[source.sha256]\n\n"),
+     "'sha256' lists no files"),
 ])
 def test_broken_card_names_the_problem(text, edit, message):
     old, new = edit

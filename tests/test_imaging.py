@@ -80,14 +80,29 @@ def test_huge_image_is_decoded_at_a_working_size_but_reported_at_its_own():
     assert (picture.width, picture.height) == (4096, round(4096 * 7000 / 9000))
 
 
-def test_too_many_pixels_is_refused_before_decoding():
+def png_header(width: int, height: int) -> bytes:
+    """A PNG whose header says width x height, with no pixels after it."""
     header_only = io.BytesIO()
     Image.new("L", (1, 1)).save(header_only, "PNG")
     data = bytearray(header_only.getvalue())
-    data[16:24] = (20000).to_bytes(4, "big") + (20000).to_bytes(4, "big")  # IHDR says 20000 x 20000
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
     data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+def test_too_many_pixels_is_refused_before_decoding():
     with pytest.raises(ImageError, match="largest image this app opens"):
-        load_picture(bytes(data), "big.png")
+        load_picture(png_header(20000, 20000), "big.png")  # so many that Pillow itself refuses
+
+
+def test_the_pixel_limit_is_the_apps_at_a_size_pillow_accepts():
+    # 121 megapixels: under Pillow's own refusal (about 179), over the app's 120.
+    assert 11000 * 11000 < 2 * Image.MAX_IMAGE_PIXELS
+    with pytest.raises(ImageError, match=r"big.png is 11000×11000 pixels; the largest image this app opens is 120 "):
+        load_picture(png_header(11000, 11000), "big.png")
+    # 119.9 megapixels pass the limit and are decoded: this header has no pixels to decode.
+    with pytest.raises(ImageError, match="truncated or damaged"):
+        load_picture(png_header(10900, 11000), "big.png")
 
 
 @pytest.mark.parametrize("name", sorted(samples.BROKEN_FILES))
