@@ -14,7 +14,7 @@ import pytest
 
 import names
 import samples
-from conftest import ROOT
+from conftest import ROOT, assert_same_detections
 from pylens_build.headless import HeadlessApp
 
 # For memory figures: `gc()` in every context, and the page's memory measured at once, workers included.
@@ -63,6 +63,15 @@ def downloaded(app: HeadlessApp, button: str) -> str:
     return download.value.path().read_text()
 
 
+def sort_by(app: HeadlessApp, column: str, order: str) -> list[str]:
+    """Click a column's header until the table is sorted by it in that order; the photos' names, top to bottom."""
+    for _ in range(2):
+        app.page.click(f"#batch-head [data-sort={column}]")
+        if app.page.get_attribute(f"#batch-head th:has([data-sort={column}])", "aria-sort") == order:
+            return app.page.locator("#batch-rows td.photo span").all_text_contents()
+    raise AssertionError(f"the {column} column was not sorted {order}")
+
+
 def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch, tmp_path):
     app, page = fresh_batch, fresh_batch.page
     files = [samples.photo_path(name) for name in samples.PHOTOS]
@@ -105,9 +114,19 @@ def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch,
         assert row["error"] == line.get("error", "")
     assert json.loads(downloaded(app, "#batch-json")) == results
 
-    # Sorted by faces, most first; a click shows that photo with its boxes.
-    page.click("#batch-head [data-sort=faces]")
-    app.wait_until("document.querySelector('#batch-head th:nth-child(2)').ariaSort === 'descending'")
+    # Sorted by a column, each way (none of these orders is the order given); a photo with no face has
+    # no top score and comes after those with one, those not analysed last.
+    given = [path.name for path in files]
+    by_name = sorted(given, key=str.lower)
+    assert sort_by(app, "image", "ascending") == by_name != given
+    assert sort_by(app, "image", "descending") == by_name[::-1]
+    scored = sorted((r for r in results if r.get("detections")), key=lambda r: max(d["score"] for d in r["detections"]))
+    faceless = [r["image"] for r in results if "detections" in r and not r["detections"]]
+    failed = [r["image"] for r in results if "error" in r]
+    assert sort_by(app, "top_score", "descending") == [r["image"] for r in scored[::-1]] + faceless + failed != given
+    assert sort_by(app, "top_score", "ascending") == [r["image"] for r in scored] + faceless + failed
+    # By faces, most first; a click shows that photo with its boxes.
+    assert sort_by(app, "faces", "descending")[0] == "aizoo_demo.jpg"
     page.locator("#batch-rows [data-index]").first.click()
     app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
     assert len(app.stats()["result"]["detections"]) == 3
@@ -154,6 +173,44 @@ def test_cancel_leaves_out_the_photos_not_begun(fresh_batch, tmp_path):
     assert page.locator("#batch-status").text_content() == (
         f"Cancelled: {batch['rows']} of 30 analysed, {batch['cancelled']} left out.")
     assert page.locator("#batch-rows tr").count() == batch["rows"]
+
+
+def test_a_batch_takes_the_face_masks_views_thresholds_and_detector(fresh_batch, reference):
+    app, page = fresh_batch, fresh_batch.page
+    page.click("#view-mask")
+    page.select_option("#model", "aizoo-face-mask-graph")
+    app.wait_until("JSON.parse(window.pylens.stats()).model === 'aizoo-face-mask-graph'", 120_000)
+    page.fill("#score", "0.9")  # above the score of the demo photo's face in a mask (0.886)
+    try:
+        page.click("#view-batch")
+        page.set_input_files("#file", [str(samples.photo_path(name)) for name in samples.PHOTOS])
+        batch_done(app, len(samples.PHOTOS))
+        for result in json.loads(app.call(names.BATCH_RESULTS)):
+            assert result["model"] == "aizoo-face-mask-graph"
+            expected = [d for d in reference[result["image"]]["detections"] if d["score"] >= 0.9]
+            assert_same_detections(result["detections"], expected, score_threshold=0.9)
+        assert app.stats()["batch"]["totals"]["faces"] == 4  # the mask photo's face left out
+    finally:
+        page.click("#view-mask")
+        page.fill("#score", "0.5")
+        page.select_option("#model", "aizoo-face-mask")
+        app.wait_until("JSON.parse(window.pylens.stats()).model === 'aizoo-face-mask'", 120_000)
+
+
+def test_files_given_while_a_batch_runs_join_its_count(fresh_batch, tmp_path):
+    app, page = fresh_batch, fresh_batch.page
+    copies = []
+    for i in range(35):
+        copies.append(tmp_path / f"copy-{i:02}.jpg")
+        shutil.copy(samples.photo_path("fmd_demo2.jpg"), copies[-1])
+    page.set_input_files("#file", [str(path) for path in copies[:30]])
+    app.wait_until("(b => b.rows >= 1 && b.running)(JSON.parse(window.pylens.stats()).batch)")
+    page.set_input_files("#file", [str(path) for path in copies[30:]])
+    assert app.stats()["batch"]["running"]  # given during the run, not after it
+    batch_done(app, 35)
+    assert page.locator("#batch-status").text_content() == "Done: 35 of 35 analysed."
+    results = json.loads(app.call(names.BATCH_RESULTS))
+    assert [result["image"] for result in results] == [path.name for path in copies]
 
 
 def generated_photos(folder, count: int) -> list:

@@ -133,13 +133,14 @@ class BatchView:
         async with self.app.one_at_a_time:  # between two photos, a frame or a control can run
             show_picture(self.canvas, picture)
             timings = {"image_decode": now_ms() - start}
-            frame = await mask.detector.infer(self.canvas, timings)
+            detector = mask.detector
+            frame = await detector.infer(self.canvas, timings)
             start = now_ms()
             width, height = picture.source_width, picture.source_height
-            detections = select_detections(frame, mask.card, width, height, *mask.thresholds())
+            detections = select_detections(frame, detector.card, width, height, *mask.thresholds())
             timings["nms"] = now_ms() - start
             row.thumbnail = await thumbnail_url(self.canvas, THUMBNAIL_SIDE)
-        return {"image": name, "backend": self.app.backend,
+        return {"image": name, "backend": self.app.backend, "model": detector.card.id,
                 **FrameResult(width, height, detections, timings).as_dict()}
 
     async def cancel(self) -> None:
@@ -197,15 +198,17 @@ class BatchView:
             self.render_rows()
 
     def sorted_rows(self) -> list[Row]:
-        """By the sort column; the photos that could not be analysed last, in the order given."""
+        """By the sort column, either way; a photo without a value there (no face: no top score) after
+        those with one, and those that could not be analysed last, each in the order given."""
         key = self.sort_key
         if key in ("index", "image"):
             return sorted(self.rows, key=lambda row: row.index if key == "index" else row.name.lower(),
                           reverse=self.descending)
         done = [row for row in self.rows if "error" not in row.result]
-        failed = [row for row in self.rows if "error" in row.result]
-        done.sort(key=lambda row: (row.summary[key] is None, row.summary[key] or 0), reverse=self.descending)
-        return done + failed
+        valued = sorted((row for row in done if row.summary[key] is not None), key=lambda row: row.summary[key],
+                        reverse=self.descending)
+        return (valued + [row for row in done if row.summary[key] is None]
+                + [row for row in self.rows if "error" in row.result])
 
     def render_rows(self) -> None:
         element("batch-rows").innerHTML = "".join(self.row_html(row) for row in self.sorted_rows())
