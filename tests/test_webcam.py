@@ -115,7 +115,7 @@ def test_frames_that_come_while_one_is_analysed_are_dropped_not_queued(camera_ap
     analysed, taken = analysed_after - analysed, taken_after - taken
     offered = fps * (at_after - at) / 1000
     assert offered > 2 * analysed, (offered, analysed)
-    assert taken <= analysed + 1, (taken, analysed)  # one may be in flight when counted
+    assert analysed - 1 <= taken <= analysed + 1, (taken, analysed)  # one may be in flight when counted
 
 
 def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
@@ -196,6 +196,9 @@ def test_the_camera_menu_offers_each_camera_and_remembers_the_choice(site_url):
             s.getVideoTracks()[0].readyState === 'live')(window.cameraStreams.at(-1))""")
         settings = page.evaluate("window.cameraStreams.at(-1).getVideoTracks()[0].getSettings()")
         assert (settings["width"], settings["height"]) == (1280, 720)
+        # The first camera was let go: each stream opened before this one has all its tracks ended.
+        earlier = page.evaluate("window.cameraStreams.slice(0, -1).map(s => s.getTracks().map(t => t.readyState))")
+        assert earlier and all(states == ["ended"] for states in earlier), earlier
         frames = app.stats()["frames"]
         app.wait_until(f"JSON.parse(window.pylens.stats()).frames > {frames}")
         assert (app.stats()["result"]["width"], app.stats()["result"]["height"]) == (1280, 720)
