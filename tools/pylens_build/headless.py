@@ -95,7 +95,7 @@ class HeadlessApp:
         if self.error and fail_on_error:
             self.close()
             raise SetupError(f"the app did not start: {self.error}")
-        if backend and fail_on_error and self.stats()["backend"] != backend:
+        if backend and fail_on_error and self.tf_backend() != backend:
             note = self.page.locator("#error-text").text_content()
             self.close()
             raise SetupError(f"the {backend} backend cannot run in this browser: {note}")
@@ -141,6 +141,16 @@ class HeadlessApp:
 
     def stats(self) -> dict:
         return json.loads(self.page.evaluate("window.pylens.stats()"))
+
+    def tf_backend(self) -> str:
+        """The backend tf.js itself says it runs, asked where the app's Python runs (its worker, or the
+        page when that is not cross-origin isolated), not the app's own report of it."""
+        for realm in (self.page, *self.page.workers):  # Python's worker first among them
+            backend = realm.evaluate("async () => globalThis.pylensStart ? "
+                                     "(await globalThis.pylensStart.tfjs).tf.getBackend() : null")
+            if backend:
+                return backend
+        raise SetupError("no realm of the page runs the app's tf.js")
 
     def close(self) -> None:
         self.browser.close()
