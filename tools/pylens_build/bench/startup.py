@@ -18,6 +18,7 @@ APP_PHASES = [
     ("detector download", names.START_DETECTOR_DOWNLOAD, names.START_DETECTOR_DOWNLOADED),
     ("app files", names.PYSCRIPT_LOADING_FILES, names.PYSCRIPT_LOADED_PYODIDE),
     ("app modules (Python imports)", names.PYSCRIPT_LOADED_PYODIDE, names.APP_STARTED),
+    ("tf.js and backend taken by Python", names.APP_STARTED, names.BACKEND_READY),
     ("detector build and warm-up", names.BACKEND_READY, names.MODEL_READY),
     ("controls", names.MODEL_READY, names.READY),
     ("first result (decode, detect, draw)", names.READY, None),
