@@ -157,12 +157,17 @@ def test_a_dropped_folder_is_analysed_in_path_order(fresh_batch, tmp_path):
     assert [len(result["detections"]) for result in results] == [3, 1, 1]
 
 
+def copies_of(name: str, count: int, folder) -> list:
+    """`count` copies of a test photo in folder, named copy-00.jpg, copy-01.jpg, …"""
+    copies = [folder / f"copy-{i:02}.jpg" for i in range(count)]
+    for copy in copies:
+        shutil.copy(samples.photo_path(name), copy)
+    return copies
+
+
 def test_cancel_leaves_out_the_photos_not_begun(fresh_batch, tmp_path):
     app, page = fresh_batch, fresh_batch.page
-    copies = []
-    for i in range(30):
-        copies.append(tmp_path / f"copy-{i:02}.jpg")
-        shutil.copy(samples.photo_path("fmd_demo2.jpg"), copies[-1])
+    copies = copies_of("fmd_demo2.jpg", 30, tmp_path)
     page.set_input_files("#file", [str(path) for path in copies])
     app.wait_until("JSON.parse(window.pylens.stats()).batch.rows >= 2")
     page.click("#batch-cancel")
@@ -199,10 +204,7 @@ def test_a_batch_takes_the_face_masks_views_thresholds_and_detector(fresh_batch,
 
 def test_files_given_while_a_batch_runs_join_its_count(fresh_batch, tmp_path):
     app, page = fresh_batch, fresh_batch.page
-    copies = []
-    for i in range(35):
-        copies.append(tmp_path / f"copy-{i:02}.jpg")
-        shutil.copy(samples.photo_path("fmd_demo2.jpg"), copies[-1])
+    copies = copies_of("fmd_demo2.jpg", 35, tmp_path)
     page.set_input_files("#file", [str(path) for path in copies[:30]])
     app.wait_until("(b => b.rows >= 1 && b.running)(JSON.parse(window.pylens.stats()).batch)")
     page.set_input_files("#file", [str(path) for path in copies[30:]])
