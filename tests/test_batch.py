@@ -64,10 +64,14 @@ def downloaded(app: HeadlessApp, button: str) -> str:
 
 
 def sort_by(app: HeadlessApp, column: str, order: str) -> list[str]:
-    """Click a column's header until the table is sorted by it in that order; the photos' names, top to bottom."""
+    """Click a column's header until the table is sorted by it in that order (its aria-sort says so
+    once the rows are); the photos' names, top to bottom."""
+    header = f"document.querySelector('#batch-head th:has([data-sort={column}])').ariaSort"
     for _ in range(2):
+        before = app.page.evaluate(header)
         app.page.click(f"#batch-head [data-sort={column}]")
-        if app.page.get_attribute(f"#batch-head th:has([data-sort={column}])", "aria-sort") == order:
+        app.wait_until(f"{header} !== '{before}'")
+        if app.page.evaluate(header) == order:
             return app.page.locator("#batch-rows td.photo span").all_text_contents()
     raise AssertionError(f"the {column} column was not sorted {order}")
 

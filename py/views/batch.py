@@ -220,8 +220,8 @@ class BatchView:
         key = str(button.dataset.sort)
         self.descending = not self.descending if key == self.sort_key else key != "image"
         self.sort_key = key
-        self.render_head()
         self.render_rows()
+        self.render_head()  # after the rows: the header's aria-sort tells of a table already in that order
 
     async def on_row(self, event) -> None:
         """A photo of the table chosen: shown on the stage with its boxes."""
