@@ -114,7 +114,8 @@ def test_the_style_view_takes_a_saved_module(app, source):
     app.call(SHOW_VIEW, "style")
     app.detect(samples.photo_bytes(DEMO), DEMO)
     # The people stylized: the overlay differs from the picture over a good part of it.
-    changed = np.abs(canvas_pixels(app, "overlay").astype(int) - canvas_pixels(app, "picture")).max(axis=2) > 24
+    overlay, picture = canvas_pixels(app.page, "overlay").astype(int), canvas_pixels(app.page, "picture")
+    changed = np.abs(overlay - picture).max(axis=2) > 24
     assert changed.mean() > 0.1, changed.mean()
     frames = app.stats()["style_frames"]
     seen = len(app.console)
@@ -124,7 +125,7 @@ def test_the_style_view_takes_a_saved_module(app, source):
     line = wait_for_console(app, "live: ", seen)
     assert line.startswith("live: reloaded stylize, "), line
     app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames > {frames}")
-    picture, overlay = canvas_pixels(app, "picture"), canvas_pixels(app, "overlay")
+    picture, overlay = canvas_pixels(app.page, "picture"), canvas_pixels(app.page, "overlay")
     assert picture.shape == overlay.shape and np.abs(overlay.astype(int) - picture).max() <= 2
 
 

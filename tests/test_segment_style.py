@@ -41,9 +41,9 @@ PLAIN_MASK = """async ([model, b64, h, w, inH, inW, channel, softmax]) => {
 }"""
 
 
-def canvas_pixels(app, canvas_id: str) -> np.ndarray:
+def canvas_pixels(page, canvas_id: str) -> np.ndarray:
     """The RGB pixels on one of the page's canvases."""
-    b64, height, width = app.page.evaluate("""id => {
+    b64, height, width = page.evaluate("""id => {
         const c = document.getElementById(id);
         const rgba = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let text = '';
@@ -57,7 +57,7 @@ def canvas_pixels(app, canvas_id: str) -> np.ndarray:
 def picture_pixels(app, data: bytes, name: str) -> np.ndarray:
     """The upright RGB pixels the page decodes from an image (shown on its picture canvas)."""
     app.detect(data, name)
-    return canvas_pixels(app, "picture")
+    return canvas_pixels(app.page, "picture")
 
 
 def png_array(result: dict) -> np.ndarray:
@@ -172,7 +172,7 @@ def test_bad_input_is_an_error_not_a_crash(app):
 
 
 def overlay_pixels(app) -> np.ndarray:
-    return canvas_pixels(app, "overlay").astype(np.float64)
+    return canvas_pixels(app.page, "overlay").astype(np.float64)
 
 
 def style_frame(app, action) -> dict:
@@ -211,7 +211,7 @@ def test_view_shows_the_stylized_picture_with_timings(style_app):
 
 def test_blend_modes_strength_and_styles(style_app):
     page = style_app.page
-    original = canvas_pixels(style_app, "picture").astype(np.float64)
+    original = canvas_pixels(style_app.page, "picture").astype(np.float64)
     person = overlay_pixels(style_app)
     style_frame(style_app, lambda: page.check("input[name=target][value=background]"))
     background = overlay_pixels(style_app)
@@ -241,7 +241,7 @@ def person_share(app, segmenter: str, threshold: float) -> float:
 
 def test_mask_threshold_softness_and_segmenter_shape_what_is_stylized(style_app, app):
     page = style_app.page
-    original = canvas_pixels(style_app, "picture").astype(np.float64)
+    original = canvas_pixels(style_app.page, "picture").astype(np.float64)
     style_frame(style_app, lambda: page.fill("#feather", "0"))  # a hard edge: stylized where p ≥ threshold
     shares = {}
     for threshold in ("0.1", "0.9"):

@@ -56,7 +56,7 @@ def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
                                          "draw"}
     expect(page.locator("#fps")).to_contain_text("fps")
     # The frame analysed is the camera's picture mirrored, as in a mirror.
-    shown = canvas_pixels(camera_app, "picture").astype(np.float64)
+    shown = canvas_pixels(camera_app.page, "picture").astype(np.float64)
     distance = {(name, mirrored): np.abs(shown - np.asarray(ImageOps.mirror(frame) if mirrored else frame)).mean()
                 for name in VIDEO_PHOTOS for frame in [samples.letterboxed(name, (640, 480))]
                 for mirrored in (False, True)}
