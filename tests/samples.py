@@ -19,15 +19,16 @@ from pylens_build.models import demo_photos, fetch_photos
 from pylens_build.project import BUILD
 
 DATA = Path(__file__).resolve().parent / "data"
-# The real photos the tests read: the site's demos and those of tests/data/photos.json.
-PHOTOS = ["aizoo_demo.jpg", "fmd_demo2.jpg", "fst_face.jpg", "fst_stata.jpg", "fmd_author.jpg"]
+# The real photos the tests read: the site's demos, then those of tests/data/photos.json.
+PHOTO_SOURCES = demo_photos() + json.loads((DATA / "photos.json").read_text())["photos"]
+PHOTOS = [photo["file"] for photo in PHOTO_SOURCES]
 
 
 @functools.cache
 def photos_dir() -> Path:
     """The folder of the test photos, fetched by URL and sha256 (or from IMAGE_MIRROR) on first use,
     so that collecting the tests needs none of them; one that cannot be had is a SetupError."""
-    return fetch_photos(demo_photos() + json.loads((DATA / "photos.json").read_text())["photos"], BUILD / "photos")
+    return fetch_photos(PHOTO_SOURCES, BUILD / "photos")
 
 
 def photo_path(name: str) -> Path:

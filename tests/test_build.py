@@ -13,7 +13,7 @@ import names
 import samples
 from pylens_build.batch import IMAGE_SUFFIXES
 from pylens_build.fetch import fetch_verified
-from pylens_build.models import demo_photos, fetch_photos
+from pylens_build.models import fetch_photos
 from pylens_build.project import PYODIDE, ROOT, SetupError
 from pylens_build.runtimes import check_lock, ensure_pyodide
 from pylens_build.server import pyscript_config
@@ -149,9 +149,7 @@ def test_the_tests_and_the_deploy_need_only_the_repository_and_the_network():
     assert 'if [ -d "$shared" ]; then' in (ROOT / ".ci" / "run").read_text()
     # Every photo the tests read comes from a pinned upstream commit, verified by sha256; the
     # reference results are of exactly those photos.
-    photos = demo_photos() + json.loads((ROOT / "tests" / "data" / "photos.json").read_text())["photos"]
-    assert sorted(photo["file"] for photo in photos) == sorted(samples.PHOTOS)
-    for photo in photos:
+    for photo in samples.PHOTO_SOURCES:
         assert re.fullmatch(r"https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+", photo["url"])
         assert re.fullmatch(r"[0-9a-f]{64}", photo["sha256"]) and "MIT" in photo["credit"]
     assert sorted(samples.reference()) == sorted(samples.PHOTOS)
