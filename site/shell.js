@@ -399,6 +399,16 @@ function show(canvas, bitmap) {
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
 }
+// A start that fails before the app is ready, anywhere (a download cut off, the server gone), must
+// not leave the page loading for ever: the page says so, as when Python cannot be loaded at all.
+function startFailed(why) {
+  if (pythonReady || window.pylens.error) return;
+  fromPython({ data: { kind: "failed", shown: false,
+    error: `The app could not start (${why}). Check the connection, then reload the page.` } });
+}
+addEventListener("unhandledrejection", ({ reason }) => startFailed(reason?.message ?? String(reason)));
+addEventListener("error", ({ message }) => startFailed(message));
+
 function fromPython({ data }) {
   switch (data.kind) {
     case "present":  // the picture and its overlay, drawn together

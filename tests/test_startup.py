@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -16,7 +17,7 @@ import samples
 from conftest import ROOT, assert_same_detections
 from pylens_build.headless import BACKEND_FLAGS, SOFTWARE_GPU_FLAGS, HeadlessApp, give_file, launch_chromium
 from pylens_build.models import model_cards
-from pylens_build.server import LIVE_EDIT_TAG, routes, serving
+from pylens_build.server import LIVE_EDIT_TAG, make_server, routes, serving
 from test_segment_style import canvas_pixels
 
 RECORD_STATUS = """
@@ -73,6 +74,32 @@ def test_a_photo_dropped_before_python_is_ready_is_shown_upright_then_analysed(s
         assert_same_detections(result["detections"], reference["aizoo_demo.jpg"]["detections"])
     finally:
         browser.close()
+
+
+@pytest.mark.browser
+def test_a_server_that_goes_away_mid_start_is_said_in_the_page(pyodide_dist):
+    server = make_server(0, routes(pyodide_dist), quiet=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    def gone(request) -> None:  # once Python's runtime is up and asks for the app's files
+        if "/py/" in request.url and server.socket.fileno() != -1:
+            threading.Thread(target=lambda: (server.shutdown(), server.server_close())).start()
+
+    browser = launch_chromium()
+    try:
+        context = browser.new_context()
+        context.on("request", gone)
+        page = context.new_page()
+        page.goto(url + "?backend=wasm")
+        expect(page.locator("#error-text")).to_contain_text("The app could not start (", timeout=120_000)
+        expect(page.locator("#error-text")).to_contain_text("Check the connection, then reload the page.")
+        expect(page.locator("#status")).to_have_text("The app could not start.")
+        expect(page.locator("#progress")).to_be_hidden()
+        expect(page.locator("#open")).to_be_disabled()
+    finally:
+        browser.close()
+        server.server_close()
 
 
 @pytest.mark.browser
