@@ -11,6 +11,8 @@ onmessage = async ({ data: { pyodide, modules, cache, key } }) => {
     const compiled = Object.keys(python._module.LDSO.loadedLibsByName).filter((name) => name.endsWith(".so"));
     if (compiled.length) throw new Error(`these modules load compiled libraries: ${compiled.join(", ")}`);
     const snapshot = python.makeMemorySnapshot();
+    // Not into a cache a newer deploy has deleted meanwhile: opening it would make it again.
+    if (!(await caches.has(cache))) throw new Error("a newer version of the site has taken over");
     await (await caches.open(cache)).put(key, new Response(snapshot));
     postMessage("kept");
   } catch (error) {

@@ -9,12 +9,14 @@ const VERSION = "dev";
 const CACHE = `pylens-${VERSION}`;
 const CACHED_ORIGINS = [self.location.origin, "https://cdn.jsdelivr.net"];
 
-self.addEventListener("install", () => self.skipWaiting());
+// This worker's cache is made as it installs, and only ever opened again while it exists: once a
+// newer deploy's worker has deleted it, a request this worker still answers must not make it again.
+self.addEventListener("install", (event) => event.waitUntil(caches.open(CACHE).then(() => self.skipWaiting())));
+const ownCache = async () => ((await caches.has(CACHE)) ? caches.open(CACHE) : null);
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
-    // The pages first, then the older caches: a request the older worker still answered after
-    // the deletion would open its cache again, and that cache would stay.
+    // The pages first (their requests come here from now on), then the older caches.
     await self.clients.claim();
     for (const name of await caches.keys()) {
       if (name.startsWith("pylens-") && name !== CACHE) await caches.delete(name);
@@ -30,11 +32,11 @@ function isolated(response) {
 }
 
 async function cacheFirst(request) {
-  const cache = await caches.open(CACHE);
-  const cached = await cache.match(request, { ignoreSearch: request.mode === "navigate" });
+  const cache = await ownCache();
+  const cached = await cache?.match(request, { ignoreSearch: request.mode === "navigate" });
   if (cached) return cached;
   const response = await fetch(request);
-  if (response.ok && response.type !== "opaque") await cache.put(request, response.clone());
+  if (cache && response.ok && response.type !== "opaque") await cache.put(request, response.clone());
   return response;
 }
 
@@ -47,7 +49,7 @@ self.addEventListener("fetch", (event) => {
     event.respondWith((async () => {
       try {
         const response = await fetch(request);
-        if (response.ok) await (await caches.open(CACHE)).put(request, response.clone());
+        if (response.ok) await (await ownCache())?.put(request, response.clone());
         return isolated(response);
       } catch {
         return isolated(await cacheFirst(request));
