@@ -126,6 +126,7 @@ class App:
         if params.get("view") in self.views:
             await self.show_view(params.get("view"))
         self.shell.on("call", self.on_call)  # publishes before it answers
+        self.shell.on("view", self.publishing(lambda message: self.show_view(str(message.name))))  # chosen at start-up
         self.sources.listen(self.shell)
         self.publish()
         self.shell.send("ready", methods=list(self.api()))
@@ -292,7 +293,9 @@ class App:
         self.view = self.views[name]
         for other in self.views.values():
             active = other is self.view
-            element(f"view-{other.name}").setAttribute("aria-selected", str(active).lower())
+            tab = element(f"view-{other.name}")
+            tab.setAttribute("aria-selected", str(active).lower())
+            tab.tabIndex = 0 if active else -1  # the tabs are one Tab stop (see site/shell.js)
             element(f"{other.name}-panel").hidden = not active
         for id_ in {id_ for view in self.views.values() for id_ in view.header_controls}:
             element(id_).hidden = id_ not in self.view.header_controls

@@ -181,6 +181,32 @@ fetch("./demos.json").then((response) => response.json()).then(({ demos }) => {
   }
 });
 
+// ---- the view tabs, as the ARIA tabs pattern has them: one Tab stop, the arrow keys (and Home,
+// End) open the next view. A view chosen while Python starts opens once it is ready; Python opens
+// views once it is.
+const tabs = [...document.querySelectorAll("[role=tab]")];
+const viewOf = (tab) => tab.id.replace(/^view-/, "");
+document.querySelector("[role=tablist]").addEventListener("keydown", (event) => {
+  const at = tabs.indexOf(event.target);
+  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+  if (at < 0 || to === undefined) return;
+  event.preventDefault();
+  const tab = tabs[(to + tabs.length) % tabs.length];
+  tab.focus();
+  tab.click();
+});
+for (const tab of tabs) {
+  tab.addEventListener("click", () => {
+    if (pythonReady) return;
+    for (const other of tabs) {
+      other.setAttribute("aria-selected", String(other === tab));
+      other.tabIndex = other === tab ? 0 : -1;
+      $(other.getAttribute("aria-controls")).hidden = other !== tab;
+    }
+    send({ kind: "view", name: viewOf(tab) });
+  });
+}
+
 // ---- the camera: opened here (it previews before Python is ready); Python asks for each frame
 const camera = { stream: null, opening: false, cancelled: false, changed: false };
 const webcamButton = $("webcam");

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from playwright.sync_api import expect
 
 import samples
 from pylens_build.headless import HeadlessApp, run_script
@@ -84,3 +85,16 @@ def test_the_app_can_be_installed(shown, site_url):
     errors = [error["errorId"] for error in cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]]
     assert errors in ([], ["in-incognito"])  # a test browser's profile is incognito, which installs nothing
     assert cdp.send("Page.getAppManifest")["errors"] == []
+
+
+def test_the_view_tabs_are_one_tab_stop_and_follow_the_arrow_keys(shown):
+    page = shown.page
+    show_view(shown, "mask")
+    page.focus("#view-mask")
+    for key, view in (("End", "batch"), ("Home", "mask"), ("ArrowLeft", "batch"), ("ArrowRight", "mask")):
+        page.keyboard.press(key)
+        shown.wait_until(f"JSON.parse(window.pylens.stats()).view === '{view}'")
+        expect(page.locator(f"#{view}-panel")).to_be_visible()
+        assert page.evaluate("document.activeElement.id") == f"view-{view}"
+        stops = page.evaluate("[...document.querySelectorAll('[role=tab]')].map(t => [t.id, t.tabIndex])")
+        assert stops == [[f"view-{name}", 0 if name == view else -1] for name in VIEWS], key

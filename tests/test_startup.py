@@ -76,6 +76,27 @@ def test_a_photo_dropped_before_python_is_ready_is_shown_upright_then_analysed(s
         browser.close()
 
 
+def test_a_view_chosen_while_python_starts_opens_once_it_is_ready(site_url):
+    browser = launch_chromium()
+    try:
+        page = browser.new_page()
+        page.goto(site_url + "?backend=wasm", wait_until="commit")
+        page.wait_for_function("window.pylens !== undefined", polling=5)
+        page.click("#view-batch")
+        assert not page.evaluate("window.pylens.ready")
+        expect(page.locator("#batch-panel")).to_be_visible()
+        expect(page.locator("#view-batch")).to_have_attribute("aria-selected", "true")
+        page.wait_for_function("JSON.parse(window.pylens.stats())?.view === 'batch'", polling=100,
+                               timeout=HeadlessApp.READY_TIMEOUT_MS)
+        expect(page.locator("#mask-panel")).to_be_hidden()
+        expect(page.locator("#model-label")).to_be_visible()  # the Batch view uses the Face masks detector
+        page.click("#view-style")  # and Python has the tabs from now on
+        page.wait_for_function("JSON.parse(window.pylens.stats()).view === 'style'", polling=100)
+        expect(page.locator("#model-label")).to_be_hidden()
+    finally:
+        browser.close()
+
+
 @pytest.mark.browser
 def test_a_server_that_goes_away_mid_start_is_said_in_the_page(pyodide_dist):
     server = make_server(0, routes(pyodide_dist), quiet=True)
