@@ -1,6 +1,7 @@
 """The page as a person uses it: loading, picking, dropping and pasting images, sliders, saving, backends."""
 
 import base64
+import io
 import json
 
 from PIL import Image
@@ -196,6 +197,14 @@ def test_save_results_json_and_annotated_png(app):
     assert r > 150 and g < 120
     r, g, b = png.getpixel((mask[0], (mask[1] + mask[3]) // 2))
     assert g > 150 and r < 120
+
+
+def test_a_photo_without_faces_says_so(app):
+    blank = io.BytesIO()
+    Image.new("RGB", (320, 240), "lightgrey").save(blank, "PNG")
+    assert app.detect(blank.getvalue(), "wall.png")["detections"] == []
+    assert app.page.locator("#summary").inner_text() == "No faces found"
+    assert listed(app) == []
 
 
 def test_bad_file_keeps_the_previous_result(app):

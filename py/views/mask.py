@@ -153,7 +153,8 @@ class MaskView:
         counts = {lab.name: 0 for lab in self.card.labels}
         for det in result.detections:
             counts[det.label] += 1
-        element("summary").textContent = ", ".join(f"{n} {name}" for name, n in counts.items())
+        element("summary").textContent = (", ".join(f"{n} {name}" for name, n in counts.items())
+                                          if result.detections else "No faces found")
 
     def stats(self) -> dict:
         return {"model": self.card.id, "inferences": self.inferences,
