@@ -63,6 +63,23 @@ def downloaded(app: HeadlessApp, button: str) -> str:
     return download.value.path().read_text()
 
 
+# No header's word broken across lines (no more lines than words) and none wider than its button.
+WHOLE_HEADERS = """[...document.querySelectorAll('#batch-head button')].every((button) => {
+    const range = document.createRange();
+    range.selectNodeContents(button);
+    const lines = new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size;
+    return lines <= button.textContent.split(' ').length && button.scrollWidth <= button.clientWidth;
+})"""
+# In each photo's cell, the end of its name in sight, within the cell and the table's box.
+NAME_ENDS_SHOWN = """[...document.querySelectorAll('#batch-rows td.photo')].every((cell) => {
+    const end = cell.querySelector('.tail').getBoundingClientRect().right;
+    const box = document.querySelector('.batch-table-wrap').getBoundingClientRect();
+    return end <= cell.getBoundingClientRect().right && end <= box.right;
+})"""
+# The arrow after each header's text, left to right.
+ARROW = "[...document.querySelectorAll('#batch-head button')].map((b) => getComputedStyle(b, '::after').content)"
+
+
 def sort_by(app: HeadlessApp, column: str, order: str) -> list[str]:
     """Click a column's header until the table is sorted by it in that order (its aria-sort says so
     once the rows are); the photos' names, top to bottom."""
@@ -72,7 +89,7 @@ def sort_by(app: HeadlessApp, column: str, order: str) -> list[str]:
         app.page.click(f"#batch-head [data-sort={column}]")
         app.wait_until(f"{header} !== '{before}'")
         if app.page.evaluate(header) == order:
-            return app.page.locator("#batch-rows td.photo span").all_text_contents()
+            return app.page.locator("#batch-rows td.photo .name").all_text_contents()
     raise AssertionError(f"the {column} column was not sorted {order}")
 
 
@@ -102,6 +119,8 @@ def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch,
     assert batch["totals"]["faces"] == len(faces)
     assert batch["totals"]["by_label"] == {"Mask": faces.count("Mask"), "NoMask": faces.count("NoMask")}
     assert (batch["totals"]["photos"], batch["totals"]["unreadable"]) == (5, 2)
+    assert page.locator("#batch-totals").text_content().startswith(
+        f"7 files: 5 analysed, 2 could not be read; {len(faces)} faces: ")
     assert app.stats()["tensors"] == tensors
     assert page.locator("#batch-status").text_content() == f"Done: {len(files)} of {len(files)} analysed."
     assert page.locator("#batch-rows tr").count() == len(files)
@@ -135,6 +154,20 @@ def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch,
     app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
     assert len(app.stats()["result"]["detections"]) == 3
     assert page.locator("#batch-rows tr.shown").text_content().startswith("aizoo_demo.jpg")
+
+    # The headers whole, the sorted one with its arrow; on a phone too, with every name's end shown.
+    assert page.evaluate(ARROW) == ["none", '" ▼"', "none", "none", "none", "none"]
+    viewport = page.viewport_size
+    for width, height in ((viewport["width"], viewport["height"]), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        assert page.evaluate(WHOLE_HEADERS), width
+        assert page.evaluate(NAME_ENDS_SHOWN), width
+    page.set_viewport_size(viewport)
+    # Clear forgets the sort: the next batch is in the order given.
+    page.click("#batch-clear")
+    app.wait_until("JSON.parse(window.pylens.stats()).batch.rows === 0")
+    assert page.evaluate(ARROW) == ["none"] * 6
+    assert page.evaluate("[...document.querySelectorAll('#batch-head th')].every((th) => th.ariaSort === 'none')")
 
 
 def drop_paths(app: HeadlessApp, *paths) -> None:

@@ -33,7 +33,11 @@ if TYPE_CHECKING:
     from app import App
 
 THUMBNAIL_SIDE = 80  # px, the long side: shown at 40 px, sharp on a high-density screen
-SORTABLE = {"image": "Photo", "faces": "Faces", "top_score": "Top", "time_ms": "ms"}  # and the labels
+NAME_TAIL = 8  # characters at the end of a file name that a narrow column never cuts ("emo2.jpg")
+# Each sortable column's header and, on hover, what it holds; and a column for each of the detector's labels.
+SORTABLE = {"image": ("Photo", "The photo: choose one to show it with its boxes"), "faces": ("Faces", "Faces found"),
+            "top_score": ("Top score", "The highest score of its faces"),
+            "time_ms": ("Time (ms)", "Time to analyse it, decoding included, in milliseconds")}
 
 
 @dataclass
@@ -158,30 +162,33 @@ class BatchView:
                 js.URL.revokeObjectURL(row.thumbnail)
         self.rows, self.shown, self.cancelled = [], None, 0
         self.run_total = self.run_done = 0
+        self.sort_key, self.descending = "index", False  # the next batch in the order given
         element("batch-rows").innerHTML = ""
+        self.render_head()
         self.show_progress()
 
     # ------------------------------------------------------------ the table
 
     def columns(self) -> dict[str, str]:
-        return {"image": SORTABLE["image"], "faces": SORTABLE["faces"], **{label: label for label in self.labels},
+        return {"image": SORTABLE["image"], "faces": SORTABLE["faces"],
+                **{label: (label, f"Faces labelled {label}") for label in self.labels},
                 "top_score": SORTABLE["top_score"], "time_ms": SORTABLE["time_ms"]}
 
     def render_head(self) -> None:
         cells = []
-        for key, title in self.columns().items():
+        for key, (title, hint) in self.columns().items():
             sort = "none"
             if key == self.sort_key:
                 sort = "descending" if self.descending else "ascending"
-            cells.append(f'<th aria-sort="{sort}"><button type="button" data-sort="{escape(key)}">'
-                         f"{escape(title)}</button></th>")
+            cells.append(f'<th aria-sort="{sort}"><button type="button" data-sort="{escape(key)}"'
+                         f' title="{escape(hint)}">{escape(title)}</button></th>')
         element("batch-head").innerHTML = "".join(cells)
 
     def row_html(self, row: Row) -> str:
         shown = ' class="shown"' if row.index == self.shown else ""
         thumbnail = f'<img src="{escape(row.thumbnail)}" alt="">' if row.thumbnail else ""
         photo = (f'<td class="photo"><button type="button" data-index="{row.index}" title="{escape(row.name)}"'
-                 f'{"" if row.file else " disabled"}>{thumbnail}<span>{escape(row.name)}</span></button></td>')
+                 f'{"" if row.file else " disabled"}>{thumbnail}{name_html(row.name)}</button></td>')
         if "error" in row.result:
             return f'<tr{shown}>{photo}<td class="reason" colspan="{len(self.columns()) - 1}">' \
                    f'{escape(row.result["error"])}</td></tr>'
@@ -301,11 +308,21 @@ class BatchView:
                           "totals": summary.totals((row.summary for row in self.rows), self.labels)}}
 
 
+def name_html(name: str) -> str:
+    """A file name that a narrow column cuts in the middle: its end (the last characters before the
+    extension and the extension) always shows, so two names that begin alike stay apart."""
+    cut = max(0, len(name) - NAME_TAIL)
+    return (f'<span class="name"><span class="head">{escape(name[:cut])}</span>'
+            f'<span class="tail">{escape(name[cut:])}</span></span>')
+
+
 def totals_text(totals: dict) -> str:
-    unread = f" ({totals['unreadable']} could not be analysed)" if totals["unreadable"] else ""
+    photos, unread = totals["photos"], totals["unreadable"]
+    files = f"{photos + unread} files: {photos} analysed, {unread} could not be read" if unread else \
+        f"{photos} photo{'s' * (photos != 1)} analysed"
     faces = ", ".join(f"{n} {label} ({share:.0%})" for (label, n), share
                       in zip(totals["by_label"].items(), totals["share"].values(), strict=True) if share is not None)
-    return f"{totals['photos']} photos{unread}; {totals['faces']} faces" + (f": {faces}" if faces else "")
+    return f"{files}; {totals['faces']} faces" + (f": {faces}" if faces else "")
 
 
 def time_text(seconds: float) -> str:
