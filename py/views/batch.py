@@ -169,7 +169,8 @@ class BatchView:
 
     # ------------------------------------------------------------ the table
 
-    def columns(self) -> dict[str, str]:
+    def columns(self) -> dict[str, tuple[str, str]]:
+        """Each column's key: its header and its hover hint."""
         return {"image": SORTABLE["image"], "faces": SORTABLE["faces"],
                 **{label: (label, f"Faces labelled {label}") for label in self.labels},
                 "top_score": SORTABLE["top_score"], "time_ms": SORTABLE["time_ms"]}
@@ -309,8 +310,8 @@ class BatchView:
 
 
 def name_html(name: str) -> str:
-    """A file name that a narrow column cuts in the middle: its end (the last characters before the
-    extension and the extension) always shows, so two names that begin alike stay apart."""
+    """A file name that a narrow column cuts in the middle: its last NAME_TAIL characters always
+    show, so two names that begin alike stay apart."""
     cut = max(0, len(name) - NAME_TAIL)
     return (f'<span class="name"><span class="head">{escape(name[:cut])}</span>'
             f'<span class="tail">{escape(name[cut:])}</span></span>')
