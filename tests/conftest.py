@@ -131,7 +131,8 @@ def assert_finds_the_faces(got: list[dict], faces: list[dict], min_iou: float = 
 # and of a group of radio buttons the one checked (arrow keys move within the group); and the name
 # a control goes by here.
 CONTROLS = """[...document.querySelectorAll('button, select, input, textarea, summary, a[href], [tabindex]')]
-    .filter(e => e.checkVisibility() && !e.disabled && e.tabIndex >= 0 && (e.type !== 'radio' || e.checked))"""
+    .filter(e => e.checkVisibility({visibilityProperty: true}) && !e.disabled && e.tabIndex >= 0
+                 && (e.type !== 'radio' || e.checked))"""
 CONTROL_NAME = "(e => e.id || e.dataset.file || e.dataset.style || `${e.tagName}:${e.name || e.textContent.trim()}`)"
 FOCUSABLE = f"{CONTROLS}.map({CONTROL_NAME})"
 FOCUSED = f"(e => e === document.body ? null : {CONTROL_NAME}(e))(document.activeElement)"

@@ -58,6 +58,24 @@ def stop_playwright() -> None:
         driver.stop()
 
 
+def wait_until(page, expression: str, timeout_ms: float = 60_000) -> None:
+    """Poll a JS expression (or promise) until it is truthy, across navigations. Unlike page.wait_for_function,
+    this works under the page's Content Security Policy, which forbids evaluating strings."""
+    from playwright.sync_api import Error  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        try:
+            if page.evaluate(f"async () => Boolean(await ({expression}))"):
+                return
+        except Error as exc:  # the page is navigating: ask the new one
+            if "context was destroyed" not in str(exc):
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_ms / 1000:.0f} s for {expression}")
+        page.wait_for_timeout(50)
+
+
 class HeadlessApp:
     """The real page, in headless Chromium, under its own Content Security Policy, driven through the
     API the Python app offers on `window.pylens`.
@@ -106,21 +124,8 @@ class HeadlessApp:
         self.wait_until("window.pylens && (window.pylens.ready || window.pylens.error)", self.READY_TIMEOUT_MS)
 
     def wait_until(self, expression: str, timeout_ms: float = 60_000) -> None:
-        """Poll a JS expression (or promise) until it is truthy, across navigations. Unlike page.wait_for_function,
-        this works under the page's Content Security Policy, which forbids evaluating strings."""
-        from playwright.sync_api import Error  # noqa: PLC0415
-
-        deadline = time.monotonic() + timeout_ms / 1000
-        while True:
-            try:
-                if self.page.evaluate(f"async () => Boolean(await ({expression}))"):
-                    return
-            except Error as exc:  # the page is navigating: ask the new one
-                if "context was destroyed" not in str(exc):
-                    raise
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout_ms / 1000:.0f} s for {expression}")
-            self.page.wait_for_timeout(50)
+        """Poll a JS expression (or promise) in the page until it is truthy: see `wait_until`."""
+        wait_until(self.page, expression, timeout_ms)
 
     def call(self, method: str, *args):
         """window.pylens[method](*args), awaited: its answer (names.py lists the methods)."""
