@@ -72,6 +72,7 @@ class App:
         self.source_name = ""
         self.source_size: tuple[int, int] | None = None  # of the picture shown (source pixels)
         self.scale = 1.0  # picture canvas pixels per source pixel
+        self.picture_serial = 0  # one more at each still picture given: what a view may keep is of one
         self.decode_ms = 0.0
         self.views: dict[str, View] = {name: view(self) for name, view in VIEWS.items()}
         self.mask = self.views["mask"]  # its detector is what backends are timed on
@@ -204,12 +205,27 @@ class App:
 
     async def switch_backend(self, wanted: str | None) -> None:
         """Switch to the backend `wanted` (None: automatic), have each view build or drop its models
-        on it, and run the picture shown again. Call holding the lock."""
+        on it, and run the picture shown again; meanwhile the status says what is going on and the
+        result shown is marked as the last backend's. Call holding the lock."""
         await self.use_backend(wanted)
-        for view in self.views.values():
-            await view.backend_changed()
-        if self.still_picture_in(self.view):
-            await self.rerun()
+        name = tfbridge.BACKEND_NAMES[self.backend]
+        active = element("backend-active")
+        active.textContent = f"switching to {name}…"
+        shown = self.still_picture_in(self.view)
+        stage = element("stage")
+        if shown:
+            stage.classList.add("stale")  # until the shell presents the new result
+        try:
+            for view in self.views.values():
+                await view.backend_changed()
+            if shown:
+                self.busy(f"Compiling {name}'s shaders for the first frame (once per visit)…"
+                          if self.backend not in tfbridge.CPU_BACKENDS else f"The first frame on {name}…")
+                await self.rerun()
+        finally:
+            stage.classList.remove("stale")
+            element("loading").hidden = True
+        active.textContent = f"using {name}"
 
     async def on_backend_change(self, event) -> None:
         wanted = event.target.value
@@ -297,12 +313,22 @@ class App:
             tab.setAttribute("aria-selected", str(active).lower())
             tab.tabIndex = 0 if active else -1  # the tabs are one Tab stop (see site/shell.js)
             element(f"{other.name}-panel").hidden = not active
-        for id_ in {id_ for view in self.views.values() for id_ in view.header_controls}:
-            element(id_).hidden = id_ not in self.view.header_controls
+        for id_ in {id_ for view in self.views.values() for id_ in view.setting_controls}:
+            element(id_).hidden = id_ not in self.view.setting_controls
         self.set_url_param("view", None if self.view is self.mask else name)
-        if self.still_picture_in(self.view):
+        if self.view is self.batch:
+            await self.batch.show_chosen()  # its own picture: the row chosen in its table
+        elif self.still_picture_in(self.view):
             async with self.one_at_a_time:
+                await self.present_undrawn()  # the last view's drawing goes at once
                 await self.guarded_rerun()
+        elif self.source_size is None and self.sources.webcam is None:
+            self.shell.blank()  # the page's own placeholder
+
+    async def present_undrawn(self) -> None:
+        """The picture shown with nothing drawn over it, while the view computes its drawing."""
+        self.overlay.getContext("2d").clearRect(0, 0, self.overlay.width, self.overlay.height)
+        await self.present()
 
     def still_picture_in(self, view: View) -> bool:
         """Whether `view` is the active one, showing a picture that no camera replaces."""
@@ -323,9 +349,9 @@ class App:
         many tensors as it found. Call holding the lock."""
         view = self.view
         await view.prepare()  # models loaded first: their weights are not the frame's tensors
-        before = tfbridge.tensor_count()
+        before = tfbridge.tensor_count() - view.kept_tensors
         result = await view.run_frame(picture, timings)
-        count = tfbridge.tensor_count()
+        count = tfbridge.tensor_count() - view.kept_tensors
         if count != before:
             self.leaky_frames += 1
             if self.leaky_frames == 1:
@@ -347,9 +373,16 @@ class App:
     async def present(self, with_picture: bool = True) -> None:
         """Show the overlay, and the picture under it, on the page; after the first, what makes the
         next visit quicker is prepared beside the app."""
-        await self.shell.present(self.picture if with_picture else None, self.overlay)
+        await self.shell.present(self.picture if with_picture else None, self.overlay, self.source_caption())
         if self._after_first_result is None:
             self._after_first_result = asyncio.ensure_future(self.prepare_next_visit())
+
+    def source_caption(self) -> str:
+        """What the stage shows: the file's name and size, or the camera."""
+        if self.sources.webcam is not None or self.source_size is None:
+            return self.source_name
+        width, height = self.source_size
+        return f"{self.source_name} · {width}×{height}"
 
     async def prepare_next_visit(self) -> None:
         """Pillow, for the pictures to come; a snapshot of Python, then the backends timed, for the
@@ -418,6 +451,18 @@ class App:
             self.status(f"Downloading {name}… {size_text(received)} of {size_text(total)}")
         else:
             self.status(f"Downloading {name}… {size_text(received)}")
+
+    def busy(self, text: str) -> None:
+        """The status says what the app is doing, with a bar that moves without a measure."""
+        self.status(text)
+        element("progress").removeAttribute("value")
+        element("loading").hidden = False
+
+    def busy_progress(self, done: int, total: int | None) -> None:
+        """The bar of `busy` measures, when there is a measure."""
+        if total:
+            progress = element("progress")
+            progress.max, progress.value = total, done
 
     def show_error(self, message: str) -> None:
         element("error-text").textContent = message

@@ -48,8 +48,13 @@ class Shell:
         if inspect.isawaitable(result):
             asyncio.ensure_future(result)
 
-    async def present(self, picture=None, overlay=None) -> None:
-        """Show canvases (OffscreenCanvas) on the page's picture and overlay canvases, together."""
+    def blank(self, text: str | None = None) -> None:
+        """No picture on the page's stage: its placeholder says `text` (None: what the page says first)."""
+        self.send("blank", text=text)
+
+    async def present(self, picture=None, overlay=None, caption: str = "") -> None:
+        """Show canvases (OffscreenCanvas) on the page's picture and overlay canvases, together, with
+        a caption naming the picture."""
         bitmaps = {name: await js.createImageBitmap(canvas)
                    for name, canvas in (("picture", picture), ("overlay", overlay)) if canvas is not None}
-        self.send("present", list(bitmaps.values()), **bitmaps)
+        self.send("present", list(bitmaps.values()), caption=caption, **bitmaps)

@@ -138,6 +138,7 @@ class Sources:
         app.show_stage()
         app.source_name = name
         app.source_size = source_size
+        app.picture_serial += 1
         app.scale = app.picture.width / source_size[0]
         try:
             return await app.run_frame(app.picture, timings)

@@ -9,6 +9,7 @@
 const $ = (id) => document.getElementById(id);
 const status = $("status");
 const picture = $("picture"), overlay = $("overlay"), video = $("video"), stage = $("stage");
+const placeholderText = $("placeholder").textContent;
 
 // ---- start-up: PyScript's boot progress in the status line until Python takes it over
 const say = (detail) => {
@@ -67,8 +68,8 @@ function preview(source) {
   if (pythonReady) return;
   createImageBitmap(source, { imageOrientation: "from-image" }).then((bitmap) => {
     if (pythonReady) return bitmap.close();
+    [overlay.width, overlay.height] = [bitmap.width, bitmap.height];  // clear, and as large as what it covers
     show(picture, bitmap);
-    overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
     $("placeholder").hidden = true;
   }, () => {});  // not an image the browser can show: Python says why
 }
@@ -171,15 +172,7 @@ async function giveDemo(file) {
     send({ kind: "demo", file, bitmap: null, error: String(error?.message ?? error) });
   }
 }
-fetch("./demos.json").then((response) => response.json()).then(({ demos }) => {
-  for (const demo of demos) {
-    const button = Object.assign(document.createElement("button"), {
-      type: "button", textContent: `Demo: ${demo.title}`, title: `Photo from ${demo.credit}` });
-    button.dataset.file = demo.file;
-    button.addEventListener("click", () => giveDemo(demo.file));
-    $("demos").append(button);
-  }
-});
+for (const button of $("demos").children) button.addEventListener("click", () => giveDemo(button.dataset.file));
 
 // ---- the view tabs, as the ARIA tabs pattern has them: one Tab stop, the arrow keys (and Home,
 // End) open the next view. A view chosen while Python starts opens once it is ready; Python opens
@@ -206,6 +199,18 @@ for (const tab of tabs) {
     send({ kind: "view", name: viewOf(tab) });
   });
 }
+
+// The style thumbnails are a radio group (filled by Python): one Tab stop, the arrow keys choose.
+$("styles").addEventListener("keydown", (event) => {
+  const radios = [...event.currentTarget.querySelectorAll("[role=radio]")];
+  const at = radios.indexOf(event.target);
+  const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+  if (at < 0 || step === undefined) return;
+  event.preventDefault();
+  const radio = radios[(at + step + radios.length) % radios.length];
+  radio.focus();
+  radio.click();
+});
 
 // ---- the camera: opened here (it previews before Python is ready); Python asks for each frame
 const camera = { stream: null, opening: false, cancelled: false, changed: false };
@@ -425,6 +430,18 @@ function show(canvas, bitmap) {
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
 }
+// A start that stops moving (a download that hangs) says so after a while, and how to go on.
+const STALLED_MS = 15_000;
+let stalledTimer = null;
+function startMoved() {
+  clearTimeout(stalledTimer);
+  $("stalled").hidden = true;
+  if (!pythonReady && !window.pylens.error) stalledTimer = setTimeout(() => { $("stalled").hidden = false; }, STALLED_MS);
+}
+new MutationObserver(startMoved).observe($("loading"), { subtree: true, childList: true, characterData: true,
+                                                        attributeFilter: ["value", "max"] });
+addEventListener("py:progress", startMoved);
+startMoved();
 // A start that fails before the app is ready, anywhere (a download cut off, the server gone), must
 // not leave the page loading for ever: the page says so, as when Python cannot be loaded at all.
 function startFailed(why) {
@@ -441,8 +458,19 @@ function fromPython({ data }) {
       if (data.picture) show(picture, data.picture);
       if (data.overlay) show(overlay, data.overlay);
       video.hidden = true;
+      picture.hidden = overlay.hidden = false;
+      $("placeholder").hidden = true;
+      stage.classList.remove("stale");
+      $("source-name").textContent = data.caption;
       $("snapshot").disabled = false;
       drawTape();
+      break;
+    case "blank":  // no picture for this view: the placeholder says why
+      picture.hidden = overlay.hidden = video.hidden = true;
+      $("placeholder").textContent = data.text ?? placeholderText;
+      $("source-name").textContent = "";
+      $("placeholder").hidden = false;
+      $("snapshot").disabled = true;
       break;
     case "stats":
       lastStats = data.json;
@@ -456,12 +484,14 @@ function fromPython({ data }) {
     case "ready":
       performance.mark("pylens: ready");  // the app takes images and calls, for build.py bench
       pythonReady = true;
+      startMoved();
       for (const method of data.methods) window.pylens[method] = call(method);
       window.pylens.ready = true;
       sourceChanged();
       break;
     case "failed":  // nothing can be analysed: the page says why, and takes no more images
       window.pylens.error = data.error;
+      startMoved();
       if (data.shown === false) {  // from site/start.mjs: no Python to show it
         $("status").textContent = "The app could not start.";
         $("progress").hidden = true;

@@ -106,6 +106,15 @@ def test_every_module_is_in_the_pyscript_config():
             assert f'"./py/{name}" = "./{name}"' in config, name
 
 
+def test_the_demo_buttons_are_the_demo_photos_fetched():
+    """The page's Demo buttons (in its HTML, so that they are there at the first paint) and the photos
+    build.py fetches for them (site/demos.json) are the same, in the same order, with their credit."""
+    page = (ROOT / "site" / "index.html").read_text()
+    buttons = re.findall(r'<button type="button" data-file="([^"]+)" title="Photo from ([^"]+)">Demo: ', page)
+    demos = json.loads((ROOT / "site" / "demos.json").read_text())["demos"]
+    assert buttons == [(demo["file"], demo["credit"]) for demo in demos]
+
+
 def test_lock_file_is_checked_by_content(pyodide_dist):
     good = (pyodide_dist / "pyodide-lock.json").read_bytes()
     check_lock(good, "lock")

@@ -123,6 +123,22 @@ def test_a_server_that_goes_away_mid_start_is_said_in_the_page(pyodide_dist):
         server.server_close()
 
 
+def test_a_start_that_stops_moving_says_so(site_url):
+    browser = launch_chromium()
+    try:
+        context = browser.new_context()
+        context.route("**/py/**", lambda route: None)  # the app's files never come
+        page = context.new_page()
+        page.goto(site_url + "?backend=wasm")
+        stalled = page.locator("#stalled")
+        expect(stalled).to_be_hidden()
+        expect(stalled).to_be_visible(timeout=120_000)
+        expect(stalled).to_contain_text("Keep waiting, or reload the page.")
+        expect(page.locator("#status")).not_to_have_text("The app could not start.")
+    finally:
+        browser.close()
+
+
 @pytest.mark.browser
 def test_without_cross_origin_isolation_the_app_runs_on_the_page(pyodide_dist, reference):
     photo = samples.photo_path("fmd_demo2.jpg")

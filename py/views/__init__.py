@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 
 class View(Protocol):
     name: str
-    header_controls: tuple[str, ...]  # ids of the page's header controls that are this view's alone
+    setting_controls: tuple[str, ...]  # ids of the settings (above the picture) that are this view's alone
     save_buttons: tuple[str, ...]  # ids of its buttons that save a result, enabled once a picture is shown
     fps_output: str  # id of the element that shows the camera's frame rate
+    kept_tensors: int  # tensors it keeps from one frame to the next (not a leak)
 
     def __init__(self, app: App) -> None: ...
 

@@ -52,9 +52,10 @@ class Row:
 
 class BatchView:
     name = "batch"
-    header_controls = ("model-label",)  # its detector is the Face masks view's
+    setting_controls = ("model-label",)  # its detector is the Face masks view's
     save_buttons = ()  # enabled with the first row
     fps_output = "batch-fps"
+    kept_tensors = 0
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -96,12 +97,19 @@ class BatchView:
         self.show_progress()
 
     async def run(self) -> None:
+        self.update_placeholder()
         try:
             await self.run_queue()
         finally:
             self.running = False
             self.show_progress()
+            self.update_placeholder()
             self.app.publish()
+
+    def update_placeholder(self) -> None:
+        """While nothing is chosen in the table, the stage says what the batch is doing."""
+        if self.app.view is self and self.shown is None and self.app.sources.webcam is None:
+            self.show_placeholder()
 
     async def run_queue(self) -> None:
         while self.queue:
@@ -166,6 +174,7 @@ class BatchView:
         element("batch-rows").innerHTML = ""
         self.render_head()
         self.show_progress()
+        self.update_placeholder()
 
     # ------------------------------------------------------------ the table
 
@@ -234,9 +243,29 @@ class BatchView:
     async def on_row(self, event) -> None:
         """A photo of the table chosen: shown on the stage with its boxes."""
         button = event.target.closest("[data-index]")
-        if not button:
+        if button:
+            await self.show_row(self.rows[int(button.dataset.index)])
+
+    async def show_chosen(self) -> None:
+        """The view opened: the stage shows the photo chosen in the table, or says there is none
+        (a camera's frames, though, go on being the picture)."""
+        if self.app.sources.webcam is not None:
             return
-        row = self.rows[int(button.dataset.index)]
+        if self.shown is None:
+            self.show_placeholder()
+        else:
+            await self.show_row(self.rows[self.shown])
+
+    def show_placeholder(self) -> None:
+        if self.running:
+            text = "Analysing the photos… Choose one in the table to see it here with its boxes."
+        elif self.rows:
+            text = "Choose a photo in the table to see it here with its boxes."
+        else:
+            text = "Open or drop several photos or a folder; choose one in the table to see it here."
+        self.app.shell.blank(text)
+
+    async def show_row(self, row: Row) -> None:
         self.shown = row.index
         self.render_rows()
         try:

@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 class MaskView:
     name = "mask"
-    header_controls = ("model-label",)  # the detector menu, in the page's header
+    setting_controls = ("model-label",)  # the detector menu
     save_buttons = ("save-png", "save-json")
     fps_output = "fps"
+    kept_tensors = 0
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -44,16 +45,27 @@ class MaskView:
             self.app.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
         fill_menu(element("model"), self.detectors.values(), self.card.id)
 
-    async def load_detector(self) -> None:
-        """Load the menu's detector (with download progress), replacing the one in use."""
+    async def load_detector(self, building: str | None = None) -> None:
+        """Load the menu's detector, replacing the one in use: with download progress, or, when
+        `building` says what is going on (a backend switch: its files are at hand), with that."""
         card = self.card
-        self.app.status(f"Downloading {card.name}…")
-        detector = await load_detector(card, self.app.models_url,
-                                       lambda received, total: self.app.download_progress(card.name, received, total))
+        if building is None:
+            self.app.status(f"Downloading {card.name}…")
+        else:
+            self.app.busy(building)
+
+        def progress(received: int, total: int | None) -> None:
+            if building is None:
+                self.app.download_progress(card.name, received, total)
+            else:
+                self.app.busy_progress(received, total)
+
+        detector = await load_detector(card, self.app.models_url, progress)
         if self.detector is not None:
             self.detector.dispose()
         self.detector = detector
-        element("loading").hidden = True
+        if building is None:
+            element("loading").hidden = True
 
     async def card_changed(self, card) -> None:
         if card.id not in self.detectors:
@@ -65,7 +77,7 @@ class MaskView:
 
     async def backend_changed(self) -> None:
         """tf.js 4.22 moves a model's weights out of WebGPU as zeros: the detector is built again."""
-        await self.load_detector()
+        await self.load_detector(building=f"Building {self.card.name} for {tfbridge.BACKEND_NAMES[self.app.backend]}…")
 
     # ------------------------------------------------------------ controls
 

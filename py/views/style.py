@@ -26,7 +26,7 @@ DEFAULT_SEGMENTER = "selfie"
 
 class StyleView:
     name = "style"
-    header_controls = ()
+    setting_controls = ()
     save_buttons = ("style-save-png",)
     fps_output = "style-fps"
 
@@ -39,6 +39,9 @@ class StyleView:
         self.style_id = DEFAULT_STYLE if DEFAULT_STYLE in styles else next(iter(styles))
         self.settings = BlendSettings()
         self.frames = 0
+        # The still picture's network outputs, kept so that a change of the mask's shape, the target or
+        # the strength only blends again: kind ("pixels", "probability", "stylized") -> (key, tensor).
+        self.kept: dict[str, tuple[tuple, object]] = {}
 
     # ------------------------------------------------------------ controls
 
@@ -46,7 +49,8 @@ class StyleView:
         """Fill the style picker and the segmenter menu from the cards, and listen to the panel's controls."""
         element("styles").innerHTML = "".join(
             f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
-            f'aria-checked="{str(card.id == self.style_id).lower()}" title="{escape(card.name)}">'
+            f'aria-checked="{str(card.id == self.style_id).lower()}" '
+            f'tabindex="{0 if card.id == self.style_id else -1}" title="{escape(card.name)}">'
             f'<img src="{escape(self.app.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64">'
             f"<span>{escape(card.name)}</span></button>"
             for card in self.style_cards.values())
@@ -61,7 +65,9 @@ class StyleView:
             return
         self.style_id = str(button.dataset.style)
         for other in element("styles").children:
-            other.setAttribute("aria-checked", str(other.dataset.style == self.style_id).lower())
+            chosen = other.dataset.style == self.style_id
+            other.setAttribute("aria-checked", str(chosen).lower())
+            other.tabIndex = 0 if chosen else -1  # the group is one Tab stop (see site/shell.js)
         await self.on_change()
 
     async def on_change(self) -> None:
@@ -99,6 +105,7 @@ class StyleView:
 
     async def backend_changed(self) -> None:
         """The models are dropped, to load again on the new backend when next used."""
+        self.drop_kept()
         self.unload_models()
 
     def unload_models(self) -> None:
@@ -127,35 +134,77 @@ class StyleView:
 
     # ------------------------------------------------------------ the frame
 
-    async def render(self, source, timings: dict[str, float], settings: BlendSettings, style_id: str):
+    def output_keys(self, still: int, settings: BlendSettings, style_id: str) -> dict[str, tuple]:
+        """What each network output of the still picture `still` (App.picture_serial) depends on."""
+        return {"pixels": (still,), "probability": (still, self.segmenter_id),
+                "stylized": (still, style_id, settings.style_side)}
+
+    def drop_kept(self) -> None:
+        for _, tensor in self.kept.values():
+            tensor.dispose()
+        self.kept.clear()
+
+    @property
+    def kept_tensors(self) -> int:
+        return len(self.kept)
+
+    async def render(self, source, timings: dict[str, float], settings: BlendSettings, style_id: str,
+                     still: int | None = None):
         """Pixels of a canvas -> the blended image as an int32 RGBA [H, W, 4] tensor (the caller disposes it).
-        Adds capture, segmentation, style transfer and blend times to `timings` (ms)."""
+        Adds the times of the stages that ran (capture, segmentation, style transfer, blend; ms) to
+        `timings`. For the still picture `still`, the network outputs are kept and used again while
+        what they depend on is the same; any other picture drops them."""
         s = settings
         segmenter = await self.model(self.segmenter_id) if s.target != "whole" or s.show_mask else None
         stylizer = await self.model(style_id)
+        keys = self.output_keys(still, s, style_id) if still is not None else {}
+        if any(key[0] != still for key, _ in self.kept.values()):  # kept for another picture
+            self.drop_kept()
+
+        def output(kind: str, stage: str, compute):
+            started = now_ms()
+            if kind in keys and kind in self.kept and self.kept[kind][0] == keys[kind]:
+                return self.kept[kind][1]
+            tensor = compute()
+            if kind in keys:
+                if kind in self.kept:
+                    self.kept[kind][1].dispose()
+                self.kept[kind] = (keys[kind], tfbridge.tf().keep(tensor))
+            timings[stage] = timings.get(stage, 0.0) + now_ms() - started  # the capture after the webcam's own
+            return tensor
+
         with tfbridge.tensor_scope():
+            pixels = output("pixels", "capture", lambda: tfbridge.float_pixels(source))
+            probability = output("probability", "segmentation",
+                                 lambda: segmenter.person_probability(pixels)) if segmenter else None
+            stylized = output("stylized", "style_transfer",
+                              lambda: stylizer.stylize(pixels, s.style_side)) if s.strength > 0 else pixels
             start = now_ms()
-            pixels = tfbridge.float_pixels(source)
-            captured = now_ms()
-            probability = segmenter.person_probability(pixels) if segmenter else None
-            segmented = now_ms()
-            stylized = stylizer.stylize(pixels, s.style_side) if s.strength > 0 else pixels
-            styled = now_ms()
             weight = style_weight(probability, s) if s.target != "whole" else s.strength
             out = blend(pixels, stylized, weight)
             if s.show_mask:
                 out = tint_mask(out, probability)
             result = tfbridge.tf().keep(to_rgba(out))
-            blended = now_ms()
-        timings["capture"] = timings.get("capture", 0.0) + captured - start  # after the webcam's own capture
-        timings.update(segmentation=segmented - captured, style_transfer=styled - segmented, blend=blended - styled)
+            timings["blend"] = now_ms() - start
         return result
+
+    def runs_a_network(self, still: int | None) -> bool:
+        """Whether the next frame runs a network: a picture not kept, or a change that they depend on."""
+        if still is None:
+            return True
+        s, keys = self.settings, self.output_keys(still, self.settings, self.style_id)
+        needed = ["pixels"] + ["probability"] * (s.target != "whole" or s.show_mask) + ["stylized"] * (s.strength > 0)
+        return any(kind not in self.kept or self.kept[kind][0] != keys[kind] for kind in needed)
 
     async def run_frame(self, picture, timings: dict[str, float]) -> dict:
         """Render a frame of the picture canvas with the controls' settings (after `prepare`), draw
-        it on the overlay and show both; returns its size and timings."""
-        image = await self.render(picture, timings, self.settings, self.style_id)
-        element("loading").hidden = True  # a model may have been downloading
+        it on the overlay and show both; returns its size and timings. A still picture's frame that
+        runs a network says so while it runs."""
+        still = self.app.picture_serial if self.app.still_picture_in(self) else None
+        if still is not None and self.runs_a_network(still):
+            self.app.busy("Segmenting and stylizing the picture…")
+        image = await self.render(picture, timings, self.settings, self.style_id, still)
+        element("loading").hidden = True  # a model may have been downloading, or the frame said it was busy
         start = now_ms()
         height, width = int(image.shape[0]), int(image.shape[1])
         overlay = self.app.overlay

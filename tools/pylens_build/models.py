@@ -115,7 +115,7 @@ def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",
 
 
 def demo_photos() -> list[dict]:
-    """The demo photos of site/demos.json: file, title, url, sha256, credit."""
+    """The demo photos of site/demos.json: file, url, sha256, credit."""
     return json.loads((ROOT / "site" / "demos.json").read_text())["demos"]
 
 
