@@ -110,6 +110,7 @@ class App:
             self.mask.choose_detector(params.get("model"))
             self.fill_credits()
             await self.mask.load_detector()
+            self.show_backend_in_use()
             window.performance.mark(names.MODEL_READY)
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
@@ -174,12 +175,12 @@ class App:
 
     async def use_backend(self, wanted: str | None, at_start: bool = False) -> None:
         """Switch to the backend `wanted` (None: automatic); at start, take the one site/start.mjs
-        chose for the page's `wanted`. Then watch it, in case it stops working."""
+        chose for the page's `wanted`. Then watch it, in case it stops working. The note beside the
+        menu is the caller's: "using" it once it has given a model or a result."""
         self.backend, note = await (tfbridge.page_backend() if at_start else
                                     tfbridge.select_backend(wanted, self.backend_times, self.lost_backends))
         self.lost_backends.discard(self.backend)  # chosen again, and working
         element("backend").value = wanted if wanted in names.BACKENDS else "auto"
-        element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
         if note:
             self.show_error(note)
         self._backend_choices += 1
@@ -209,8 +210,7 @@ class App:
         result shown is marked as the last backend's. Call holding the lock."""
         await self.use_backend(wanted)
         name = tfbridge.BACKEND_NAMES[self.backend]
-        active = element("backend-active")
-        active.textContent = f"switching to {name}…"
+        element("backend-active").textContent = f"switching to {name}…"
         shown = self.still_picture_in(self.view)
         stage = element("stage")
         if shown:
@@ -225,7 +225,10 @@ class App:
         finally:
             stage.classList.remove("stale")
             element("loading").hidden = True
-        active.textContent = f"using {name}"
+        self.show_backend_in_use()
+
+    def show_backend_in_use(self) -> None:
+        element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
 
     async def on_backend_change(self, event) -> None:
         wanted = event.target.value

@@ -24,10 +24,13 @@ def fill_menu(menu, cards: Iterable[ModelCard], selected: str) -> None:
     menu.value = selected
 
 
-def show_timings(table, timings: dict[str, float]) -> None:
-    """Fill a timings table: one row per stage that has a time, in the order of a frame, then the
-    total (one piece of HTML: from a worker every DOM call is a round trip to the page)."""
-    rows = [(name, timings[key]) for key, name in STAGE_NAMES.items() if key in timings]
+def show_timings(table, timings: dict[str, float], kept: Iterable[str] = ()) -> None:
+    """Fill a timings table: one row per stage that has a time, or whose output of an earlier frame
+    was `kept` (used again, not computed), in the order of a frame, then the total (one piece of
+    HTML: from a worker every DOM call is a round trip to the page)."""
+    kept = set(kept)
+    rows = [f"<tr><td>{escape(name)}</td><td>{timings[key]:.1f} ms</td></tr>" if key in timings
+            else f'<tr class="kept"><td>{escape(name)}</td><td>kept</td></tr>'
+            for key, name in STAGE_NAMES.items() if key in timings or key in kept]
     table.tBodies[0].innerHTML = "".join(
-        [f"<tr><td>{escape(name)}</td><td>{ms:.1f} ms</td></tr>" for name, ms in rows]
-        + [f'<tr class="total"><td>Total</td><td>{sum(timings.values()):.1f} ms</td></tr>'])
+        [*rows, f'<tr class="total"><td>Total</td><td>{sum(timings.values()):.1f} ms</td></tr>'])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 import samples
 from pylens_build.bench.plain_js import PLAIN_TFJS_SCRIPTS, load_js_pipeline
@@ -150,3 +151,39 @@ def tab_order(page) -> list[str]:
         if focused is not None:  # past the last control, the page itself
             order.append(focused)
     raise AssertionError(f"Tab never came round: {order}")
+
+
+# What the page says and shows, in order, as it changes (from the call on): the note beside the
+# backend menu, the status over the picture (when shown), and whether the result shown is marked as
+# the last backend's; in window.stateLog.
+RECORD_PAGE_STATE = """() => {
+    window.stateLog = [];
+    const note = () => [document.getElementById('backend-active').textContent,
+        document.getElementById('loading').hidden ? null : document.getElementById('status').textContent,
+        document.getElementById('stage').classList.contains('stale')];
+    window.stateWatch?.disconnect();
+    window.stateWatch = new MutationObserver(() => {
+        const now = note();
+        if (JSON.stringify(now) !== JSON.stringify(window.stateLog.at(-1))) window.stateLog.push(now);
+    });
+    window.stateWatch.observe(document.querySelector('main'), {subtree: true, childList: true,
+        characterData: true, attributes: true});
+}"""
+
+
+def assert_switch_told(page, name: str) -> list[str]:
+    """After a switch to the backend called `name` recorded by RECORD_PAGE_STATE: the note said it was
+    switching, the status that the detector was being built (not downloaded: its files are at
+    hand), the old result was greyed meanwhile, and "using" came once the new result was drawn.
+    The statuses shown, in order."""
+    expect(page.locator("#backend-active")).to_have_text(f"using {name}")
+    expect(page.locator("#loading")).to_be_hidden()
+    log = page.evaluate("window.stateLog")
+    notes = [note for note, _, _ in log]
+    statuses = [status for _, status, _ in log if status]
+    assert f"switching to {name}…" in notes, log
+    assert any(s.startswith("Building AIZOO face-mask detector") and s.endswith(f"for {name}…") for s in statuses), log
+    assert not any(status.startswith("Downloading") for status in statuses), log
+    assert any(stale for note, _, stale in log if note == f"switching to {name}…"), log
+    assert notes.index(f"using {name}") > max(i for i, (_, _, stale) in enumerate(log) if stale), log
+    return statuses

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 import names
 import samples
@@ -102,6 +103,9 @@ def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch,
     tensors = app.stats()["tensors"]
     page.set_input_files("#file", [str(path) for path in files])
     batch = batch_done(app, len(files))
+    # No photo chosen yet: the picture says so, rather than show one that is not in the table.
+    expect(page.locator("#placeholder")).to_have_text("Choose a photo in the table to see it here with its boxes.")
+    expect(page.locator("#picture")).to_be_hidden()
     results = json.loads(app.call(names.BATCH_RESULTS))
     expected = cli_detect(*files)
 
@@ -168,6 +172,10 @@ def test_a_batch_of_photos_and_broken_files_matches_build_py_detect(fresh_batch,
     app.wait_until("JSON.parse(window.pylens.stats()).batch.rows === 0")
     assert page.evaluate(ARROW) == ["none"] * 6
     assert page.evaluate("[...document.querySelectorAll('#batch-head th')].every((th) => th.ariaSort === 'none')")
+    # and the photo that was shown goes with its row: the picture says what to do instead.
+    expect(page.locator("#picture")).to_be_hidden()
+    expect(page.locator("#placeholder")).to_have_text(
+        "Open or drop several photos or a folder; choose one in the table to see it here.")
 
 
 def drop_paths(app: HeadlessApp, *paths) -> None:

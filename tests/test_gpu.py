@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import samples
-from conftest import TFJS_PAGE, assert_same_detections
+from conftest import RECORD_PAGE_STATE, TFJS_PAGE, assert_same_detections, assert_switch_told
 from pylens_build.headless import HeadlessApp
 from pylens_build.models import CONVERTER, ensure_convert_env
 from pylens_build.project import BUILD
@@ -121,6 +121,7 @@ def test_switching_to_webassembly_and_back_keeps_the_detections(gpu_app, referen
     gpu_app.detect(samples.photo_bytes(name), name)
     for switch_to in ("wasm", backend):
         before = gpu_app.stats()["inferences"]
+        page.evaluate(RECORD_PAGE_STATE)
         page.select_option("#backend", switch_to)
         page.wait_for_function(f"(s => s.backend === '{switch_to}' && s.inferences > {before})"
                                "(JSON.parse(window.pylens.stats()))", timeout=300_000)
@@ -128,6 +129,9 @@ def test_switching_to_webassembly_and_back_keeps_the_detections(gpu_app, referen
         assert gpu_app.tf_backend() == switch_to  # tf.js itself moved, not only the app's word for it
         assert_same_detections(stats["result"]["detections"], reference[name]["detections"])
         assert stats["leaky_frames"] == 0
+        if switch_to == backend:  # back on the GPU, whose shaders are compiled for the first frame
+            statuses = assert_switch_told(page, NAMES[backend])
+            assert f"Compiling {NAMES[backend]}'s shaders for the first frame (once per visit)…" in statuses
 
 
 @pytest.mark.parametrize("backend", GPU_BACKENDS)

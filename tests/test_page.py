@@ -8,7 +8,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import samples
-from conftest import FOCUSABLE, assert_same_detections, tab_order
+from conftest import FOCUSABLE, RECORD_PAGE_STATE, assert_same_detections, assert_switch_told, tab_order
 from names import SHOW_VIEW
 from pylens_build.headless import HeadlessApp, give_file
 from pylens_build.models import model_cards
@@ -244,6 +244,69 @@ def test_switch_backend_and_back(app, js_reference):
     page.wait_for_function("document.getElementById('backend-active').textContent === 'using WebAssembly'")
     stats = wait_for_inference(app, stats["inferences"])
     assert stats["backend"] == "wasm" and stats["leaky_frames"] == 0
+
+
+def test_a_backend_switch_says_what_it_does_and_marks_the_old_result(app):
+    page = app.page
+    app.detect(samples.photo_bytes(MASK), "fmd_demo2.jpg")
+    before = app.stats()["inferences"]
+    page.evaluate(RECORD_PAGE_STATE)
+    page.select_option("#backend", "cpu")
+    stats = wait_for_inference(app, before)
+    statuses = assert_switch_told(page, "CPU")
+    assert "The first frame on CPU…" in statuses
+    assert stats["backend"] == "cpu"
+    page.select_option("#backend", "wasm")
+    expect(page.locator("#backend-active")).to_have_text("using WebAssembly", timeout=120_000)
+    expect(page.locator("#loading")).to_be_hidden()
+
+
+def test_the_sliders_stay_where_they_are_as_the_detection_list_grows(app):
+    page = app.page
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
+    places = [page.locator(slider).bounding_box() for slider in ("#score", "#iou")]
+    many = set_thresholds(app, score="0.05", iou="0.95")
+    assert len(many) > 20 and len(listed(app)) == len(many)
+    assert [page.locator(slider).bounding_box() for slider in ("#score", "#iou")] == places
+    box = page.locator("#detections")
+    assert box.evaluate("list => list.scrollHeight > list.clientHeight")  # the list scrolls in its own box
+    set_thresholds(app, score="0.5", iou="0.5")
+    # Each slider is explained where it is, and the open file is named under the picture.
+    for slider in ("score", "iou"):
+        help_text = page.locator(f"#{slider}-help")
+        assert page.locator(f"#{slider}").get_attribute("aria-describedby") == f"{slider}-help"
+        assert help_text.is_visible() and help_text.inner_text()
+    expect(page.locator("#source-name")).to_have_text("aizoo_demo.jpg · 520×686")
+    expect(page.locator(".hint.privacy")).to_be_visible()
+
+
+OVERLAY_DRAWN = """(() => { const c = document.getElementById('overlay');
+    return c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v); })()"""
+
+
+def test_each_view_shows_its_own_picture(app):
+    page = app.page
+    app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
+    assert page.evaluate(OVERLAY_DRAWN)  # the boxes
+    # Segment & stylize: the boxes go at once, before its own drawing is ready.
+    frames = app.stats()["style_frames"]
+    page.click("#view-style")
+    app.wait_until(f"!{OVERLAY_DRAWN} || JSON.parse(window.pylens.stats()).style_frames > {frames}", 120_000)
+    assert app.stats()["style_frames"] == frames, "the face-mask boxes stayed until the style was drawn"
+    app.wait_until(f"JSON.parse(window.pylens.stats()).style_frames > {frames}", 120_000)
+    # Batch, with nothing in its table: a placeholder saying what to do, not the last view's picture.
+    page.click("#view-batch")
+    expect(page.locator("#placeholder")).to_have_text(
+        "Open or drop several photos or a folder; choose one in the table to see it here.")
+    expect(page.locator("#picture")).to_be_hidden()
+    expect(page.locator("#source-name")).to_have_text("")
+    # Back to the face masks: the photo and its boxes again.
+    inferences = app.stats()["inferences"]
+    page.click("#view-mask")
+    wait_for_inference(app, inferences)
+    expect(page.locator("#picture")).to_be_visible()
+    assert page.evaluate(OVERLAY_DRAWN)
+    expect(page.locator("#source-name")).to_have_text("aizoo_demo.jpg · 520×686")
 
 
 def test_keyboard_opens_a_file_from_the_picture(app):

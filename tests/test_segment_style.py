@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import samples
-from conftest import FOCUSABLE, tab_order
+from conftest import FOCUSABLE, RECORD_PAGE_STATE, tab_order
 from pylens_build.headless import HeadlessApp
 from pylens_build.models import CONVERTER, ensure_convert_env, model_cards
 from pylens_build.project import BUILD
@@ -299,6 +299,62 @@ def test_show_mask_and_save(style_app):
     assert download.value.suggested_filename == "fmd_demo2-stylized.png"
     saved = np.asarray(Image.open(download.value.path()).convert("RGB"), np.float64)
     assert np.abs(saved - plain).max() <= 1  # what the view shows
+
+
+def timings_shown(page) -> dict[str, str]:
+    rows = page.locator("#style-timings tr").all()
+    return dict(row.locator("td").all_inner_texts() for row in rows)
+
+
+def statuses_shown(page) -> list[str]:
+    return [status for _, status, _ in page.evaluate("window.stateLog") if status]
+
+
+def test_a_change_of_mask_or_blend_uses_the_kept_network_outputs(style_app):
+    """Threshold, softness, target and strength blend the networks' outputs of the picture again;
+    a new style runs the style network alone, with a busy sign while it runs."""
+    page = style_app.page
+    busy = "Segmenting and stylizing the picture…"
+    for change in (lambda: page.fill("#feather", "0.3"), lambda: page.fill("#mask-threshold", "0.6"),
+                   lambda: page.fill("#strength", "0.5"), lambda: page.check("input[name=target][value=background]")):
+        page.evaluate(RECORD_PAGE_STATE)
+        style_frame(style_app, change)
+        shown = timings_shown(page)
+        assert shown["Segmentation"] == "kept" and shown["Style transfer"] == "kept", shown
+        assert shown["Blend"].endswith(" ms")
+        assert busy not in statuses_shown(page)
+    page.evaluate(RECORD_PAGE_STATE)
+    style_frame(style_app, lambda: page.click("#styles button[data-style=style-udnie]"))
+    shown = timings_shown(page)
+    assert shown["Segmentation"] == "kept" and shown["Style transfer"].endswith(" ms"), shown
+    assert busy in statuses_shown(page)
+    expect(page.locator("#loading")).to_be_hidden()
+    # Another picture: every network runs on it.
+    style_frame(style_app, lambda: style_app.detect(samples.photo_bytes("aizoo_demo.jpg"), "aizoo_demo.jpg"))
+    shown = timings_shown(page)
+    assert "kept" not in shown.values(), shown
+    assert style_app.stats()["leaky_frames"] == 0
+    for restore in (lambda: page.fill("#feather", "0.2"), lambda: page.fill("#mask-threshold", "0.5"),
+                    lambda: page.fill("#strength", "1"), lambda: page.check("input[name=target][value=person]"),
+                    lambda: page.click("#styles button[data-style=style-wave]"),
+                    lambda: style_app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")):
+        style_frame(style_app, restore)
+
+
+def test_the_styles_are_a_radio_group_the_arrow_keys_move_in(style_app):
+    page = style_app.page
+    checked = "#styles button[aria-checked=true]"
+    assert page.locator("#styles button[tabindex='0']").count() == 1  # one Tab stop
+    page.locator(checked).focus()
+    style_frame(style_app, lambda: page.keyboard.press("ArrowRight"))
+    assert page.locator(checked).get_attribute("data-style") == "style-wreck"
+    assert page.evaluate("document.activeElement.dataset.style") == "style-wreck"
+    style_frame(style_app, lambda: page.keyboard.press("ArrowLeft"))
+    assert page.locator(checked).get_attribute("data-style") == "style-wave"
+    # The focus ring is not the "selected" ring.
+    ring = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    selected = page.evaluate(f"getComputedStyle(document.querySelector('{checked}')).borderColor")
+    assert ring != selected and page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
 
 
 def test_missing_style_model_is_reported_and_the_app_goes_on(site_url, pyodide_dist, tmp_path):

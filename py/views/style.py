@@ -149,11 +149,11 @@ class StyleView:
         return len(self.kept)
 
     async def render(self, source, timings: dict[str, float], settings: BlendSettings, style_id: str,
-                     still: int | None = None):
+                     still: int | None = None, kept: list[str] | None = None):
         """Pixels of a canvas -> the blended image as an int32 RGBA [H, W, 4] tensor (the caller disposes it).
         Adds the times of the stages that ran (capture, segmentation, style transfer, blend; ms) to
         `timings`. For the still picture `still`, the network outputs are kept and used again while
-        what they depend on is the same; any other picture drops them."""
+        what they depend on is the same (those stages added to `kept`); any other picture drops them."""
         s = settings
         segmenter = await self.model(self.segmenter_id) if s.target != "whole" or s.show_mask else None
         stylizer = await self.model(style_id)
@@ -164,6 +164,8 @@ class StyleView:
         def output(kind: str, stage: str, compute):
             started = now_ms()
             if kind in keys and kind in self.kept and self.kept[kind][0] == keys[kind]:
+                if kept is not None:
+                    kept.append(stage)
                 return self.kept[kind][1]
             tensor = compute()
             if kind in keys:
@@ -203,7 +205,8 @@ class StyleView:
         still = self.app.picture_serial if self.app.still_picture_in(self) else None
         if still is not None and self.runs_a_network(still):
             self.app.busy("Segmenting and stylizing the picture…")
-        image = await self.render(picture, timings, self.settings, self.style_id, still)
+        kept: list[str] = []
+        image = await self.render(picture, timings, self.settings, self.style_id, still, kept)
         element("loading").hidden = True  # a model may have been downloading, or the frame said it was busy
         start = now_ms()
         height, width = int(image.shape[0]), int(image.shape[1])
@@ -212,7 +215,7 @@ class StyleView:
         await self.app.present()
         timings["draw"] = now_ms() - start
         self.frames += 1
-        show_timings(element("style-timings"), timings)
+        show_timings(element("style-timings"), timings, kept)
         return {"width": int(overlay.width), "height": int(overlay.height),
                 "timings_ms": {k: round(v, 3) for k, v in timings.items()}}
 
