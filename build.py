@@ -11,8 +11,10 @@ and sets up what each command needs.
     python3 build.py segment [--backend B] [--model selfie|meet] IMAGE --out MASK.png
     python3 build.py stylize [--backend B] --style NAME [--mask person|background] [--max-side N] IMAGE --out OUT.png
     python3 build.py bench [--backend B] [--frames N] [--style-frames N] [--soak N] [--cold-runs N]
-                           [--results DIR] [--json]    time both pipelines against their models alone and
-                                                       a plain JavaScript page; start-up, bytes, soak
+                           [--network PROFILES] [--results DIR] [--json]
+                                                       time both pipelines against their models alone and
+                                                       a plain JavaScript page; start-up (on localhost, and
+                                                       the built site over a throttled link), bytes, soak
 
 Environment:
     PYODIDE_DIST   a local Pyodide distribution to self-host instead of the CDN (tests always self-host)

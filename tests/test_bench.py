@@ -16,7 +16,7 @@ from pylens_build.project import ROOT
 def test_bench_prints_and_writes_every_figure(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
-         "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--batch-images", "4",
+         "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--batch-images", "4", "--network", "broadband",
          "--results", str(tmp_path), "--json"],
         capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -73,6 +73,28 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     style = figures["segment_style"]
     assert (style["width"], style["height"], style["style_side"]) == (640, 480, 256)
     assert style["pipeline_ms"] > 0 and style["models_ms"] > 0
+    # The start as a visitor gets it, over the broadband link: every visit reaches the demo's boxes, the
+    # first over the wire with the whole site, the later ones from the service worker's cache; each
+    # response before the result between the navigation and the result.
+    network = figures["startup_network"]
+    assert list(network) == ["broadband"]
+    broadband = network["broadband"]
+    assert (broadband["down_mbit"], broadband["rtt_ms"]) == (20, 40)
+    first, second, third, plain = (*(broadband["app"][visit] for visit in ("first", "second", "third")),
+                                   broadband["plain"])
+    for visit in (first, second, third, plain):
+        assert visit["ms"] > 0 and visit["requests"] == len(visit["responses"])
+        assert visit["bytes"] == sum(size for *_, size in visit["responses"])
+        for _, asked, first_byte, last_byte, _ in visit["responses"]:
+            assert 0 <= asked <= first_byte <= last_byte and asked <= visit["ms"]
+    assert first["bytes"] > 10 * second["bytes"] and first["bytes"] > plain["bytes"]
+    paths = [path for path, *_ in first["responses"]]
+    assert "/pylens/pyodide/pyodide.asm.wasm" in paths and "/pylens/models/aizoo-face-mask/model.json" in paths
+    assert first["marks"][names.READY] < first["ms"]
+    assert broadband["first_visit_ratio"] == pytest.approx(first["ms"] / plain["ms"])
+    assert "start-up as a visitor gets it, broadband" in result.stdout
+    with Image.open(tmp_path / "bench-network.png") as chart:
+        assert chart.format == "PNG"
     # The readable table, and the results folder holding the same figures and the chart.
     assert "plain JavaScript pipeline" in result.stdout and "JS heap growth" in result.stdout
     assert json.loads((tmp_path / "bench.json").read_text()) == figures

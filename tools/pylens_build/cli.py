@@ -16,13 +16,15 @@ import summary
 
 from .batch import IMAGE_SUFFIXES, DetectPool, image_paths
 from .bench import run_bench
-from .bench.report import bench_chart, print_bench
+from .bench.network import startup_network
+from .bench.report import bench_chart, network_chart, print_bench, print_network
 from .fetch import write_atomically
 from .headless import HeadlessApp
 from .models import ensure_demos, ensure_models, model_cards
 from .project import BUILD, PYODIDE, ROOT, SetupError, log
 from .runtimes import ensure_chromium, ensure_dev_env, ensure_npm, ensure_pyodide, ensure_tfjs_bundle
 from .server import make_server, routes, serving, watched
+from .static_host import PROFILES
 from .static_site import DIST, build_site
 
 
@@ -140,6 +142,15 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     return image_to_png(args, names.STYLIZE_IMAGE, "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
 
 
+def network_profiles(text: str) -> list[str]:
+    """`--network`'s value: link profiles by name, comma-separated."""
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in PROFILES]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose among {', '.join(PROFILES)}, not {text!r}")
+    return chosen
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
@@ -148,12 +159,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     with (serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated,
           serving([("/pylens/", site)], isolated=False) as built_site):  # as a GitHub Pages project site
         figures = run_bench(args, url, not_isolated, built_site + "pylens/")
+    figures["startup_network"] = startup_network(site, pyodide_dist, args.network)
     print_bench(figures)
+    print_network(figures["startup_network"])
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     write_atomically(results / "bench.json", (json.dumps(figures, indent=2) + "\n").encode())
     bench_chart(figures, results / "bench.png")
-    log(f"wrote {results / 'bench.json'} and {results / 'bench.png'}")
+    network_chart(figures["startup_network"], results / "bench-network.png")
+    log(f"wrote {results / 'bench.json'}, {results / 'bench.png'} and {results / 'bench-network.png'}")
     if args.json:
         print(json.dumps(figures))
     return 0
@@ -208,6 +222,9 @@ def main(argv: list[str]) -> int:
                        help="how long each view's webcam loop runs while the main thread is watched")
     bench.add_argument("--batch-images", type=int, default=24, metavar="N",
                        help="images (the demo photos in turn) detected by one page, then by two in parallel")
+    bench.add_argument("--network", type=network_profiles, default=list(PROFILES), metavar="PROFILE[,PROFILE]",
+                       help="the links the built site's start is measured over, as a visitor's "
+                            f"(default {','.join(PROFILES)})")
     bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",
                        help="where to write bench.json and bench.png (default results/)")
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")

@@ -62,6 +62,7 @@ POLICY_REPORTS = "/__policy-reports"  # where the browser posts Content Security
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
+    cache_control = "no-cache"  # edited files are never taken from the browser's cache
     extensions_map = {
         **http.server.SimpleHTTPRequestHandler.extensions_map,
         ".mjs": "text/javascript",
@@ -153,7 +154,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
                 state, idle = now, 0.0
 
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Cache-Control", self.cache_control)
         if self.isolated:  # cross-origin isolation: SharedArrayBuffer, so tf.js's wasm backend can use threads
             self.send_header("Cross-Origin-Opener-Policy", "same-origin")
             self.send_header("Cross-Origin-Embedder-Policy", "credentialless")

@@ -1,10 +1,13 @@
-"""The bench's figures as tables on stdout and as one chart (bench.png)."""
+"""The bench's figures as tables on stdout and as charts (bench.png, bench-network.png)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from names import PICTURE_SHOWN, PYSCRIPT_LOADING_PYODIDE, READY
+
 from .assets import BENCH_IMAGE
+from .network import FIRST_VISIT_S
 
 
 def print_rows(title: str, rows: list[tuple]) -> None:
@@ -162,3 +165,69 @@ def bench_chart(figures: dict, out: Path) -> None:
     fig.savefig(out, dpi=100)
     plt.close(fig)
 
+
+
+def print_network(network: dict) -> None:
+    for profile, run in network.items():
+        link = "no limit" if run["down_mbit"] is None else f"{run['down_mbit']} Mbit/s, {run['rtt_ms']} ms round trip"
+        app, plain = run["app"], run["plain"]
+
+        def visit(label: str, figures: dict) -> list[tuple]:
+            requests = figures["requests"]
+            return [(label, figures["ms"]),
+                    (f"  bytes over the wire before the result ({requests} requests)", figures["bytes"] / 1e6, "MB")]
+
+        print_rows(f"start-up as a visitor gets it, {profile} ({link}): the built site from a static host (gzip, "
+                   "no COOP/COEP), automatic backend, wall clock from navigation to the demo's boxes listed", [
+            *visit("app, first visit (the service worker's reload included)", app["first"]),
+            *visit(f"app, second visit (after a first visit of {FIRST_VISIT_S} s)", app["second"]),
+            *visit("app, third visit", app["third"]),
+            *visit("plain tf.js page, first visit", plain),
+            ("app, first visit / plain tf.js page", run["first_visit_ratio"], "×"),
+            ("app / plain tf.js page, bytes before the first result", run["bytes_ratio"], "×"),
+        ])
+
+
+def network_chart(network: dict, out: Path) -> None:
+    """The first visit's responses over the first profile's link, each from when it was asked for
+    to its first byte (waiting) and to its last (transfer), with the page's marks: what waited on
+    what; and each profile's visits beside the plain tf.js page's."""
+    import matplotlib  # noqa: PLC0415 — installed by ensure_dev_env
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    profile, run = next(iter(network.items()))
+    first = run["app"]["first"]
+    responses = sorted(first["responses"], key=lambda response: response[1])
+    fig, (visits_ax, path_ax) = plt.subplots(2, 1, figsize=(12, 4 + 0.16 * len(responses)), layout="constrained",
+                                             height_ratios=(1, 0.16 * len(responses) + 1))
+    rows = [(f"{name}: {label}", figures["ms"]) for name, each in network.items()
+            for label, figures in (("app, first visit", each["app"]["first"]), ("second", each["app"]["second"]),
+                                   ("third", each["app"]["third"]), ("plain tf.js page", each["plain"]))]
+    bars = visits_ax.barh([label for label, _ in rows], [ms for _, ms in rows],
+                          color=["#f0db4f" if "plain" in label else "#3776ab" for label, _ in rows])
+    visits_ax.bar_label(bars, fmt="%.0f ms", padding=3, fontsize=8)
+    visits_ax.invert_yaxis()
+    visits_ax.tick_params(labelsize=8)
+    visits_ax.set_title("navigation to the demo's boxes listed, wall clock, by link", fontsize=10)
+    visits_ax.set_xlabel("ms")
+    visits_ax.margins(x=0.1)
+    for row, (_, asked, first_byte, last_byte, size) in enumerate(responses):
+        path_ax.barh(row, first_byte - asked, left=asked, color="#cccccc", height=0.7)
+        path_ax.barh(row, max(last_byte - first_byte, 1), left=first_byte, color="#3776ab", height=0.7)
+        if size >= 100_000:
+            path_ax.text(last_byte, row, f" {size / 1e6:.2f} MB", va="center", fontsize=6)
+    path_ax.set_yticks(range(len(responses)), [path.rsplit("/", 1)[-1] or path for path, *_ in responses], fontsize=6)
+    path_ax.invert_yaxis()
+    for name in (PYSCRIPT_LOADING_PYODIDE, PICTURE_SHOWN, READY):
+        if name in first["marks"]:
+            path_ax.axvline(first["marks"][name], color="#888888", lw=0.8, ls=":")
+            path_ax.text(first["marks"][name], -1, name, fontsize=7, rotation=0, va="bottom")
+    path_ax.axvline(first["ms"], color="black", lw=1, ls="--")
+    path_ax.text(first["ms"], -1, f" boxes listed, {first['ms']:.0f} ms", fontsize=7, va="bottom")
+    path_ax.set_xlabel("ms after navigation (grey: waiting for the first byte; blue: transfer)")
+    path_ax.set_title(f"app, first visit over {profile}: every response before the result, in the order asked "
+                      f"({first['requests']} requests, {first['bytes'] / 1e6:.1f} MB)", fontsize=10)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
