@@ -219,13 +219,12 @@ def network_chart(network: dict, out: Path) -> None:
         if size >= 100_000:
             path_ax.text(last_byte, row, f" {size / 1e6:.2f} MB", va="center", fontsize=6)
     path_ax.set_yticks(range(len(responses)), [path.rsplit("/", 1)[-1] or path for path, *_ in responses], fontsize=6)
-    path_ax.invert_yaxis()
-    for name in (PYSCRIPT_LOADING_PYODIDE, PICTURE_SHOWN, READY):
-        if name in first["marks"]:
-            path_ax.axvline(first["marks"][name], color="#888888", lw=0.8, ls=":")
-            path_ax.text(first["marks"][name], -1, name, fontsize=7, rotation=0, va="bottom")
-    path_ax.axvline(first["ms"], color="black", lw=1, ls="--")
-    path_ax.text(first["ms"], -1, f" boxes listed, {first['ms']:.0f} ms", fontsize=7, va="bottom")
+    marked = [(name, first["marks"][name]) for name in (PICTURE_SHOWN, PYSCRIPT_LOADING_PYODIDE, READY)
+              if name in first["marks"]] + [(f"boxes listed, {first['ms']:.0f} ms", first["ms"])]
+    for step, (name, at) in enumerate(marked):  # each label on a line of its own, above the requests
+        path_ax.axvline(at, color="black" if step == len(marked) - 1 else "#888888", lw=0.8, ls="--")
+        path_ax.text(at, -1.5 - 1.5 * step, f" {name}", fontsize=7, va="center")
+    path_ax.set_ylim(len(responses), -1.5 * len(marked) - 1)
     path_ax.set_xlabel("ms after navigation (grey: waiting for the first byte; blue: transfer)")
     path_ax.set_title(f"app, first visit over {profile}: every response before the result, in the order asked "
                       f"({first['requests']} requests, {first['bytes'] / 1e6:.1f} MB)", fontsize=10)
