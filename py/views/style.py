@@ -51,7 +51,8 @@ class StyleView:
             f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
             f'aria-checked="{str(card.id == self.style_id).lower()}" '
             f'tabindex="{0 if card.id == self.style_id else -1}" title="{escape(card.name)}">'
-            f'<img src="{escape(self.app.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64">'
+            f'<img src="{escape(self.app.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64" '
+            'loading="lazy">'  # fetched when the view first shows them, not on the way to the first result
             f"<span>{escape(card.name)}</span></button>"
             for card in self.style_cards.values())
         fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
