@@ -11,7 +11,7 @@ and sets up what each command needs.
     python3 build.py segment [--backend B] [--model selfie|meet] IMAGE --out MASK.png
     python3 build.py stylize [--backend B] --style NAME [--mask person|background] [--max-side N] IMAGE --out OUT.png
     python3 build.py bench [--backend B] [--frames N] [--style-frames N] [--soak N] [--cold-runs N]
-                           [--network PROFILES] [--results DIR] [--json]
+                           [--network PROFILES] [--only-network] [--results DIR] [--json]
                                                        time both pipelines against their models alone and
                                                        a plain JavaScript page; start-up (on localhost, and
                                                        the built site over a throttled link), bytes, soak

@@ -156,18 +156,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     pyodide_dist = prepare_site(self_host=True)
     site = BUILD / "bench-site"
     build_site(site, pyodide_dist)
-    with (serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated,
-          serving([("/pylens/", site)], isolated=False) as built_site):  # as a GitHub Pages project site
-        figures = run_bench(args, url, not_isolated, built_site + "pylens/")
-    figures["startup_network"] = startup_network(site, pyodide_dist, args.network)
-    print_bench(figures)
-    print_network(figures["startup_network"])
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    write_atomically(results / "bench.json", (json.dumps(figures, indent=2) + "\n").encode())
-    bench_chart(figures, results / "bench.png")
-    network_chart(figures["startup_network"], results / "bench-network.png")
-    log(f"wrote {results / 'bench.json'}, {results / 'bench.png'} and {results / 'bench-network.png'}")
+    if args.only_network:  # the start over the links alone, for trying a start-up change
+        figures = {"startup_network": startup_network(site, pyodide_dist, args.network)}
+        print_network(figures["startup_network"])
+        write_atomically(results / "bench-network.json", (json.dumps(figures, indent=2) + "\n").encode())
+        network_chart(figures["startup_network"], results / "bench-network.png")
+        log(f"wrote {results / 'bench-network.json'} and {results / 'bench-network.png'}")
+    else:
+        with (serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated,
+              serving([("/pylens/", site)], isolated=False) as built_site):  # as a GitHub Pages project site
+            figures = run_bench(args, url, not_isolated, built_site + "pylens/")
+        figures["startup_network"] = startup_network(site, pyodide_dist, args.network)
+        print_bench(figures)
+        print_network(figures["startup_network"])
+        write_atomically(results / "bench.json", (json.dumps(figures, indent=2) + "\n").encode())
+        bench_chart(figures, results / "bench.png")
+        network_chart(figures["startup_network"], results / "bench-network.png")
+        log(f"wrote {results / 'bench.json'}, {results / 'bench.png'} and {results / 'bench-network.png'}")
     if args.json:
         print(json.dumps(figures))
     return 0
@@ -225,6 +232,8 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--network", type=network_profiles, default=list(PROFILES), metavar="PROFILE[,PROFILE]",
                        help="the links the built site's start is measured over, as a visitor's "
                             f"(default {','.join(PROFILES)})")
+    bench.add_argument("--only-network", action="store_true",
+                       help="only the start over the links; writes bench-network.json and bench-network.png")
     bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",
                        help="where to write bench.json and bench.png (default results/)")
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
