@@ -2,9 +2,11 @@
 and a link that takes a round trip per response and shares one bandwidth."""
 
 import gzip
+import http.client
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from pylens_build.static_host import Link, static_hosting
@@ -73,3 +75,18 @@ def test_the_link_takes_its_round_trips_and_shares_its_bandwidth(tmp_path):
         for thread in both:
             thread.join()
         assert time.monotonic() - started >= 0.4
+
+
+def test_a_connection_is_kept_for_the_next_requests(tmp_path):
+    (tmp_path / "a.txt").write_text("a" * 1000)
+    (tmp_path / "b.txt").write_text("b" * 1000)
+    with static_hosting([("/", tmp_path)], Link(down_mbit=None, rtt_ms=100)) as (url, log):
+        connection = http.client.HTTPConnection(urllib.parse.urlsplit(url).netloc)
+        started = time.monotonic()
+        for name in ("a.txt", "b.txt", "a.txt"):
+            connection.request("GET", "/" + name)
+            response = connection.getresponse()
+            assert response.status == 200 and response.read() == (tmp_path / name).read_bytes()
+        # The handshake's two round trips once, then one round trip a request.
+        assert 0.5 <= time.monotonic() - started < 0.75
+        connection.close()

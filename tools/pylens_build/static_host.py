@@ -1,7 +1,8 @@
 """Serving as a visitor's browser meets a static host: through a link of a named profile (one
 bandwidth shared by every request, a round trip before each response and two for each new
-connection), with gzip and the cache headers GitHub Pages sends, and no COOP/COEP headers. Every
-response is logged: when it was asked for, when its first and last bytes left, how many bytes."""
+connection, which is kept open for the next requests), with gzip and the cache headers GitHub
+Pages sends, and no COOP/COEP headers. Every response is logged: when it was asked for, when its
+first and last bytes left, how many bytes."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ class Response:
 
 class StaticHostHandler(SiteHandler):
     cache_control = CACHE_CONTROL
+    protocol_version = "HTTP/1.1"  # connections kept alive: a host's handshakes are not paid per file
 
     def __init__(self, *args, link: Link, log: list[Response], **kwargs):
         self.link = link
