@@ -49,7 +49,7 @@ if (crossOriginIsolated) {
 } else {
   window.pylensConnect = connect;  // site/start.mjs on this page calls it
 }
-document.body.append(script);
+const startPython = () => document.body.append(script);  // at the end of this module (see isolation)
 
 // ---- the headless API: window.pylens forwards each method Python names to Python
 let lastStats = "null";
@@ -518,18 +518,35 @@ function fromPython({ data }) {
   }
 }
 
-// ---- offline use: the built site (build.py build) sets this to its version; the development
-// server leaves it null, so that edited files are never served from a cache.
+// ---- offline use and isolation: the built site (build.py build) sets this to its version; the
+// development server leaves it null, so that edited files are never served from a cache.
 const SITE_VERSION = null;
+const ISOLATING = "pylens-isolating";
+const ISOLATION_WAIT_MS = 5000;
+// The built site's first visit is not yet served by its service worker (site/sw.js), so not
+// cross-origin isolated: the page reloads as soon as the worker is ready, without starting Python
+// first (in a worker, with wasm threads, it starts after the reload), and asks the worker to download
+// the first result's files meanwhile. A browser that cannot be isolated, or a worker not ready in
+// time, gets Python on the page after the reload (PyScript takes its script as the page loads).
+async function reloadIsolated(registered) {
+  try {
+    const registration = await Promise.race([registered.then(() => navigator.serviceWorker.ready),
+      new Promise((_, fail) => {
+        setTimeout(() => fail(new Error(`the service worker was not ready within ${ISOLATION_WAIT_MS / 1000} s`)),
+                   ISOLATION_WAIT_MS);
+      })]);
+    registration.active.postMessage("fetch-first-result");
+  } catch (error) {
+    console.warn("Not cross-origin isolated: Python runs on the page.", error);
+  }
+  sessionStorage.setItem(ISOLATING, "1");  // whatever the reload brings, its Python starts at once
+  location.reload();
+}
 if (SITE_VERSION && "serviceWorker" in navigator) {
-  navigator.serviceWorker.register("./sw.js").then(() => {
-    // The first visit is not yet served by the worker: reload once it is, to become
-    // cross-origin isolated (Python off the main thread, wasm threads). Not on a browser that cannot be.
-    if (!crossOriginIsolated && !sessionStorage.getItem("pylens-isolating")) {
-      navigator.serviceWorker.ready.then(() => {
-        sessionStorage.setItem("pylens-isolating", "1");
-        location.reload();
-      });
-    }
-  }, (error) => console.warn("The offline cache could not be set up:", error));
+  const registered = navigator.serviceWorker.register("./sw.js");
+  registered.catch((error) => console.warn("The offline cache could not be set up:", error));
+  if (!crossOriginIsolated && !sessionStorage.getItem(ISOLATING)) reloadIsolated(registered);
+  else startPython();
+} else {
+  startPython();
 }

@@ -3,7 +3,9 @@ and self-hosted, a whole session (photo, demo, webcam, both views) makes no requ
 and nothing breaks the page's Content Security Policy."""
 
 import base64
+import collections
 import hashlib
+import json
 import re
 import time
 from pathlib import Path
@@ -13,11 +15,13 @@ from playwright.sync_api import expect
 
 import samples
 from pylens_build import server
+from pylens_build.bench.network import demo_result
 from pylens_build.cli import prepare_site
 from pylens_build.headless import BACKEND_FLAGS, SOFTWARE_GPU_FLAGS, HeadlessApp, launch_chromium
 from pylens_build.models import model_cards
 from pylens_build.project import PYODIDE, ROOT
 from pylens_build.server import SiteHandler, serving
+from pylens_build.static_host import PROFILES, Link, static_hosting
 from pylens_build.static_site import DIST, build_site, stamp_version
 from test_webcam import FAKE_CAMERA
 
@@ -131,6 +135,33 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports,
         # Nor in its workers (see the next test).
         assert reports_after_a_violation_from_each_worker(app, policy_reports, "settled") == []
     policy_reports.clear()
+
+
+@pytest.mark.browser
+def test_a_first_visit_over_a_link_takes_each_file_once_and_python_s_runtime_first(dist):
+    """Over a visitor's link, from a static host: the page reloads to be cross-origin isolated without
+    starting Python before it, its service worker downloads the first result's files stage after stage,
+    and no file crosses the link twice."""
+    stages = json.loads(re.search(r"const FIRST_RESULT = (.*);", (dist / "sw.js").read_text())[1])
+    with static_hosting([("/" + SUB_PATH, dist)], Link(**PROFILES["broadband"]), compress_first=(dist,)) as (url, log):
+        browser = launch_chromium()
+        try:
+            page = browser.new_page()
+            page.goto(url + SUB_PATH, wait_until="commit")
+            demo_result(page)
+            assert page.evaluate("crossOriginIsolated")
+        finally:
+            browser.close()
+    asked = collections.Counter(response.path for response in log)
+    assert asked["/" + SUB_PATH] == 2  # the page, then the page reloaded
+    assert {path: count for path, count in asked.items() if count > 1 and not path.endswith(("/", "/sw.js"))} == {}
+    reloaded = [response.asked for response in log if response.path == "/" + SUB_PATH][1]
+    by_file = {response.path.removeprefix("/" + SUB_PATH): response for response in log}
+    for python_file in ("pyscript.toml", "py/main.py"):
+        assert by_file[python_file].asked > reloaded, f"{python_file} asked for before the page reloaded"
+    for earlier, later in zip(stages, stages[1:], strict=False):
+        earlier_in = max(by_file[path].last_byte for path in earlier)
+        assert all(by_file[path].asked > earlier_in for path in later), (earlier, later)
 
 
 @pytest.mark.browser

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import shutil
+import tomllib
 from pathlib import Path
 
 from .models import model_cards
@@ -55,6 +57,7 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     if pyodide_dist is not None:
         copy(pyodide_dist, [*PYODIDE["sha256"], "pyodide-lock.json"], "pyodide")
     (stage / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
+    write_first_result(stage, "pyodide/" if pyodide_dist is not None else PYODIDE["cdn"])
     stamp_version(stage)
     shutil.rmtree(dest, ignore_errors=True)
     stage.rename(dest)
@@ -73,22 +76,60 @@ def with_cdn_integrity(page: str) -> str:
     return page.replace('  <link rel="icon"', f"  {tag}\n  <link rel=\"icon\"", 1)
 
 
+FIRST_RESULT_LIST = ("sw.js", "const FIRST_RESULT = [];")
+TFJS_WASM = "vendor/tfjs-backend-wasm/tfjs-backend-wasm-threaded-simd.wasm"  # the build an isolated page takes
+
+
+def first_result_files(site: Path, pyodide: str) -> list[list[str]]:
+    """What the page fetches for its first result, beyond the start's own modules, in the stages the
+    start needs it, as URLs relative to the site (Pyodide's may be absolute): Python's runtime; then
+    the packages PyScript hands Pyodide, tf.js, the app's Python and cards; then the default detector."""
+    config = tomllib.loads((site / "pyscript.toml").read_text())
+    wheels = [name for package in config["packages"] for name in PYODIDE["sha256"] if name.startswith(package + "-")]
+    detector = re.search(r'const DEFAULT_DETECTOR = "([^"]+)";', (site / "start.mjs").read_text())
+    if detector is None:
+        raise SetupError("site/start.mjs no longer names its DEFAULT_DETECTOR, whose files the first visit fetches")
+    folder = f"models/{detector[1]}/"
+    weights = [path for group in json.loads((site / folder / "model.json").read_text())["weightsManifest"]
+               for path in group["paths"]]
+    return [[*(pyodide + name for name in ("pyodide.mjs", "pyodide.asm.js", "pyodide-lock.json", "pyodide.asm.wasm",
+                                           "python_stdlib.zip")), "vendor/tfjs.mjs", TFJS_WASM],
+            [*(pyodide + wheel for wheel in wheels), *(source.removeprefix("./") for source in config["files"])],
+            [folder + "model.json", *(folder + path for path in weights)]]
+
+
+def write_first_result(site: Path, pyodide: str) -> None:
+    """The first result's files written into the service worker, which downloads them on a first visit."""
+    name, old = FIRST_RESULT_LIST
+    text = (site / name).read_text()
+    if old not in text:
+        raise SetupError(f"site/{name} no longer contains `{old}`, where build.py writes the first result's files")
+    files = json.dumps(first_result_files(site, pyodide))
+    (site / name).write_text(text.replace(old, f"const FIRST_RESULT = {files};"))
+
+
+# Where the site's version goes in the files that need it: the line as the sources have it (or as an
+# earlier stamp left it), and the line with the version.
+VERSION_LINES = {
+    "sw.js": (r'const VERSION = "[^"]*";', 'const VERSION = "{}";'),
+    "shell.js": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
+    "start.mjs": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
+}
+
+
 def stamp_version(site: Path) -> str:
     """Write the site's version, a digest of every file in it, into sw.js (which names its cache
     after it), shell.js (which registers sw.js only when there is one) and start.mjs (which keeps
     the snapshot of Python in that cache). Returns the version."""
     digest = hashlib.sha256()
-    stamped = ("sw.js", "shell.js", "start.mjs")
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in stamped):
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in VERSION_LINES):
         digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes())
-    for name in stamped:  # their own text, before the version goes in
-        digest.update((ROOT / "site" / name).read_bytes())
+    texts = {name: (site / name).read_text() for name in VERSION_LINES}
+    for name, (pattern, line) in VERSION_LINES.items():
+        if not re.search(pattern, texts[name]):
+            raise SetupError(f"site/{name} no longer contains `{line.format('')}`, where build.py writes the version")
+        digest.update(re.sub(pattern, line.format(""), texts[name]).encode())  # its text, whatever version it had
     version = digest.hexdigest()[:16]
-    for name, old, new in (("sw.js", 'const VERSION = "dev";', f'const VERSION = "{version}";'),
-                           ("shell.js", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";'),
-                           ("start.mjs", "const SITE_VERSION = null;", f'const SITE_VERSION = "{version}";')):
-        text = (ROOT / "site" / name).read_text()
-        if old not in text:
-            raise SetupError(f"site/{name} no longer contains `{old}`, where build.py writes the version")
-        (site / name).write_text(text.replace(old, new))
+    for name, (pattern, line) in VERSION_LINES.items():
+        (site / name).write_text(re.sub(pattern, line.format(version), texts[name], count=1))
     return version
