@@ -6,7 +6,7 @@
 //  - the channel to the page's shell (site/shell.js), and the page's address through it;
 //  - tf.js (vendor/tfjs.mjs) and the backend the page asks for (`?backend=`), else the fastest
 //    here (see useBackend);
-//  - the detector's files, downloaded (Python checks them and builds the model).
+//  - the detector's files, downloaded once Pyodide is up (Python checks them and builds the model).
 // Python takes them from `globalThis.pylensStart` (py/shell.py, py/tfbridge.py).
 // On the built site, a visit after the first restores Python from a memory snapshot instead of
 // starting it (site/snapshot.mjs makes it after the first result); a snapshot that does not restore
@@ -185,8 +185,6 @@ async function prefetchModel(id) {
   performance.mark("start: detector downloaded");
 }
 
-detector.then(prefetchModel).catch(() => {});
-
 // ---- Pyodide, for PyScript; on the built site, restored from a snapshot when there is one
 const pyodide = await import(PYODIDE_MODULE).catch((error) => {
   // Python cannot start (its runtime is unreachable, or refused as not the pinned bytes): the
@@ -211,7 +209,16 @@ function wholeSnapshot(bytes) {
   return magic === SNAPSHOT_MAGIC && heapStart < bytes.byteLength && (bytes.byteLength - heapStart) % 65536 === 0;
 }
 
+// PyScript's call. The detector's files are downloaded once Python's runtime and numpy are in, which
+// the start needs first: over a slow link the two would share it, and Python would start later, while
+// the model is only built after the app's imports.
 export async function loadPyodide(options) {
+  const python = await startPyodide(options);
+  detector.then(prefetchModel).catch(() => {});
+  return python;
+}
+
+async function startPyodide(options) {
   const stored = await storedSnapshot;
   const start = (more) => {
     const loading = pyodide.loadPyodide({ ...options, ...more, indexURL: PYODIDE_URL });
