@@ -24,7 +24,7 @@ from .models import ensure_demos, ensure_models, model_cards
 from .project import BUILD, PYODIDE, ROOT, SetupError, log
 from .runtimes import ensure_chromium, ensure_dev_env, ensure_npm, ensure_pyodide, ensure_tfjs_bundle
 from .server import make_server, routes, serving, watched
-from .static_host import PROFILES
+from .static_host import DEFAULT_PROFILES, PROFILES
 from .static_site import DIST, build_site
 
 
@@ -229,9 +229,9 @@ def main(argv: list[str]) -> int:
                        help="how long each view's webcam loop runs while the main thread is watched")
     bench.add_argument("--batch-images", type=int, default=24, metavar="N",
                        help="images (the demo photos in turn) detected by one page, then by two in parallel")
-    bench.add_argument("--network", type=network_profiles, default=list(PROFILES), metavar="PROFILE[,PROFILE]",
-                       help="the links the built site's start is measured over, as a visitor's "
-                            f"(default {','.join(PROFILES)})")
+    bench.add_argument("--network", type=network_profiles, default=list(DEFAULT_PROFILES), metavar="PROFILE[,PROFILE]",
+                       help=f"the links the built site's start is measured over, as a visitor's: {', '.join(PROFILES)} "
+                            f"(default {','.join(DEFAULT_PROFILES)})")
     bench.add_argument("--only-network", action="store_true",
                        help="only the start over the links; writes bench-network.json and bench-network.png")
     bench.add_argument("--results", default=str(ROOT / "results"), metavar="DIR",

@@ -51,11 +51,13 @@ class Link:
         time.sleep(max(0.0, done - now))
 
 
-# The links `build.py bench` measures a visitor's start over: name -> Link's figures.
+# The links `build.py bench` can measure a visitor's start over: name -> Link's figures.
 PROFILES = {
     "broadband": {"down_mbit": 20, "rtt_ms": 40},
     "unthrottled": {"down_mbit": None, "rtt_ms": 0},
+    "mobile": {"down_mbit": 5, "rtt_ms": 100},  # a fair 4G signal: the first visit's bytes take 20 s
 }
+DEFAULT_PROFILES = ("broadband", "unthrottled")  # what it measures unless told
 
 
 @dataclass
