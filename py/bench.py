@@ -81,8 +81,8 @@ async def face_mask(detector: SsdDetector, source, width: int, height: int, fram
 
 async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
     """Medians over `frames` frames of the segment-and-stylize view's stages on a canvas, drawn and
-    shown, and of its two models alone (predict on a ready input and wait for the result),
-    alternating the two."""
+    shown (none using the outputs kept for a still picture), and of its two models alone (predict on
+    a ready input and wait for the result), alternating the two."""
     await view.prepare()
     settings = view.settings
     segmenter, stylizer = view.loaded[view.segmenter_id], view.loaded[view.style_id]
@@ -98,6 +98,7 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
         own = (await predict_and_read_ms(segmenter.model, seg_input, segmenter.card)
                + await predict_and_read_ms(stylizer.model, style_input, stylizer.card))
         timings: dict[str, float] = {}
+        view.drop_kept()  # each frame a new picture, as the webcam's: both networks run
         await view.run_frame(source, timings)
         if i >= warm_up:
             models.append(own)

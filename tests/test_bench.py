@@ -73,6 +73,9 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     style = figures["segment_style"]
     assert (style["width"], style["height"], style["style_side"]) == (640, 480, 256)
     assert style["pipeline_ms"] > 0 and style["models_ms"] > 0
+    # Every stage of a frame measured, the networks' included: none is a still picture's kept output.
+    assert set(style["stages_ms"]) == {"capture", "segmentation", "style_transfer", "blend", "draw"}
+    assert style["pipeline_ms"] >= style["stages_ms"]["style_transfer"] > 0
     # The start as a visitor gets it, over the broadband link: every visit reaches the demo's boxes, the
     # first over the wire with the whole site, the later ones from the service worker's cache; each
     # response before the result between the navigation and the result.
