@@ -82,8 +82,9 @@ TFJS_WASM = "vendor/tfjs-backend-wasm/tfjs-backend-wasm-threaded-simd.wasm"  # t
 
 def first_result_files(site: Path, pyodide: str) -> list[list[str]]:
     """What the page fetches for its first result, beyond the start's own modules, in the stages the
-    start needs it, as URLs relative to the site (Pyodide's may be absolute): Python's runtime; then
-    the packages PyScript hands Pyodide, tf.js, the app's Python and cards; then the default detector."""
+    start needs it, as URLs relative to the site (Pyodide's may be absolute): Python's runtime and
+    tf.js (whose start fits in the wait for the runtime); then the packages PyScript hands Pyodide,
+    the app's Python and cards; then the default detector."""
     config = tomllib.loads((site / "pyscript.toml").read_text())
     wheels = [name for package in config["packages"] for name in PYODIDE["sha256"] if name.startswith(package + "-")]
     detector = re.search(r'const DEFAULT_DETECTOR = "([^"]+)";', (site / "start.mjs").read_text())
