@@ -8,10 +8,11 @@ sets up and calls; the app and its tests never import this module.
                                                         IN and OUT are .npy, [height, width, 3] float32
 
 `build` turns a TensorFlow frozen graph, or a fast-style-transfer checkpoint rebuilt here as a
-TensorFlow graph, into a tf.js graph model (model.json and weight shards). Each job is a card's
-[convert] section ("from", "graph", "outputs", "quantize") with the folder of its verified
-sources ("sources") and the folder to write ("out"); a fast-style job may also name a JPEG
-("thumbnail") to stylize into the style's picker thumbnail, thumbnail.png.
+TensorFlow graph, into a tf.js graph model (model.json and weight shards), or stores a tf.js
+layers model's weights anew (quantized). Each job is a card's [convert] section ("from", "graph",
+"model", "outputs", "quantize") with the folder of its verified sources ("sources") and the folder
+to write ("out"); a fast-style job may also name a JPEG ("thumbnail") to stylize into the style's
+picker thumbnail, thumbnail.png.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2  # noqa: E402
+from tensorflowjs.converters import converter as tfjs_converter  # noqa: E402
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_convert  # noqa: E402
 
 INSTANCE_NORM_EPSILON = 1e-3
@@ -123,16 +125,20 @@ def frozen_style_graph(sources: Path, dest: Path) -> str:
 def convert(job: dict) -> None:
     sources, out = Path(job["sources"]), Path(job["out"])
     quantization = {job["quantize"]: "*"} if job["quantize"] else None
-    with tempfile.TemporaryDirectory() as tmp:
-        if job["from"] == "tf-frozen-graph":
-            graph, outputs = sources / job["graph"], list(job["outputs"])
-        elif job["from"] == "fast-style-checkpoint":
-            graph = Path(tmp, "fast_style.pb")
-            outputs = [frozen_style_graph(sources, graph)]
-        else:
-            raise ValueError(f"unknown conversion: {job['from']}")
-        tfjs_convert.convert_tf_frozen_model(str(graph), ",".join(outputs), str(out),
-                                             quantization_dtype_map=quantization)
+    if job["from"] == "tfjs-layers-model":
+        tfjs_converter.dispatch_tensorflowjs_to_tensorflowjs_conversion(
+            str(sources / job["model"]), str(out), quantization_dtype_map=quantization)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            if job["from"] == "tf-frozen-graph":
+                graph, outputs = sources / job["graph"], list(job["outputs"])
+            elif job["from"] == "fast-style-checkpoint":
+                graph = Path(tmp, "fast_style.pb")
+                outputs = [frozen_style_graph(sources, graph)]
+            else:
+                raise ValueError(f"unknown conversion: {job['from']}")
+            tfjs_convert.convert_tf_frozen_model(str(graph), ",".join(outputs), str(out),
+                                                 quantization_dtype_map=quantization)
     if job.get("thumbnail"):
         write_thumbnail(sources, Path(job["thumbnail"]), out / "thumbnail.png")
     # The converter writes protobuf maps in no fixed order; sorted keys make the same inputs the same bytes.

@@ -19,7 +19,7 @@ class CardError(ValueError):
 
 MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
 TASKS = ("detection", "segmentation", "style")
-CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint")
+CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint", "tfjs-layers-model")
 QUANTIZATIONS = ("float16", "uint8")
 ACTIVATIONS = ("none", "softmax")
 DETECTOR_FAMILIES = ("ssd",)  # how a detector's outputs become boxes: py/detector.py DETECTORS
@@ -36,13 +36,20 @@ class Sources:
 
 @dataclass(frozen=True)
 class Conversion:
-    """How `build.py models` turns the sources into a tf.js graph model."""
+    """How `build.py models` turns the sources into the served tf.js model: a graph model, or for
+    tfjs-layers-model the same layers model with its weights stored as `quantize`."""
 
     kind: str
     graph: str | None  # tf-frozen-graph: the .pb source file
+    model: str | None  # tfjs-layers-model: the source model's JSON file
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]  # node names, in the order of the model's outputs
     quantize: str | None
+    sha256: dict[str, str]  # the converted files, where the card pins them (the converter's bytes are fixed)
+
+    @property
+    def format(self) -> str:
+        return "tfjs-layers" if self.kind == "tfjs-layers-model" else "tfjs-graph"
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,9 @@ class ModelCard:
 
     @property
     def served_checksums(self) -> dict[str, str]:
-        """sha256 of each served file the card knows: all of them when served as downloaded."""
-        return {} if self.conversion else dict(self.sources.sha256)
+        """sha256 of each served file the card knows: all of them when served as downloaded, the
+        pinned ones when converted."""
+        return dict(self.conversion.sha256) if self.conversion else dict(self.sources.sha256)
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,11 @@ def _sources(table: dict, where: str) -> Sources:
     url = _get(table, "url", str, where)
     if not url.startswith("https://") or not url.endswith("/"):
         raise CardError(f"{where}: 'url' must be an https:// folder address ending in '/'")
+    return Sources(url, _get(table, "mirror", str, where), _checksums(table, where))
+
+
+def _checksums(table: dict, where: str) -> dict[str, str]:
+    """The table's non-empty 'sha256': file name -> lower-case hexadecimal digest."""
     checksums = _get(table, "sha256", dict, where)
     if not checksums:
         raise CardError(f"{where}: 'sha256' lists no files")
@@ -188,25 +201,31 @@ def _sources(table: dict, where: str) -> Sources:
             raise CardError(f"{where}: '{file}' must be a plain file name")
         if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha.lower()):
             raise CardError(f"{where}: the sha256 of '{file}' must be 64 hexadecimal digits")
-    return Sources(url, _get(table, "mirror", str, where),
-                   {file: sha.lower() for file, sha in checksums.items()})
+    return {file: sha.lower() for file, sha in checksums.items()}
 
 
 def _conversion(table: dict, sources: Sources, where: str) -> Conversion:
     kind = _choice(table, "from", CONVERTERS, where)
-    graph = None
+    graph = model = None
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    quantize = _choice(table, "quantize", QUANTIZATIONS, where) if "quantize" in table else None
     if kind == "tf-frozen-graph":
         graph = _get(table, "graph", str, where)
         if graph not in sources.sha256:
             raise CardError(f"{where}: graph '{graph}' is not one of the card's source files")
         inputs = _names(table, "inputs", where)
         outputs = _names(table, "outputs", where)
+    elif kind == "tfjs-layers-model":
+        model = _get(table, "model", str, where)
+        if model not in sources.sha256:
+            raise CardError(f"{where}: model '{model}' is not one of the card's source files")
+        if quantize is None:
+            raise CardError(f"{where}: a tfjs-layers-model conversion stores the weights anew and needs 'quantize'")
     elif "manifest.json" not in sources.sha256:
         raise CardError(f"{where}: a fast-style checkpoint needs 'manifest.json' among the source files")
-    quantize = _choice(table, "quantize", QUANTIZATIONS, where) if "quantize" in table else None
-    return Conversion(kind, graph, inputs, outputs, quantize)
+    checksums = _checksums(table, where) if "sha256" in table else {}
+    return Conversion(kind, graph, model, inputs, outputs, quantize, checksums)
 
 
 def _input(data: dict, origin: str) -> tuple[int, int, float]:
@@ -283,8 +302,9 @@ def parse_card(text: str, origin: str = "model card") -> ModelCard:
     conversion = _conversion(data["convert"], sources, f"{origin}: convert") if "convert" in data else None
     if conversion:
         entry = "model.json"  # what the converter writes
-        if fmt != "tfjs-graph":
-            raise CardError(f"{origin}: model.format of a converted model must be tfjs-graph")
+        if fmt != conversion.format:
+            raise CardError(f"{origin}: model.format of a model converted from {conversion.kind} "
+                            f"must be {conversion.format}")
     else:
         entry = _get(model, "entry", str, f"{origin}: model")
         if entry not in sources.sha256:

@@ -9,7 +9,8 @@ from PIL import Image
 
 import names
 from pylens_build.bench.startup import APP_PHASES, JS_PHASES
-from pylens_build.project import ROOT
+from pylens_build.models import model_cards, original_model
+from pylens_build.project import BUILD, ROOT
 
 
 @pytest.mark.browser
@@ -93,6 +94,13 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     assert first["bytes"] > 10 * second["bytes"] and first["bytes"] > plain["bytes"]
     paths = [path for path, *_ in first["responses"]]
     assert "/pylens/pyodide/pyodide.asm.wasm" in paths and "/pylens/models/aizoo-face-mask/model.json" in paths
+    # The app's detector weights as served (float16); the plain page's as published (float32), as the original demo's.
+    weights = "models/aizoo-face-mask/group1-shard1of1.bin"
+    sizes = {path: size for path, *_, size in first["responses"] + plain["responses"]}
+    assert sizes["/pylens/" + weights] == (BUILD / weights).stat().st_size
+    detector = next(card for card in model_cards() if card.id == "aizoo-face-mask")
+    assert sizes["/" + weights] == (original_model(detector) / "group1-shard1of1.bin").stat().st_size
+    assert sizes["/pylens/" + weights] < sizes["/" + weights]
     assert first["marks"][names.READY] < first["ms"]
     assert broadband["first_visit_ratio"] == pytest.approx(first["ms"] / plain["ms"])
     assert "start-up as a visitor gets it, broadband" in result.stdout

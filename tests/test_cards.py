@@ -33,7 +33,12 @@ def test_face_mask_cards():
     assert (layers.score_threshold, layers.iou_threshold, layers.max_detections) == (0.5, 0.5, 100)
     assert layers.anchors.feature_maps == ((33, 33), (17, 17), (9, 9), (5, 5), (3, 3))
     assert set(layers.sources.sha256) == {"model.json", "group1-shard1of1.bin"}
-    assert layers.conversion is None and layers.served_checksums == layers.sources.sha256
+    # Served as its authors' layers model with the weights stored as float16, checked by pinned checksums.
+    assert (layers.conversion.kind, layers.conversion.model, layers.conversion.quantize) == \
+        ("tfjs-layers-model", "model.json", "float16")
+    assert layers.format == "tfjs-layers" and layers.entry == "model.json"
+    assert layers.served_checksums == layers.conversion.sha256
+    assert set(layers.served_checksums) == {"model.json", "group1-shard1of1.bin"}
     # The graph card converts the frozen graph and post-processes exactly like the layers card.
     assert graph.conversion.kind == "tf-frozen-graph" and graph.conversion.graph == "face_mask_detection.pb"
     assert graph.format == "tfjs-graph" and graph.entry == "model.json" and graph.served_checksums == {}
@@ -63,7 +68,11 @@ def test_style_and_segmentation_cards():
     (FACE_MASK, ("feature_maps = [33, 17, 9, 5, 3]", "feature_maps = [33, 17, 9, 5]"), "one entry per feature map"),
     (FACE_MASK, ("feature_maps = [33, 17", "feature_maps = [-33, 17"), "positive integer"),
     (FACE_MASK, ('"model.json" = "fb84', '"model.json" = "zz84'), "sha256 of 'model.json' must be 64 hexadecimal"),
-    (FACE_MASK, ('entry = "model.json"', 'entry = "other.json"'), "not one of the card's source files"),
+    (SELFIE, ('entry = "selfie.json"', 'entry = "other.json"'), "not one of the card's source files"),
+    (FACE_MASK, ('model = "model.json"', 'model = "other.json"'), "not one of the card's source files"),
+    (FACE_MASK, ('quantize = "float16"\n', ""), "needs 'quantize'"),
+    (FACE_MASK, ('format = "tfjs-layers"', 'format = "tfjs-graph"'), "from tfjs-layers-model must be tfjs-layers"),
+    (FACE_MASK, ('"model.json" = "cc09', '"model.json" = "cc0'), "sha256 of 'model.json' must be 64 hexadecimal"),
     (FACE_MASK, ('url = "https://raw', 'url = "http://raw'), "https:// folder address"),
     (FACE_MASK, ('mirror = "aizoo-face-mask"\n', ""), "missing field 'mirror'"),
     (FACE_MASK, ("max_detections = 100", "max_detections = true"), "must be a int"),
@@ -87,7 +96,7 @@ def test_style_and_segmentation_cards():
     (FACE_MASK, ("iou_threshold = 0.5", "iou_threshold = -0.1"), "iou_threshold must be between 0 and 1"),
     (FACE_MASK[:FACE_MASK.index("[[labels]]")], ('task = "detection"\n', 'task = "detection"\nlabels = []\n'),
      "'labels' is empty"),
-    (FACE_MASK, (FACE_MASK[FACE_MASK.index("[source.sha256]"):FACE_MASK.index("[model]")], "[source.sha256]\n\n"),
+    (FACE_MASK, (FACE_MASK[FACE_MASK.index("[source.sha256]"):FACE_MASK.index("[convert]")], "[source.sha256]\n\n"),
      "'sha256' lists no files"),
 ])
 def test_broken_card_names_the_problem(text, edit, message):

@@ -54,6 +54,16 @@ def test_conversion_is_reproducible_and_cached(tmp_path, sources, capfd):
     assert not list(tmp_path.glob(".*"))  # no work folders left behind
 
 
+def test_converted_bytes_other_than_the_card_pins_stop_the_build(tmp_path, sources):
+    face_mask = card("aizoo-face-mask")
+    made = face_mask.conversion.sha256["group1-shard1of1.bin"]
+    pins = {**face_mask.conversion.sha256, "group1-shard1of1.bin": "0" * 64}
+    wrong = dataclasses.replace(face_mask, conversion=dataclasses.replace(face_mask.conversion, sha256=pins))
+    with pytest.raises(SetupError, match=f"wrote group1-shard1of1.bin with sha256 {made}, but .* gives 0{{64}}"):
+        ensure_models([wrong], tmp_path, sources)
+    assert not list(tmp_path.iterdir())  # nothing served, no work folder left
+
+
 @pytest.fixture
 def mirror(tmp_path, monkeypatch):
     """A copy of the wave checkpoint's mirror folder, set as MODEL_MIRROR."""

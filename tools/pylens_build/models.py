@@ -71,7 +71,7 @@ def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
     for card in cards:
         work = dest_root / f".{card.id}.new"
         shutil.rmtree(work, ignore_errors=True)
-        jobs.append({"from": card.conversion.kind, "graph": card.conversion.graph,
+        jobs.append({"from": card.conversion.kind, "graph": card.conversion.graph, "model": card.conversion.model,
                      "outputs": card.conversion.outputs, "quantize": card.conversion.quantize,
                      "sources": str(sources_root / card.sources.mirror), "out": str(work),
                      "thumbnail": str(BUILD / "demos" / thumbnail_photo()["file"]) if card.task == "style" else None})
@@ -85,12 +85,37 @@ def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
         raise SetupError(f"model conversion failed:\n{result.stderr.strip()[-3000:]}")
     for card in cards:
         final, work, old = dest_root / card.id, dest_root / f".{card.id}.new", dest_root / f".{card.id}.old"
+        try:
+            check_converted(card, work)
+        except SetupError:
+            for left in cards:
+                shutil.rmtree(dest_root / f".{left.id}.new", ignore_errors=True)
+            raise
         (work / ".stamp").write_text(conversion_stamp(card))
         shutil.rmtree(old, ignore_errors=True)
         if final.exists():
             final.rename(old)
         work.rename(final)
         shutil.rmtree(old, ignore_errors=True)
+
+
+def check_converted(card, folder: Path) -> None:
+    """The converted files whose checksums the card pins are those bytes (the page checks them too)."""
+    for file, sha256 in card.conversion.sha256.items():
+        path = folder / file
+        got = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "no such file"
+        if got != sha256:
+            raise SetupError(f"models/{card.id}.toml: the converter wrote {file} with sha256 {got}, but "
+                             f"[convert.sha256] gives {sha256}; if the converter or its pins changed on "
+                             "purpose, put the new checksum in the card")
+
+
+def original_model(card, models_root: Path = BUILD / "models", sources_root: Path = BUILD / "sources") -> Path:
+    """The folder of a tf.js card's model as its authors publish it: the files it is re-quantized
+    from, or else the served ones."""
+    if card.conversion and card.conversion.kind == "tfjs-layers-model":
+        return sources_root / card.sources.mirror
+    return models_root / card.id
 
 
 def ensure_models(cards: list | None = None, dest_root: Path = BUILD / "models",

@@ -15,7 +15,7 @@ import urllib.parse
 from pathlib import Path
 
 from ..headless import HeadlessApp, launch_chromium
-from ..models import model_cards
+from ..models import model_cards, original_model
 from ..project import SetupError
 from ..server import routes
 from ..static_host import PROFILES, Link, Response, static_hosting
@@ -35,14 +35,17 @@ VISIT_STATE = f"""() => [performance.timeOrigin,
 def startup_network(site: Path, pyodide_dist: Path, profiles: list[str]) -> dict:
     """Each profile's figures: the app's visits and the plain page's, over that link."""
     figures = {}
+    detector = next(card for card in model_cards() if card.id == BENCH_DETECTOR)
     with tempfile.TemporaryDirectory() as pages:  # the plain page beside the site, at the top
         shutil.copyfile(PLAIN_JS_PAGE, Path(pages) / PLAIN_JS_PAGE.name)
         shutil.copyfile(JS_PIPELINE, Path(pages) / "js_pipeline.js")
-        table = [("/" + SITE_PATH, site), ("/", Path(pages)), *routes(pyodide_dist)]
+        # The plain page as the original demo is: the detector's float32 weights as published.
+        table = [("/" + SITE_PATH, site), ("/", Path(pages)), (f"/models/{detector.id}/", original_model(detector)),
+                 *routes(pyodide_dist)]
         for profile in profiles:
             with static_hosting(table, Link(**PROFILES[profile]), compress_first=(site,)) as (url, log):
                 app = app_visits(url + SITE_PATH, log)
-                plain = plain_page_visit(url, log)
+                plain = plain_page_visit(url, log, detector)
             figures[profile] = {**PROFILES[profile], "app": app, "plain": plain,
                                 "first_visit_ratio": app["first"]["ms"] / plain["ms"],
                                 "bytes_ratio": app["first"]["bytes"] / plain["bytes"]}
@@ -94,10 +97,9 @@ def demo_result(page) -> float:
     raise SetupError("the demo photo's boxes never came")
 
 
-def plain_page_visit(url: str, log: list[Response]) -> dict:
+def plain_page_visit(url: str, log: list[Response], card) -> dict:
     """The plain tf.js page's first visit in a fresh browser: navigation until the bench photo,
     fetched as the app fetches its demo, has its detections."""
-    card = next(card for card in model_cards() if card.id == BENCH_DETECTOR)
     query = urllib.parse.urlencode({"model": card.id, "spec": json.dumps(js_pipeline_spec(card))})
     browser = launch_chromium()
     try:

@@ -8,6 +8,7 @@ import json
 import urllib.parse
 
 from ..headless import HeadlessApp, launch_chromium, run_script
+from ..models import original_model
 from ..project import ROOT
 from .assets import BENCH_IMAGE, PLAIN_JS_PAGE
 from .startup import JS_PHASES, first_load
@@ -47,6 +48,9 @@ def plain_js_start(url: str, card) -> dict:
     try:
         page = browser.new_page()
         page.route(url + "js_pipeline.js", lambda route: route.fulfill(path=JS_PIPELINE))
+        original = original_model(card)  # the detector's weights as published (float32), as the original demo's
+        page.route(f"{url}models/{card.id}/*",
+                   lambda route: route.fulfill(path=original / route.request.url.rsplit("/", 1)[1]))
         page.route(lambda address: address.split("?")[0] == url + PLAIN_JS_PAGE.name,  # with its query
                    lambda route: route.fulfill(path=PLAIN_JS_PAGE))
         query = urllib.parse.urlencode({"model": card.id, "spec": json.dumps(js_pipeline_spec(card))})
