@@ -95,15 +95,16 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     paths = [path for path, *_ in first["responses"]]
     assert "/pylens/pyodide/pyodide.asm.wasm" in paths and "/pylens/models/aizoo-face-mask/model.json" in paths
     # The app's detector weights as served (float16); the plain page's as published (float32), as the original demo's.
-    weights = "models/aizoo-face-mask/group1-shard1of1.bin"
+    weights = "aizoo-face-mask/group1-shard1of1.bin"
     sizes = {path: size for path, *_, size in first["responses"] + plain["responses"]}
-    assert sizes["/pylens/" + weights] == (BUILD / weights).stat().st_size
+    assert sizes["/pylens/models/" + weights] == (BUILD / "models" / weights).stat().st_size
     detector = next(card for card in model_cards() if card.id == "aizoo-face-mask")
-    assert sizes["/" + weights] == (original_model(detector) / "group1-shard1of1.bin").stat().st_size
-    assert sizes["/pylens/" + weights] < sizes["/" + weights]
+    assert sizes["/originals/" + weights] == (original_model(detector) / "group1-shard1of1.bin").stat().st_size
+    assert sizes["/pylens/models/" + weights] < sizes["/originals/" + weights]
     assert first["marks"][names.READY] < first["ms"]
     assert broadband["first_visit_ratio"] == pytest.approx(first["ms"] / plain["ms"])
     assert "start-up as a visitor gets it, broadband" in result.stdout
+    assert json.loads((tmp_path / "bench-network.json").read_text()) == {"startup_network": network}
     with Image.open(tmp_path / "bench-network.png") as chart:
         assert chart.format == "PNG"
     # The readable table, and the results folder holding the same figures and the chart.

@@ -16,7 +16,9 @@ import summary
 
 from .batch import IMAGE_SUFFIXES, DetectPool, image_paths
 from .bench import run_bench
+from .bench.assets import BENCH_DETECTOR
 from .bench.network import startup_network
+from .bench.plain_js import originals_route
 from .bench.report import bench_chart, network_chart, print_bench, print_network
 from .fetch import write_atomically
 from .headless import HeadlessApp
@@ -151,6 +153,14 @@ def network_profiles(text: str) -> list[str]:
     return chosen
 
 
+def write_network(network: dict, results: Path) -> None:
+    """The start over the links, as bench-network.json and its chart."""
+    write_atomically(results / "bench-network.json",
+                     (json.dumps({"startup_network": network}, indent=2) + "\n").encode())
+    network_chart(network, results / "bench-network.png")
+    log(f"wrote {results / 'bench-network.json'} and {results / 'bench-network.png'}")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     ensure_dev_env()
     pyodide_dist = prepare_site(self_host=True)
@@ -161,11 +171,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.only_network:  # the start over the links alone, for trying a start-up change
         figures = {"startup_network": startup_network(site, pyodide_dist, args.network)}
         print_network(figures["startup_network"])
-        write_atomically(results / "bench-network.json", (json.dumps(figures, indent=2) + "\n").encode())
-        network_chart(figures["startup_network"], results / "bench-network.png")
-        log(f"wrote {results / 'bench-network.json'} and {results / 'bench-network.png'}")
+        write_network(figures["startup_network"], results)
     else:
-        with (serving(routes(pyodide_dist)) as url, serving(routes(pyodide_dist), isolated=False) as not_isolated,
+        detector = next(card for card in model_cards() if card.id == BENCH_DETECTOR)
+        with (serving([originals_route(detector), *routes(pyodide_dist)]) as url,
+              serving(routes(pyodide_dist), isolated=False) as not_isolated,
               serving([("/pylens/", site)], isolated=False) as built_site):  # as a GitHub Pages project site
             figures = run_bench(args, url, not_isolated, built_site + "pylens/")
         figures["startup_network"] = startup_network(site, pyodide_dist, args.network)
@@ -173,8 +183,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print_network(figures["startup_network"])
         write_atomically(results / "bench.json", (json.dumps(figures, indent=2) + "\n").encode())
         bench_chart(figures, results / "bench.png")
-        network_chart(figures["startup_network"], results / "bench-network.png")
-        log(f"wrote {results / 'bench.json'}, {results / 'bench.png'} and {results / 'bench-network.png'}")
+        log(f"wrote {results / 'bench.json'} and {results / 'bench.png'}")
+        write_network(figures["startup_network"], results)
     if args.json:
         print(json.dumps(figures))
     return 0

@@ -15,12 +15,12 @@ import urllib.parse
 from pathlib import Path
 
 from ..headless import HeadlessApp, launch_chromium
-from ..models import model_cards, original_model
+from ..models import model_cards
 from ..project import SetupError
 from ..server import routes
 from ..static_host import PROFILES, Link, Response, static_hosting
 from .assets import BENCH_DETECTOR, BENCH_IMAGE, PLAIN_JS_PAGE
-from .plain_js import JS_PIPELINE, js_pipeline_spec
+from .plain_js import JS_PIPELINE, js_pipeline_spec, originals_route
 from .startup import marks
 
 FIRST_VISIT_S = 20  # how long the first visit stays before the second: a fixed time, as a visitor's
@@ -39,9 +39,7 @@ def startup_network(site: Path, pyodide_dist: Path, profiles: list[str]) -> dict
     with tempfile.TemporaryDirectory() as pages:  # the plain page beside the site, at the top
         shutil.copyfile(PLAIN_JS_PAGE, Path(pages) / PLAIN_JS_PAGE.name)
         shutil.copyfile(JS_PIPELINE, Path(pages) / "js_pipeline.js")
-        # The plain page as the original demo is: the detector's float32 weights as published.
-        table = [("/" + SITE_PATH, site), ("/", Path(pages)), (f"/models/{detector.id}/", original_model(detector)),
-                 *routes(pyodide_dist)]
+        table = [("/" + SITE_PATH, site), ("/", Path(pages)), originals_route(detector), *routes(pyodide_dist)]
         for profile in profiles:
             with static_hosting(table, Link(**PROFILES[profile]), compress_first=(site,)) as (url, log):
                 app = app_visits(url + SITE_PATH, log)

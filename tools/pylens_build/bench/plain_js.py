@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
+from pathlib import Path
 
 from ..headless import HeadlessApp, launch_chromium, run_script
 from ..models import original_model
@@ -15,6 +16,15 @@ from .startup import JS_PHASES, first_load
 
 JS_PIPELINE = ROOT / "tests" / "js_reference.js"
 # tf.js as plain scripts (a global `tf`), for the plain JavaScript pages and pipelines the app is compared with.
+ORIGINALS = "/originals/"  # where PLAIN_JS_PAGE finds its detector
+
+
+def originals_route(card) -> tuple[str, Path]:
+    """The route that serves PLAIN_JS_PAGE the detector as its authors publish it (float32 weights),
+    as the original demo loads it, whatever the app serves."""
+    return (f"{ORIGINALS}{card.id}/", original_model(card))
+
+
 PLAIN_TFJS_SCRIPTS = ["./vendor/tfjs/tf.min.js", "./vendor/tfjs-backend-wasm/tf-backend-wasm.min.js",
                       "./vendor/tfjs-backend-webgpu/tf-backend-webgpu.min.js"]
 
@@ -48,9 +58,6 @@ def plain_js_start(url: str, card) -> dict:
     try:
         page = browser.new_page()
         page.route(url + "js_pipeline.js", lambda route: route.fulfill(path=JS_PIPELINE))
-        original = original_model(card)  # the detector's weights as published (float32), as the original demo's
-        page.route(f"{url}models/{card.id}/*",
-                   lambda route: route.fulfill(path=original / route.request.url.rsplit("/", 1)[1]))
         page.route(lambda address: address.split("?")[0] == url + PLAIN_JS_PAGE.name,  # with its query
                    lambda route: route.fulfill(path=PLAIN_JS_PAGE))
         query = urllib.parse.urlencode({"model": card.id, "spec": json.dumps(js_pipeline_spec(card))})
