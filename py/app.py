@@ -1,5 +1,5 @@
-"""The app's shell in Python: start-up, the backend menu, status and errors, the lock that keeps
-analyses one at a time, the views (py/views/) and the headless API (window.pylens).
+"""The app's shell in Python: start-up, the backend menu, the lock that keeps analyses one at a
+time, the views (py/views/) and the headless API (window.pylens); the page's services are py/page.py.
 
 A picture's path: a source (py/sources.py) puts upright pixels on the picture canvas -> the
 active view's `run_frame` (models on the device, post-processing in numpy) draws on the overlay
@@ -24,6 +24,7 @@ from pyscript import document, fetch, when, window
 from pyscript.ffi import to_js
 
 import names
+import page
 import shell
 import tfbridge
 from cards import CardError, ModelCard, parse_card
@@ -54,10 +55,6 @@ async def fetch_text(path: str) -> str:
     """A file of the site as it is on the server now (not from the browser's cache)."""
     response = await fetch(js.URL.new(path, str(window.location.href)).href, cache="no-store")
     return await response.text()
-
-
-def size_text(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
 
 
 class App:
@@ -103,7 +100,7 @@ class App:
         params = js.URLSearchParams.new(str(window.location.search))
         self.shell = shell.connect()
         try:
-            self.status("Starting TensorFlow.js…")
+            page.status("Starting TensorFlow.js…")
             await tfbridge.load_tfjs()
             await self.use_backend(params.get("backend"), at_start=True)
             window.performance.mark(names.BACKEND_READY)
@@ -115,8 +112,8 @@ class App:
         except Exception as exc:  # noqa: BLE001 — any start-up failure must reach the page
             message = str(exc) if isinstance(exc, (tfbridge.ModelLoadError, RuntimeError)) else repr(exc)
             window.console.error(traceback.format_exc())
-            self.status("The app could not start.")
-            self.show_error(message)
+            page.status("The app could not start.")
+            page.show_error(message)
             self.shell.send("failed", error=message)
             return
         self.backend_times = await tfbridge.kept_backend_times(self.mask.card.id)
@@ -138,7 +135,7 @@ class App:
         """The header's controls and each view's (the shell takes pictures and runs the camera): one
         listener on the page for each kind of event, whatever the controls (from a worker, every
         listener costs round trips to the page, on the way to the first result)."""
-        self.listen("click", {f"view-{name}": self.on_tab for name in self.views} | {"error-close": self.hide_error,
+        self.listen("click", {f"view-{name}": self.on_tab for name in self.views} | {"error-close": page.hide_error,
                                                                                    "snapshot": self.on_snapshot})
         self.listen("input", {"backend": self.on_backend_change})
         for view in self.views.values():
@@ -182,7 +179,7 @@ class App:
         self.lost_backends.discard(self.backend)  # chosen again, and working
         element("backend").value = wanted if wanted in names.BACKENDS else "auto"
         if note:
-            self.show_error(note)
+            page.show_error(note)
         self._backend_choices += 1
         asyncio.ensure_future(self.watch_backend(self._backend_choices))
 
@@ -197,9 +194,9 @@ class App:
             try:
                 await self.switch_backend(None)
             except Exception as exc:  # noqa: BLE001
-                self.report_unexpected(f"leaving {tfbridge.BACKEND_NAMES[backend]}, which stopped working", exc)
+                page.report_unexpected(f"leaving {tfbridge.BACKEND_NAMES[backend]}, which stopped working", exc)
                 return
-        self.show_error(f"{tfbridge.BACKEND_NAMES[backend]} stopped working ({reason}); carrying on with "
+        page.show_error(f"{tfbridge.BACKEND_NAMES[backend]} stopped working ({reason}); carrying on with "
                         f"{tfbridge.BACKEND_NAMES[self.backend]}.")
         self.show_backend_times()
         self.publish()
@@ -219,7 +216,7 @@ class App:
             for view in self.views.values():
                 await view.backend_changed()
             if shown:
-                self.busy(f"Compiling {name}'s shaders for the first frame (once per visit)…"
+                page.busy(f"Compiling {name}'s shaders for the first frame (once per visit)…"
                           if self.backend not in tfbridge.CPU_BACKENDS else f"The first frame on {name}…")
                 await self.rerun()
         finally:
@@ -237,9 +234,9 @@ class App:
         async with self.one_at_a_time:
             try:
                 await self.switch_backend(None if wanted == "auto" else wanted)
-                self.set_url_param("backend", None if wanted == "auto" else wanted)
+                page.set_url_param("backend", None if wanted == "auto" else wanted)
             except Exception as exc:  # noqa: BLE001
-                self.report_unexpected("switching the backend", exc)
+                page.report_unexpected("switching the backend", exc)
         select.disabled = False
 
     async def detector_changed(self) -> None:
@@ -318,7 +315,7 @@ class App:
             element(f"{other.name}-panel").hidden = not active
         for id_ in {id_ for view in self.views.values() for id_ in view.setting_controls}:
             element(id_).hidden = id_ not in self.view.setting_controls
-        self.set_url_param("view", None if self.view is self.mask else name)
+        page.set_url_param("view", None if self.view is self.mask else name)
         if self.view is self.batch:
             await self.batch.show_chosen()  # its own picture: the row chosen in its table
         elif self.still_picture_in(self.view):
@@ -369,9 +366,9 @@ class App:
         try:
             await self.rerun()
         except tfbridge.ModelLoadError as exc:
-            self.show_load_error(str(exc))
+            page.show_load_error(str(exc))
         except Exception as exc:  # noqa: BLE001
-            self.report_unexpected("processing the picture", exc)
+            page.report_unexpected("processing the picture", exc)
 
     async def present(self, with_picture: bool = True) -> None:
         """Show the overlay, and the picture under it, on the page; after the first, what makes the
@@ -411,7 +408,7 @@ class App:
 
     async def save_png(self, suffix: str) -> None:
         """The picture with what the view drew over it, as a PNG download."""
-        self.download(await composite_png(self.picture, self.overlay), f"{self.stem()}-{suffix}.png")
+        page.download(await composite_png(self.picture, self.overlay), f"{self.stem()}-{suffix}.png")
 
     async def on_snapshot(self) -> None:
         """The frame shown now (a camera's or a video's too), with what the view drew, as a PNG."""
@@ -420,69 +417,6 @@ class App:
 
     def stem(self) -> str:
         return (self.source_name.rsplit(".", 1)[0] or "pylens").replace("/", "_")
-
-    def download_text(self, text: str, mime: str, filename: str) -> None:
-        """Offer text (JSON, CSV) as a download."""
-        self.download(js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": mime}))), filename)
-
-    def download(self, blob_url: str, filename: str) -> None:
-        """Offer a blob URL of this context as a download; the URL is freed once the browser has it."""
-        link = document.createElement("a")
-        link.href, link.download = blob_url, filename
-        link.click()
-        asyncio.get_running_loop().call_later(60, js.URL.revokeObjectURL, blob_url)
-
-    def set_url_param(self, name: str, value: str | None) -> None:
-        """Keep a choice in the address, so that a reload or a shared link keeps it."""
-        url = js.URL.new(str(window.location.href))
-        if value is None:
-            url.searchParams.delete(name)
-        else:
-            url.searchParams.set(name, value)
-        window.history.replaceState(None, "", url.href)
-
-    # ------------------------------------------------------------ status and errors
-
-    def status(self, text: str) -> None:
-        element("status").textContent = text
-
-    def download_progress(self, name: str, received: int, total: int | None) -> None:
-        element("loading").hidden = False
-        progress = element("progress")
-        if total:
-            progress.max, progress.value = total, received
-            self.status(f"Downloading {name}… {size_text(received)} of {size_text(total)}")
-        else:
-            self.status(f"Downloading {name}… {size_text(received)}")
-
-    def busy(self, text: str) -> None:
-        """The status says what the app is doing, with a bar that moves without a measure."""
-        self.status(text)
-        element("progress").removeAttribute("value")
-        element("loading").hidden = False
-
-    def busy_progress(self, done: int, total: int | None) -> None:
-        """The bar of `busy` measures, when there is a measure."""
-        if total:
-            progress = element("progress")
-            progress.max, progress.value = total, done
-
-    def show_error(self, message: str) -> None:
-        element("error-text").textContent = message
-        element("error").hidden = False
-
-    def show_load_error(self, message: str) -> None:
-        """A model could not be loaded: the loading bar goes, the message stays."""
-        element("loading").hidden = True
-        self.show_error(message)
-
-    def hide_error(self) -> None:
-        element("error").hidden = True
-
-    def report_unexpected(self, what: str, exc: BaseException) -> None:
-        window.console.error(traceback.format_exc())
-        self.show_error(f"Something went wrong while {what}: {exc}. The app is still running; try again "
-                        "or with another image.")
 
     # ------------------------------------------------------------ live editing
 
@@ -502,20 +436,20 @@ class App:
                     if path.endswith(".toml"):
                         await self.card_changed(path, text)
             except live.LiveError as exc:
-                self.show_error(f"{exc.name} could not be taken; the previous code still runs.\n{exc.trace}")
+                page.show_error(f"{exc.name} could not be taken; the previous code still runs.\n{exc.trace}")
                 window.console.error(f"live: failed {exc.name}: {exc.error}")  # last: the page says it already
                 return
             except Exception as exc:  # noqa: BLE001 — a reload that went wrong half-way
-                self.show_error(f"{', '.join(paths)} could not be taken in place (reload the page):\n"
+                page.show_error(f"{', '.join(paths)} could not be taken in place (reload the page):\n"
                                 f"{traceback.format_exc(limit=-4)}")
                 window.console.error(f"live: failed {', '.join(paths)}: {exc!r}")
                 return
-            self.hide_error()
+            page.hide_error()
             if self.still_picture_in(self.view):
                 try:
                     await self.rerun()
                 except Exception:  # noqa: BLE001 — the new code's error, shown to its author
-                    self.show_error(f"The picture could not be processed again:\n{traceback.format_exc(limit=-4)}")
+                    page.show_error(f"The picture could not be processed again:\n{traceback.format_exc(limit=-4)}")
         done = [*modules, *(Path(path).name for path in paths if path.endswith(".toml"))]
         window.console.log(f"live: reloaded {', '.join(done)} in {now_ms() - start:.0f} ms")
         self.publish()

@@ -1,12 +1,17 @@
-"""Small helpers for the page's elements, shared by both views."""
+"""The page's services, stateless and shared by the app and its views: its elements, the status
+line and its progress bar, errors, downloads, the address's parameters, menus and timings tables."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import traceback
 from collections.abc import Iterable
 from html import escape
 
-from pyscript import document
+import js
+from pyscript import document, window
+from pyscript.ffi import to_js
 
 from cards import ModelCard
 from names import STAGE_NAMES
@@ -17,6 +22,90 @@ def element(id_: str):
     """The page's element of that id, looked up once (from a worker each look-up is a round trip)."""
     return document.getElementById(id_)
 
+
+def size_text(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"
+
+
+# ---- the status line and its progress bar
+
+def status(text: str) -> None:
+    element("status").textContent = text
+
+
+def download_progress(name: str, received: int, total: int | None) -> None:
+    element("loading").hidden = False
+    progress = element("progress")
+    if total:
+        progress.max, progress.value = total, received
+        status(f"Downloading {name}… {size_text(received)} of {size_text(total)}")
+    else:
+        status(f"Downloading {name}… {size_text(received)}")
+
+
+def busy(text: str) -> None:
+    """The status says what the app is doing, with a bar that moves without a measure."""
+    status(text)
+    element("progress").removeAttribute("value")
+    element("loading").hidden = False
+
+
+def busy_progress(done: int, total: int | None) -> None:
+    """The bar of `busy` measures, when there is a measure."""
+    if total:
+        progress = element("progress")
+        progress.max, progress.value = total, done
+
+
+# ---- errors
+
+def show_error(message: str) -> None:
+    element("error-text").textContent = message
+    element("error").hidden = False
+
+
+def show_load_error(message: str) -> None:
+    """A model could not be loaded: the loading bar goes, the message stays."""
+    element("loading").hidden = True
+    show_error(message)
+
+
+def hide_error() -> None:
+    element("error").hidden = True
+
+
+def report_unexpected(what: str, exc: BaseException) -> None:
+    window.console.error(traceback.format_exc())
+    show_error(f"Something went wrong while {what}: {exc}. The app is still running; try again "
+               "or with another image.")
+
+
+# ---- downloads and the address
+
+def download(blob_url: str, filename: str) -> None:
+    """Offer a blob URL of this context as a download; the URL is freed once the browser has it."""
+    link = document.createElement("a")
+    link.href, link.download = blob_url, filename
+    link.click()
+    asyncio.get_running_loop().call_later(60, js.URL.revokeObjectURL, blob_url)
+
+
+def download_text(text: str, mime: str, filename: str) -> None:
+    """Offer text (JSON, CSV) as a download."""
+    download(js.URL.createObjectURL(js.Blob.new(to_js([text]), to_js({"type": mime}))), filename)
+
+
+def set_url_param(name: str, value: str | None) -> None:
+    """Keep a choice in the address, so that a reload or a shared link keeps it."""
+    url = js.URL.new(str(window.location.href))
+    if value is None:
+        url.searchParams.delete(name)
+    else:
+        url.searchParams.set(name, value)
+    window.history.replaceState(None, "", url.href)
+
+
+# ---- menus and tables
 
 def fill_menu(menu, cards: Iterable[ModelCard], selected: str) -> None:
     """A <select> with one option per card (value: its id, text: its name), `selected` chosen."""

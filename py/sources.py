@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pyodide_js
 from pyodide.ffi import JsException
 
+import page
 import tfbridge
 from detector import now_ms
 from draw import show_bitmap, show_picture
@@ -79,7 +80,7 @@ class Sources:
         try:
             data = (await message.file.arrayBuffer()).to_bytes()
         except JsException as exc:
-            self.app.show_error(f"{message.name} could not be read ({exc}).")
+            page.show_error(f"{message.name} could not be read ({exc}).")
             return
         await self.analyse_bytes(data, message.name)
 
@@ -90,12 +91,12 @@ class Sources:
                             for given in message.files])
 
     def on_empty_folder(self, message) -> None:
-        self.app.show_error("That folder holds no image this app can read (JPEG, PNG, GIF, WebP or BMP).")
+        page.show_error("That folder holds no image this app can read (JPEG, PNG, GIF, WebP or BMP).")
 
     async def on_demo(self, message) -> None:
         """A demo photo, decoded by the browser (the shell hands over its pixels, or why it has none)."""
         if message.error:
-            self.app.show_error(f"The demo photo {message.file} could not be opened: {message.error}.")
+            page.show_error(f"The demo photo {message.file} could not be opened: {message.error}.")
             return
         await self.stop_webcam()
         async with self.app.one_at_a_time:
@@ -105,10 +106,10 @@ class Sources:
             await self.analyse_shown(message.file, size, start)
 
     def on_nothing_dropped(self, message) -> None:
-        self.app.show_error("Nothing to analyse: drop an image file (from your files, not a link or text).")
+        page.show_error("Nothing to analyse: drop an image file (from your files, not a link or text).")
 
     def on_nothing_pasted(self, message) -> None:
-        self.app.show_error("The clipboard holds no image. Copy an image itself (not its file name), then paste "
+        page.show_error("The clipboard holds no image. Copy an image itself (not its file name), then paste "
                             "again.")
 
     async def analyse_bytes(self, data: bytes, name: str) -> dict:
@@ -120,10 +121,10 @@ class Sources:
             try:
                 picture = await decode_picture(data, name)
             except ImageError as exc:
-                self.app.show_error(str(exc))
+                page.show_error(str(exc))
                 return {"error": str(exc)}
             except Exception as exc:  # noqa: BLE001 — a decoder bug must not take the app down
-                self.app.report_unexpected(f"decoding {name}", exc)
+                page.report_unexpected(f"decoding {name}", exc)
                 return {"error": f"{name} could not be decoded ({exc})."}
             show_picture(self.app.picture, picture)
             return await self.analyse_shown(name, (picture.source_width, picture.source_height), start)
@@ -134,7 +135,7 @@ class Sources:
         app = self.app
         timings = {"image_decode": now_ms() - decode_started}
         app.decode_ms = timings["image_decode"]
-        app.hide_error()
+        page.hide_error()
         app.show_stage()
         app.source_name = name
         app.source_size = source_size
@@ -143,12 +144,12 @@ class Sources:
         try:
             return await app.run_frame(app.picture, timings)
         except tfbridge.ModelLoadError as exc:
-            app.show_load_error(str(exc))
+            page.show_load_error(str(exc))
             return {"error": str(exc)}
         except tfbridge.BackendLost as exc:  # the app carries on with another backend, and runs this again
             return {"error": f"{name} could not be analysed: {exc}."}
         except Exception as exc:  # noqa: BLE001
-            app.report_unexpected(f"analysing {name}", exc)
+            page.report_unexpected(f"analysing {name}", exc)
             return {"error": f"{name} could not be analysed ({exc})."}
 
     # ------------------------------------------------------------ the webcam
@@ -176,7 +177,7 @@ class Sources:
             await self.stop_frames()
         else:  # could not be opened, or stopped while in use
             await self.stop_frames()
-            self.app.show_error(camera_error(message.name, message.message))
+            page.show_error(camera_error(message.name, message.message))
         if self._camera_answer is not None and not self._camera_answer.done():
             self._camera_answer.set_result(self.webcam is not None)
 
@@ -189,14 +190,14 @@ class Sources:
         elif message.state == "off":
             await self.stop_frames()
         else:
-            self.app.show_error(f"{message.name} cannot be played: {message.message}. Use an MP4, WebM or MOV "
+            page.show_error(f"{message.name} cannot be played: {message.message}. Use an MP4, WebM or MOV "
                                 "video that this browser plays.")
 
     def begin_webcam(self, name: str = "webcam", mirrored: bool = True) -> None:
         """Run the active view on the frames the shell hands over: the camera's (shown mirrored) or a
         video file's."""
         app = self.app
-        app.hide_error()
+        page.hide_error()
         self.webcam = Webcam(app.shell)
         self.mirrored = mirrored
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
@@ -254,7 +255,7 @@ class Sources:
                 if self.webcam is cam:
                     app.shell.send("camera", want=False)
                     self.release_camera()
-                    app.report_unexpected("processing the webcam", exc)
+                    page.report_unexpected("processing the webcam", exc)
                 break
             if self.webcam is not cam:  # stopped during the frame: it was the last, not counted
                 break

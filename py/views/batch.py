@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import js
 from pyodide.ffi import JsException
 
+import page
 import summary
 from detector import now_ms
 from draw import new_canvas, show_picture, thumbnail_url
@@ -271,7 +272,7 @@ class BatchView:
         try:
             data = (await row.file.arrayBuffer()).to_bytes()
         except JsException as exc:
-            self.app.show_error(f"{row.name} could not be read again ({exc}).")
+            page.show_error(f"{row.name} could not be read again ({exc}).")
             return
         await self.app.sources.analyse_bytes(data, row.name)
 
@@ -312,10 +313,10 @@ class BatchView:
 
     def on_save_csv(self) -> None:
         text = summary.csv_text((row.summary for row in self.rows), self.labels)
-        self.app.download_text(text, "text/csv", "pylens-batch.csv")
+        page.download_text(text, "text/csv", "pylens-batch.csv")
 
     def on_save_json(self) -> None:
-        self.app.download_text(json.dumps(self.results(), indent=2), "application/json", "pylens-batch.json")
+        page.download_text(json.dumps(self.results(), indent=2), "application/json", "pylens-batch.json")
 
     # ------------------------------------------------------------ the view
 

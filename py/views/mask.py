@@ -7,6 +7,7 @@ import json
 from html import escape
 from typing import TYPE_CHECKING
 
+import page
 import tfbridge
 from cards import DetectorCard
 from detector import CANDIDATE_FLOOR, SsdDetector, load_detector, now_ms
@@ -42,7 +43,7 @@ class MaskView:
         if wanted in self.detectors:
             self.card = self.detectors[wanted]
         elif wanted:
-            self.app.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
+            page.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
         fill_menu(element("model"), self.detectors.values(), self.card.id)
 
     async def load_detector(self, building: str | None = None) -> None:
@@ -50,15 +51,15 @@ class MaskView:
         `building` says what is going on (a backend switch: its files are at hand), with that."""
         card = self.card
         if building is None:
-            self.app.status(f"Downloading {card.name}…")
+            page.status(f"Downloading {card.name}…")
         else:
-            self.app.busy(building)
+            page.busy(building)
 
         def progress(received: int, total: int | None) -> None:
             if building is None:
-                self.app.download_progress(card.name, received, total)
+                page.download_progress(card.name, received, total)
             else:
-                self.app.busy_progress(received, total)
+                page.busy_progress(received, total)
 
         detector = await load_detector(card, self.app.models_url, progress)
         if self.detector is not None:
@@ -108,9 +109,9 @@ class MaskView:
                 await self.load_detector()
             except tfbridge.ModelLoadError as exc:
                 self.card, menu.value = previous, previous.id
-                self.app.show_load_error(f"{exc} Still using {previous.name}.")
+                page.show_load_error(f"{exc} Still using {previous.name}.")
             else:
-                self.app.set_url_param("model", None if self.card.id == self.app.default_detector else self.card.id)
+                page.set_url_param("model", None if self.card.id == self.app.default_detector else self.card.id)
                 await self.app.detector_changed()
                 if self.app.still_picture_in(self):
                     await self.app.rerun()
@@ -123,7 +124,7 @@ class MaskView:
         if self.result is None:
             return
         text = json.dumps(self.result.as_dict(self.app.source_name), indent=2)
-        self.app.download_text(text, "application/json", f"{self.app.stem()}-detections.json")
+        page.download_text(text, "application/json", f"{self.app.stem()}-detections.json")
 
     # ------------------------------------------------------------ the frame
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pyscript import document
 
+import page
 import tfbridge
 from cards import SegmenterCard, StyleCard
 from detector import now_ms
@@ -122,7 +123,7 @@ class StyleView:
             kind = Segmenter if isinstance(card, SegmenterCard) else Stylizer
             self.loaded[card_id] = await kind.load(
                 card, self.app.models_url,
-                lambda received, total: self.app.download_progress(card.name, received, total))
+                lambda received, total: page.download_progress(card.name, received, total))
         return self.loaded[card_id]
 
     async def prepare(self) -> None:
@@ -205,7 +206,7 @@ class StyleView:
         runs a network says so while it runs."""
         still = self.app.picture_serial if self.app.still_picture_in(self) else None
         if still is not None and self.runs_a_network(still):
-            self.app.busy("Segmenting and stylizing the picture…")
+            page.busy("Segmenting and stylizing the picture…")
         kept: list[str] = []
         image = await self.render(picture, timings, self.settings, self.style_id, still, kept)
         element("loading").hidden = True  # a model may have been downloading, or the frame said it was busy
