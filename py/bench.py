@@ -8,7 +8,8 @@ import js
 from pyscript.ffi import to_js
 
 import tfbridge
-from detector import SsdDetector, now_ms
+from clock import now_ms
+from detector import SsdDetector
 from results import select_detections
 
 # What a plain tf.js page does after predict: read every output back at once.
@@ -98,7 +99,7 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
         own = (await predict_and_read_ms(segmenter.model, seg_input, segmenter.card)
                + await predict_and_read_ms(stylizer.model, style_input, stylizer.card))
         timings: dict[str, float] = {}
-        view.drop_kept()  # each frame a new picture, as the webcam's: both networks run
+        view.kept.drop()  # each frame a new picture, as the webcam's: both networks run
         await view.run_frame(source, timings)
         if i >= warm_up:
             models.append(own)

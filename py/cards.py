@@ -12,10 +12,8 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 
-
-class CardError(ValueError):
-    """A model card is missing a field or has a wrong one."""
-
+import fields
+from fields import CardError
 
 MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
 TASKS = ("detection", "segmentation", "style")
@@ -117,59 +115,10 @@ class StyleCard(ModelCard):
     """A feed-forward style network: RGB 0…255 in, stylized RGB 0…255 out, any size."""
 
 
-def _get(table: dict, key: str, kind: type, where: str):
-    """table[key], checked to be a `kind` (an int is accepted as a float, a bool never as a number)."""
-    if key not in table:
-        raise CardError(f"{where}: missing field '{key}'")
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise CardError(f"{where}: field '{key}' must be a {kind.__name__}, not {type(value).__name__}")
-    return value
-
-
-def _choice(table: dict, key: str, choices: tuple[str, ...], where: str, default: str | None = None) -> str | None:
-    if key not in table and default is not None:
-        return default
-    value = _get(table, key, str, where)
-    if value not in choices:
-        raise CardError(f"{where}: {key} must be one of {', '.join(choices)}, not '{value}'")
-    return value
-
-
-def _names(table: dict, key: str, where: str) -> tuple[str, ...]:
-    values = _get(table, key, list, where)
-    if not values or not all(isinstance(v, str) and v for v in values):
-        raise CardError(f"{where}: '{key}' must be a non-empty list of names")
-    return tuple(values)
-
-
-def _numbers(values, where: str) -> tuple[float, ...]:
-    if not isinstance(values, list) or not values:
-        raise CardError(f"{where} must be a non-empty list of numbers")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-            raise CardError(f"{where} must hold positive numbers, found {v!r}")
-    return tuple(float(v) for v in values)
-
-
-def _feature_map(value, where: str) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return (value, value)
-    if (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
-    ):
-        return (value[0], value[1])
-    raise CardError(f"{where} must be a positive integer or [rows, columns], found {value!r}")
-
-
 def _anchor_spec(table: dict, where: str) -> AnchorSpec:
-    maps = _get(table, "feature_maps", list, where)
-    sizes = _get(table, "sizes", list, where)
-    ratios = _get(table, "ratios", list, where)
+    maps = fields.get(table, "feature_maps", list, where)
+    sizes = fields.get(table, "sizes", list, where)
+    ratios = fields.get(table, "ratios", list, where)
     if not maps:
         raise CardError(f"{where}: 'feature_maps' is empty")
     if not (len(maps) == len(sizes) == len(ratios)):
@@ -178,61 +127,48 @@ def _anchor_spec(table: dict, where: str) -> AnchorSpec:
             f"(found {len(maps)}, {len(sizes)} and {len(ratios)})"
         )
     return AnchorSpec(
-        feature_maps=tuple(_feature_map(m, f"{where}.feature_maps[{i}]") for i, m in enumerate(maps)),
-        sizes=tuple(_numbers(s, f"{where}.sizes[{i}]") for i, s in enumerate(sizes)),
-        ratios=tuple(_numbers(r, f"{where}.ratios[{i}]") for i, r in enumerate(ratios)),
+        feature_maps=tuple(fields.feature_map(m, f"{where}.feature_maps[{i}]") for i, m in enumerate(maps)),
+        sizes=tuple(fields.numbers(s, f"{where}.sizes[{i}]") for i, s in enumerate(sizes)),
+        ratios=tuple(fields.numbers(r, f"{where}.ratios[{i}]") for i, r in enumerate(ratios)),
     )
 
 
 def _sources(table: dict, where: str) -> Sources:
-    url = _get(table, "url", str, where)
+    url = fields.get(table, "url", str, where)
     if not url.startswith("https://") or not url.endswith("/"):
         raise CardError(f"{where}: 'url' must be an https:// folder address ending in '/'")
-    return Sources(url, _get(table, "mirror", str, where), _checksums(table, where))
-
-
-def _checksums(table: dict, where: str) -> dict[str, str]:
-    """The table's non-empty 'sha256': file name -> lower-case hexadecimal digest."""
-    checksums = _get(table, "sha256", dict, where)
-    if not checksums:
-        raise CardError(f"{where}: 'sha256' lists no files")
-    for file, sha in checksums.items():
-        if "/" in file or file.startswith("."):
-            raise CardError(f"{where}: '{file}' must be a plain file name")
-        if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha.lower()):
-            raise CardError(f"{where}: the sha256 of '{file}' must be 64 hexadecimal digits")
-    return {file: sha.lower() for file, sha in checksums.items()}
+    return Sources(url, fields.get(table, "mirror", str, where), fields.checksums(table, where))
 
 
 def _conversion(table: dict, sources: Sources, where: str) -> Conversion:
-    kind = _choice(table, "from", CONVERTERS, where)
+    kind = fields.choice(table, "from", CONVERTERS, where)
     graph = model = None
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
-    quantize = _choice(table, "quantize", QUANTIZATIONS, where) if "quantize" in table else None
+    quantize = fields.choice(table, "quantize", QUANTIZATIONS, where) if "quantize" in table else None
     if kind == "tf-frozen-graph":
-        graph = _get(table, "graph", str, where)
+        graph = fields.get(table, "graph", str, where)
         if graph not in sources.sha256:
             raise CardError(f"{where}: graph '{graph}' is not one of the card's source files")
-        inputs = _names(table, "inputs", where)
-        outputs = _names(table, "outputs", where)
+        inputs = fields.names(table, "inputs", where)
+        outputs = fields.names(table, "outputs", where)
     elif kind == "tfjs-layers-model":
-        model = _get(table, "model", str, where)
+        model = fields.get(table, "model", str, where)
         if model not in sources.sha256:
             raise CardError(f"{where}: model '{model}' is not one of the card's source files")
         if quantize is None:
             raise CardError(f"{where}: a tfjs-layers-model conversion stores the weights anew and needs 'quantize'")
     elif "manifest.json" not in sources.sha256:
         raise CardError(f"{where}: a fast-style checkpoint needs 'manifest.json' among the source files")
-    checksums = _checksums(table, where) if "sha256" in table else {}
+    checksums = fields.checksums(table, where) if "sha256" in table else {}
     return Conversion(kind, graph, model, inputs, outputs, quantize, checksums)
 
 
 def _input(data: dict, origin: str) -> tuple[int, int, float]:
-    inp = _get(data, "input", dict, origin)
+    inp = fields.get(data, "input", dict, origin)
     where = f"{origin}: input"
-    width, height = _get(inp, "width", int, where), _get(inp, "height", int, where)
-    scale = _get(inp, "scale", float, where)
+    width, height = fields.get(inp, "width", int, where), fields.get(inp, "height", int, where)
+    scale = fields.get(inp, "scale", float, where)
     if width < 1 or height < 1 or scale <= 0:
         raise CardError(f"{origin}: input width, height and scale must be positive")
     return width, height, scale
@@ -240,45 +176,48 @@ def _input(data: dict, origin: str) -> tuple[int, int, float]:
 
 def _detector_fields(data: dict, origin: str) -> dict:
     width, height, scale = _input(data, origin)
-    outs = _get(data, "outputs", dict, origin)
-    post = _get(data, "postprocess", dict, origin)
-    variances = _numbers(_get(_get(data, "decode", dict, origin), "variances", list, "decode"), "decode.variances")
+    outs = fields.get(data, "outputs", dict, origin)
+    post = fields.get(data, "postprocess", dict, origin)
+    decode = fields.get(data, "decode", dict, origin)
+    variances = fields.numbers(fields.get(decode, "variances", list, "decode"), "decode.variances")
     if len(variances) != 4:
         raise CardError(f"{origin}: decode.variances must have 4 numbers (cx, cy, w, h)")
     labels = tuple(
-        Label(_get(lab, "name", str, f"{origin}: labels[{i}]"), _get(lab, "color", str, f"{origin}: labels[{i}]"))
-        for i, lab in enumerate(_get(data, "labels", list, origin))
+        Label(fields.get(lab, "name", str, f"{origin}: labels[{i}]"),
+              fields.get(lab, "color", str, f"{origin}: labels[{i}]"))
+        for i, lab in enumerate(fields.get(data, "labels", list, origin))
     )
     if not labels:
         raise CardError(f"{origin}: 'labels' is empty")
-    fields = dict(
-        family=_choice(_get(data, "model", dict, origin), "family", DETECTOR_FAMILIES, f"{origin}: model"),
+    found = dict(
+        family=fields.choice(fields.get(data, "model", dict, origin), "family", DETECTOR_FAMILIES,
+                             f"{origin}: model"),
         input_width=width, input_height=height, input_scale=scale,
-        box_output=_get(outs, "box_offsets", int, f"{origin}: outputs"),
-        score_output=_get(outs, "class_scores", int, f"{origin}: outputs"),
-        anchors=_anchor_spec(_get(data, "anchors", dict, origin), f"{origin}: anchors"),
+        box_output=fields.get(outs, "box_offsets", int, f"{origin}: outputs"),
+        score_output=fields.get(outs, "class_scores", int, f"{origin}: outputs"),
+        anchors=_anchor_spec(fields.get(data, "anchors", dict, origin), f"{origin}: anchors"),
         variances=variances,
-        score_threshold=_get(post, "score_threshold", float, f"{origin}: postprocess"),
-        iou_threshold=_get(post, "iou_threshold", float, f"{origin}: postprocess"),
-        max_detections=_get(post, "max_detections", int, f"{origin}: postprocess"),
+        score_threshold=fields.get(post, "score_threshold", float, f"{origin}: postprocess"),
+        iou_threshold=fields.get(post, "iou_threshold", float, f"{origin}: postprocess"),
+        max_detections=fields.get(post, "max_detections", int, f"{origin}: postprocess"),
         labels=labels,
     )
     for name in ("score_threshold", "iou_threshold"):
-        if not 0.0 <= fields[name] <= 1.0:
+        if not 0.0 <= found[name] <= 1.0:
             raise CardError(f"{origin}: postprocess.{name} must be between 0 and 1")
-    if fields["max_detections"] < 1:
+    if found["max_detections"] < 1:
         raise CardError(f"{origin}: postprocess.max_detections must be at least 1")
-    return fields
+    return found
 
 
 def _segmenter_fields(data: dict, origin: str) -> dict:
     width, height, scale = _input(data, origin)
-    out = _get(data, "output", dict, origin)
-    channel = _get(out, "person_channel", int, f"{origin}: output")
+    out = fields.get(data, "output", dict, origin)
+    channel = fields.get(out, "person_channel", int, f"{origin}: output")
     if channel < 0:
         raise CardError(f"{origin}: output.person_channel must be 0 or more")
     return dict(input_width=width, input_height=height, input_scale=scale, person_channel=channel,
-                activation=_choice(out, "activation", ACTIVATIONS, f"{origin}: output"))
+                activation=fields.choice(out, "activation", ACTIVATIONS, f"{origin}: output"))
 
 
 CARD_TYPES = {
@@ -295,10 +234,10 @@ def parse_card(text: str, origin: str = "model card") -> ModelCard:
     except tomllib.TOMLDecodeError as exc:
         raise CardError(f"{origin}: not valid TOML ({exc})") from None
 
-    task = _choice(data, "task", TASKS, origin)
-    sources = _sources(_get(data, "source", dict, origin), f"{origin}: source")
-    model = _get(data, "model", dict, origin)
-    fmt = _choice(model, "format", MODEL_FORMATS, f"{origin}: model")
+    task = fields.choice(data, "task", TASKS, origin)
+    sources = _sources(fields.get(data, "source", dict, origin), f"{origin}: source")
+    model = fields.get(data, "model", dict, origin)
+    fmt = fields.choice(model, "format", MODEL_FORMATS, f"{origin}: model")
     conversion = _conversion(data["convert"], sources, f"{origin}: convert") if "convert" in data else None
     if conversion:
         entry = "model.json"  # what the converter writes
@@ -306,24 +245,24 @@ def parse_card(text: str, origin: str = "model card") -> ModelCard:
             raise CardError(f"{origin}: model.format of a model converted from {conversion.kind} "
                             f"must be {conversion.format}")
     else:
-        entry = _get(model, "entry", str, f"{origin}: model")
+        entry = fields.get(model, "entry", str, f"{origin}: model")
         if entry not in sources.sha256:
             raise CardError(f"{origin}: model.entry '{entry}' is not one of the card's source files")
-    card_id = _get(data, "id", str, origin)
+    card_id = fields.get(data, "id", str, origin)
     if not card_id or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in card_id):
         raise CardError(f"{origin}: id '{card_id}' must be lower-case letters, digits and '-'")
-    licence = _get(data, "licence", dict, origin)
+    licence = fields.get(data, "licence", dict, origin)
     card_type, task_fields = CARD_TYPES[task]
     return card_type(
         id=card_id,
-        name=_get(data, "name", str, origin),
+        name=fields.get(data, "name", str, origin),
         task=task,
         format=fmt,
         entry=entry,
         sources=sources,
         conversion=conversion,
-        licence=_get(licence, "name", str, f"{origin}: licence"),
-        attribution=_get(licence, "attribution", str, f"{origin}: licence"),
-        homepage=_get(licence, "url", str, f"{origin}: licence"),
+        licence=fields.get(licence, "name", str, f"{origin}: licence"),
+        attribution=fields.get(licence, "attribution", str, f"{origin}: licence"),
+        homepage=fields.get(licence, "url", str, f"{origin}: licence"),
         **task_fields(data, origin),
     )

@@ -7,7 +7,6 @@ another family is one class and one entry here. The UI and the headless commands
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 
@@ -15,16 +14,13 @@ import tfbridge
 from anchors import generate_anchors
 from boxes import decode_boxes
 from cards import DetectorCard
+from clock import now_ms
 from model import CardModel, Progress
 from results import DecodedFrame
 
 # Candidates scoring at most this are dropped before decoding: no threshold the page offers
 # goes lower (the score slider starts here), and most of the 5972 anchors fall below it.
 CANDIDATE_FLOOR = 0.05
-
-
-def now_ms() -> float:
-    return time.perf_counter() * 1000.0
 
 
 class SsdDetector(CardModel):

@@ -1,7 +1,7 @@
 """Image intake with Pillow: bytes from a file, a drop or a paste become upright RGBA pixels.
 
 Pure Python (Pillow, numpy): runs the same in Pyodide and CPython. The page imports it only when
-a picture needs decoding, Pillow then loading (see py/sources.py: decode_picture).
+a picture needs decoding, Pillow then loading (see py/intake.py: decode_picture).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ appears there as it does here.
 # ---- tf.js backends, in the order the automatic choice tries them (site/start.mjs spells them too)
 BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
 
-# ---- window.pylens: what the headless commands and the tests call (py/app.py answers each)
+# ---- window.pylens: what the headless commands and the tests call (py/api.py answers each)
 DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON
 SEGMENT_IMAGE = "segmentImage"  # (image bytes, name, segmenter) -> {"png": base64 of the mask} as JSON
 STYLIZE_IMAGE = "stylizeImage"  # (image bytes, name, style, mask, max side) -> {"png": …} as JSON
@@ -33,7 +33,7 @@ START_TFJS = "start: tf.js"  # site/start.mjs, while Pyodide starts
 START_BACKEND_READY = "start: backend ready"
 START_DETECTOR_DOWNLOAD = "start: detector download"
 START_DETECTOR_DOWNLOADED = "start: detector downloaded"
-APP_STARTED = "pylens: app started"  # py/app.py
+APP_STARTED = "pylens: app started"  # py/main.py
 BACKEND_READY = "pylens: backend ready"
 MODEL_READY = "pylens: model ready"
 READY = "pylens: ready"  # site/shell.js: the app takes pictures and calls

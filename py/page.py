@@ -1,16 +1,18 @@
-"""The page's services, stateless and shared by the app and its views: its elements, the status
-line and its progress bar, errors, downloads, the address's parameters, menus and timings tables."""
+"""The page's services, shared by the app's parts and its views: its elements, the status line and
+its progress bar, errors, downloads, the address's parameters, menus and timings tables, and the
+routing of the controls' events to their handlers."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 import js
-from pyscript import document, window
+from pyscript import document, when, window
 from pyscript.ffi import to_js
 
 from cards import ModelCard
@@ -123,3 +125,49 @@ def show_timings(table, timings: dict[str, float], kept: Iterable[str] = ()) -> 
             for key, name in STAGE_NAMES.items() if key in timings or key in kept]
     table.tBodies[0].innerHTML = "".join(
         [*rows, f'<tr class="total"><td>Total</td><td>{sum(timings.values()):.1f} ms</td></tr>'])
+
+
+# ---- events
+
+def handler(fn: Callable, then: Callable[[], None]):
+    """An async handler that calls `fn` (with the event or message, when it takes one), then `then`."""
+    takes_event = bool(inspect.signature(fn).parameters)
+
+    async def handle(*args) -> None:
+        result = fn(*args) if takes_event else fn()
+        if asyncio.iscoroutine(result):
+            await result
+        then()
+    return handle
+
+
+class EventRouter:
+    """The controls' events: one listener on the page for each kind of event, whatever the controls
+    (from a worker, every listener costs round trips to the page, on the way to the first result).
+    Each event goes to the handler of the innermost element it happened in that has one, then to
+    `then` (the app's state published)."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        self.then = then
+        self.handlers: dict[str, dict[str, Callable]] = {}  # event type -> element id -> handler
+
+    def listen(self, event_type: str, handlers: dict[str, Callable]) -> None:
+        """Call handlers[id] for each `event_type` event on the element of that id or inside it;
+        before `attach`."""
+        self.handlers.setdefault(event_type, {}).update(
+            {id_: handler(fn, self.then) for id_, fn in handlers.items()})
+
+    def attach(self) -> None:
+        for event_type, handlers in self.handlers.items():
+            when(event_type, document, handler=_routed(handlers))
+
+
+def _routed(handlers: dict[str, Callable]):
+    """An event handler that hands the event to the handler of the closest element it names."""
+    selector = ", ".join(f"#{id_}" for id_ in handlers)
+
+    async def route(event) -> None:
+        target = event.target.closest(selector) if hasattr(event.target, "closest") else None
+        if target:
+            await handlers[str(target.id)](event)
+    return route

@@ -15,10 +15,12 @@ import js
 from pyodide.ffi import create_proxy
 from pyscript.ffi import to_js
 
+import start
+
 
 def connect() -> Shell:
     """The channel to the shell, which site/start.mjs opened as the app started."""
-    return Shell(js.pylensStart.port)
+    return Shell(start.port())
 
 
 class Shell:

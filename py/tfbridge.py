@@ -16,6 +16,7 @@ import numpy as np
 from pyodide.ffi import JsException
 from pyscript.ffi import to_js
 
+import start
 from cards import DetectorCard, ModelCard
 
 CPU_BACKENDS = ("wasm", "cpu")  # tensors live in main memory: no texture upload, no wait to read
@@ -37,7 +38,7 @@ async def load_tfjs() -> None:
     """Take tf.js, which site/start.mjs began to import as the app started."""
     global _tfjs
     try:
-        _tfjs = await js.pylensStart.tfjs
+        _tfjs = await start.tfjs()
     except JsException as exc:
         raise RuntimeError(f"TensorFlow.js did not load ({exc}). Reload the page; if it persists, the files "
                            "under vendor/ are missing from the server (run build.py serve).") from None
@@ -51,27 +52,23 @@ def tf():
 async def page_backend() -> tuple[str, str | None]:
     """The backend site/start.mjs chose as the app started (the page's `?backend=`, else
     automatically), as `select_backend` returns it."""
-    return await _backend_choice(js.pylensStart.backend)
+    return await _backend_choice(start.page_backend())
 
 
 async def select_backend(wanted: str | None, times: dict[str, float], avoid: set[str]) -> tuple[str, str | None]:
     """Switch tf.js to `wanted`, or choose automatically: the fastest by `times` (the detector's,
     measured in this browser), else as site/start.mjs does at start; never one of `avoid`. Returns
     the active backend and, when `wanted` could not run, a sentence saying so."""
-    return await _backend_choice(js.pylensStart.useBackend(wanted, to_js(times) if times else None,
-                                                           to_js(sorted(avoid))))
+    return await _backend_choice(start.use_backend(wanted, times, avoid))
 
 
-async def kept_backend_times(detector_id: str) -> dict[str, float]:
-    """The detector's time on each backend, in ms, as this browser measured and kept them (the
-    built site keeps them; see site/start.mjs); empty when there are none."""
-    times = await js.pylensStart.backendTimes(detector_id)
-    return times.to_py() if times else {}
+def backend_in_use() -> str:
+    return str(tf().getBackend())
 
 
 async def backend_lost() -> tuple[str, str]:
     """Wait until the backend in use stops working; its name and the browser's reason."""
-    lost = await js.pylensStart.lost
+    lost = await start.backend_lost()
     return str(lost.backend), str(lost.reason)
 
 
@@ -101,7 +98,7 @@ async def fetch_bytes(url: str, sha256: str | None, on_bytes: Callable[[int, int
     """Download one file, reporting (bytes so far, total or None), and check its sha256 when known."""
     name = url.rsplit("/", 1)[-1]
     try:
-        response = await js.pylensStart.fetch(url)
+        response = await start.fetch(url)
     except JsException as exc:
         raise ModelLoadError(f"Model file {name} could not be downloaded ({exc}). Check the connection "
                              "and reload the page.") from None
@@ -244,7 +241,7 @@ async def read_values(tensor):
     try:
         if backend in CPU_BACKENDS:
             return tensor.dataSync()
-        values = await js.Promise.race(to_js([tensor.data(), js.pylensStart.lost]))
+        values = await js.Promise.race(to_js([tensor.data(), start.backend_lost()]))
     except JsException as exc:
         if exc.name == "AbortError":  # WebGPU's readback, as its device goes
             raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({exc.message})") from None

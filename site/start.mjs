@@ -7,7 +7,7 @@
 //  - tf.js (vendor/tfjs.mjs) and the backend the page asks for (`?backend=`), else the fastest
 //    here (see useBackend);
 //  - the detector's files, downloaded once Pyodide is up (Python checks them and builds the model).
-// Python takes them from `globalThis.pylensStart` (py/shell.py, py/tfbridge.py).
+// Python takes them from `globalThis.pylensStart` (py/start.py).
 // On the built site, a visit after the first restores Python from a memory snapshot instead of
 // starting it (site/snapshot.mjs makes it after the first result); a snapshot that does not restore
 // is dropped, and Python starts as on a first visit.

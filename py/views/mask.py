@@ -8,28 +8,32 @@ from html import escape
 from typing import TYPE_CHECKING
 
 import page
+import start
 import tfbridge
 from cards import DetectorCard
-from detector import CANDIDATE_FLOOR, SsdDetector, load_detector, now_ms
+from clock import now_ms
+from detector import CANDIDATE_FLOOR, SsdDetector, load_detector
 from draw import draw_detections
 from page import element, fill_menu, show_timings
 from results import DecodedFrame, FrameResult, select_detections
 
 if TYPE_CHECKING:
-    from app import App
+    from views.protocol import ViewContext
 
 
 class MaskView:
     name = "mask"
+    roles = ("detect",)
     setting_controls = ("model-label",)  # the detector menu
     save_buttons = ("save-png", "save-json")
     fps_output = "fps"
     kept_tensors = 0
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.detectors: dict[str, DetectorCard] = app.cards_of(DetectorCard)
-        self.card = self.detectors[app.default_detector]
+    def __init__(self, context: ViewContext) -> None:
+        self.context = context
+        self.stage = context.stage
+        self.detectors: dict[str, DetectorCard] = context.cards_of(DetectorCard)
+        self.card = self.detectors[start.default_detector()]
         self.detector: SsdDetector | None = None
         self.frame: DecodedFrame | None = None  # the last frame's candidates, before NMS
         self.result: FrameResult | None = None
@@ -61,7 +65,7 @@ class MaskView:
             else:
                 page.busy_progress(received, total)
 
-        detector = await load_detector(card, self.app.models_url, progress)
+        detector = await load_detector(card, self.context.models_url, progress)
         if self.detector is not None:
             self.detector.dispose()
         self.detector = detector
@@ -78,14 +82,16 @@ class MaskView:
 
     async def backend_changed(self) -> None:
         """tf.js 4.22 moves a model's weights out of WebGPU as zeros: the detector is built again."""
-        await self.load_detector(building=f"Building {self.card.name} for {tfbridge.BACKEND_NAMES[self.app.backend]}…")
+        backend = tfbridge.BACKEND_NAMES[tfbridge.backend_in_use()]
+        await self.load_detector(building=f"Building {self.card.name} for {backend}…")
 
     # ------------------------------------------------------------ controls
 
     def build_controls(self) -> None:
         element("score").min = CANDIDATE_FLOOR
-        self.app.listen("input", {"score": self.on_threshold, "iou": self.on_threshold, "model": self.on_model_change})
-        self.app.listen("click", {"save-png": self.on_save_png, "save-json": self.on_save_json})
+        listen = self.context.listen
+        listen("input", {"score": self.on_threshold, "iou": self.on_threshold, "model": self.on_model_change})
+        listen("click", {"save-png": self.on_save_png, "save-json": self.on_save_json})
 
     def thresholds(self) -> tuple[float, float]:
         return float(element("score").value), float(element("iou").value)
@@ -95,15 +101,15 @@ class MaskView:
         score, iou = self.thresholds()
         element("score-value").textContent = f"{score:.2f}"
         element("iou-value").textContent = f"{iou:.2f}"
-        if self.frame is not None and self.app.still_picture_in(self):
-            async with self.app.one_at_a_time:
+        if self.frame is not None and self.stage.still_for(self.name):
+            async with self.stage.one_at_a_time:
                 await self.postprocess(with_picture=False)
 
     async def on_model_change(self) -> None:
         menu = element("model")
         menu.disabled = True
         previous = self.card
-        async with self.app.one_at_a_time:
+        async with self.stage.one_at_a_time:
             self.card = self.detectors[menu.value]
             try:
                 await self.load_detector()
@@ -111,22 +117,25 @@ class MaskView:
                 self.card, menu.value = previous, previous.id
                 page.show_load_error(f"{exc} Still using {previous.name}.")
             else:
-                page.set_url_param("model", None if self.card.id == self.app.default_detector else self.card.id)
-                await self.app.detector_changed()
-                if self.app.still_picture_in(self):
-                    await self.app.rerun()
+                page.set_url_param("model", None if self.card.id == start.default_detector() else self.card.id)
+                await self.context.detector_changed()
+                if self.stage.still_for(self.name):
+                    await self.context.rerun()
         menu.disabled = False
 
     async def on_save_png(self) -> None:
-        await self.app.save_png("detections")
+        await self.stage.save_png("detections")
 
     def on_save_json(self) -> None:
         if self.result is None:
             return
-        text = json.dumps(self.result.as_dict(self.app.source_name), indent=2)
-        page.download_text(text, "application/json", f"{self.app.stem()}-detections.json")
+        text = json.dumps(self.result.as_dict(self.stage.name), indent=2)
+        page.download_text(text, "application/json", f"{self.stage.stem()}-detections.json")
 
     # ------------------------------------------------------------ the frame
+
+    async def opened(self) -> bool:
+        return False
 
     async def prepare(self) -> None:
         """The detector is loaded at start and on each change: nothing to load before a frame."""
@@ -135,7 +144,7 @@ class MaskView:
         """Detect on the picture canvas, draw the boxes over it and show both; the result as a dict."""
         self.frame = await self.detector.infer(picture, timings)
         self.inferences += 1
-        self.result = FrameResult(*self.app.source_size, [], timings)
+        self.result = FrameResult(*self.stage.size, [], timings)
         return (await self.postprocess(with_picture=True)).as_dict()
 
     async def postprocess(self, with_picture: bool) -> FrameResult:
@@ -147,11 +156,11 @@ class MaskView:
         start = now_ms()
         result.detections = select_detections(self.frame, self.card, result.width, result.height, score, iou)
         mark = now_ms()
-        overlay, picture = self.app.overlay, self.app.picture
+        overlay, picture = self.stage.overlay, self.stage.picture
         if overlay.width != picture.width or overlay.height != picture.height:
             overlay.width, overlay.height = picture.width, picture.height
-        draw_detections(overlay, result.detections, [label.color for label in self.card.labels], self.app.scale)
-        await self.app.present(with_picture)
+        draw_detections(overlay, result.detections, [label.color for label in self.card.labels], self.stage.scale)
+        await self.stage.present(with_picture)
         self.render_detections(result)
         result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
         show_timings(element("timings"), result.timings_ms)
@@ -171,5 +180,5 @@ class MaskView:
 
     def stats(self) -> dict:
         return {"model": self.card.id, "inferences": self.inferences,
-                "result": self.result.as_dict(self.app.source_name) if self.result else None,
+                "result": self.result.as_dict(self.stage.name) if self.result else None,
                 "thresholds": self.shown_thresholds}

@@ -13,13 +13,13 @@ from pyscript import document
 import page
 import tfbridge
 from cards import SegmenterCard, StyleCard
-from detector import now_ms
+from clock import now_ms
 from draw import show_rgba
 from page import element, fill_menu, show_timings
 from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
 
 if TYPE_CHECKING:
-    from app import App
+    from views.protocol import ViewContext
 
 DEFAULT_STYLE = "style-wave"
 DEFAULT_SEGMENTER = "selfie"
@@ -27,39 +27,40 @@ DEFAULT_SEGMENTER = "selfie"
 
 class StyleView:
     name = "style"
+    roles = ("segment", "stylize")
     setting_controls = ()
     save_buttons = ("style-save-png",)
     fps_output = "style-fps"
 
-    def __init__(self, app: App) -> None:
-        self.app = app
-        segmenters = self.segmenter_cards = app.cards_of(SegmenterCard)
-        styles = self.style_cards = app.cards_of(StyleCard)
+    def __init__(self, context: ViewContext) -> None:
+        self.context = context
+        self.stage = context.stage
+        segmenters = self.segmenter_cards = context.cards_of(SegmenterCard)
+        styles = self.style_cards = context.cards_of(StyleCard)
         self.loaded: dict[str, Segmenter | Stylizer] = {}
         self.segmenter_id = DEFAULT_SEGMENTER if DEFAULT_SEGMENTER in segmenters else next(iter(segmenters))
         self.style_id = DEFAULT_STYLE if DEFAULT_STYLE in styles else next(iter(styles))
         self.settings = BlendSettings()
         self.frames = 0
-        # The still picture's network outputs, kept so that a change of the mask's shape, the target or
-        # the strength only blends again: kind ("pixels", "probability", "stylized") -> (key, tensor).
-        self.kept: dict[str, tuple[tuple, object]] = {}
+        self.kept = KeptOutputs()  # of the still picture
 
     # ------------------------------------------------------------ controls
 
     def build_controls(self) -> None:
         """Fill the style picker and the segmenter menu from the cards, and listen to the panel's controls."""
+        models_url = escape(self.context.models_url)
         element("styles").innerHTML = "".join(
             f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
             f'aria-checked="{str(card.id == self.style_id).lower()}" '
             f'tabindex="{0 if card.id == self.style_id else -1}" title="{escape(card.name)}">'
-            f'<img src="{escape(self.app.models_url)}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64" '
+            f'<img src="{models_url}{escape(card.id)}/thumbnail.png" alt="" width="64" height="64" '
             'loading="lazy">'  # fetched when the view first shows them, not on the way to the first result
             f"<span>{escape(card.name)}</span></button>"
             for card in self.style_cards.values())
         fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
-        self.app.listen("click", {"styles": self.on_pick, "style-save-png": self.on_save_png})
+        self.context.listen("click", {"styles": self.on_pick, "style-save-png": self.on_save_png})
         # Every other control of the panel (sliders, radios, checkbox, menu) fires `input`.
-        self.app.listen("input", {"style-panel": self.on_change})
+        self.context.listen("input", {"style-panel": self.on_change})
 
     async def on_pick(self, event) -> None:
         button = event.target.closest("button[data-style]")
@@ -75,26 +76,14 @@ class StyleView:
     async def on_change(self) -> None:
         """A control moved: the picture shown is processed again."""
         self.read_controls()
-        await self.app.rerun_for(self)
+        await self.context.rerun_for(self)
 
     async def on_save_png(self) -> None:
-        await self.app.save_png("stylized")
+        await self.stage.save_png("stylized")
 
     def read_controls(self) -> None:
         """The settings and models the controls show now."""
-        self.segmenter_id = element("segmenter").value or self.segmenter_id
-        checked = document.querySelector("input[name=target]:checked")
-        s = self.settings
-        s.target = checked.value if checked else "person"
-        s.strength = float(element("strength").value)
-        s.threshold = float(element("mask-threshold").value)
-        s.feather = float(element("feather").value)
-        s.style_side = int(element("style-side").value)
-        s.show_mask = bool(element("show-mask").checked)
-        element("strength-value").textContent = f"{s.strength:.2f}"
-        element("mask-threshold-value").textContent = f"{s.threshold:.2f}"
-        element("feather-value").textContent = f"{s.feather:.2f}"
-        element("style-side-value").textContent = f"{s.style_side} px"
+        self.segmenter_id = read_settings(self.settings) or self.segmenter_id
 
     # ------------------------------------------------------------ models
 
@@ -107,7 +96,7 @@ class StyleView:
 
     async def backend_changed(self) -> None:
         """The models are dropped, to load again on the new backend when next used."""
-        self.drop_kept()
+        self.kept.drop()
         self.unload_models()
 
     def unload_models(self) -> None:
@@ -122,9 +111,12 @@ class StyleView:
             card = self.segmenter_cards.get(card_id) or self.style_cards[card_id]
             kind = Segmenter if isinstance(card, SegmenterCard) else Stylizer
             self.loaded[card_id] = await kind.load(
-                card, self.app.models_url,
+                card, self.context.models_url,
                 lambda received, total: page.download_progress(card.name, received, total))
         return self.loaded[card_id]
+
+    async def opened(self) -> bool:
+        return False
 
     async def prepare(self) -> None:
         """Read the controls and load the models they need (before a frame, so that a frame's
@@ -137,18 +129,13 @@ class StyleView:
     # ------------------------------------------------------------ the frame
 
     def output_keys(self, still: int, settings: BlendSettings, style_id: str) -> dict[str, tuple]:
-        """What each network output of the still picture `still` (App.picture_serial) depends on."""
+        """What each network output of the still picture `still` (Stage.serial) depends on."""
         return {"pixels": (still,), "probability": (still, self.segmenter_id),
                 "stylized": (still, style_id, settings.style_side)}
 
-    def drop_kept(self) -> None:
-        for _, tensor in self.kept.values():
-            tensor.dispose()
-        self.kept.clear()
-
     @property
     def kept_tensors(self) -> int:
-        return len(self.kept)
+        return len(self.kept.outputs)
 
     async def render(self, source, timings: dict[str, float], settings: BlendSettings, style_id: str,
                      still: int | None = None, kept: list[str] | None = None):
@@ -160,20 +147,17 @@ class StyleView:
         segmenter = await self.model(self.segmenter_id) if s.target != "whole" or s.show_mask else None
         stylizer = await self.model(style_id)
         keys = self.output_keys(still, s, style_id) if still is not None else {}
-        if any(key[0] != still for key, _ in self.kept.values()):  # kept for another picture
-            self.drop_kept()
+        self.kept.keep_only(still)
 
         def output(kind: str, stage: str, compute):
             started = now_ms()
-            if kind in keys and kind in self.kept and self.kept[kind][0] == keys[kind]:
+            if kind in keys and self.kept.holds(kind, keys[kind]):
                 if kept is not None:
                     kept.append(stage)
-                return self.kept[kind][1]
+                return self.kept.outputs[kind][1]
             tensor = compute()
             if kind in keys:
-                if kind in self.kept:
-                    self.kept[kind][1].dispose()
-                self.kept[kind] = (keys[kind], tfbridge.tf().keep(tensor))
+                self.kept.keep(kind, keys[kind], tensor)
             timings[stage] = timings.get(stage, 0.0) + now_ms() - started  # the capture after the webcam's own
             return tensor
 
@@ -198,13 +182,13 @@ class StyleView:
             return True
         s, keys = self.settings, self.output_keys(still, self.settings, self.style_id)
         needed = ["pixels"] + ["probability"] * (s.target != "whole" or s.show_mask) + ["stylized"] * (s.strength > 0)
-        return any(kind not in self.kept or self.kept[kind][0] != keys[kind] for kind in needed)
+        return not all(self.kept.holds(kind, keys[kind]) for kind in needed)
 
     async def run_frame(self, picture, timings: dict[str, float]) -> dict:
         """Render a frame of the picture canvas with the controls' settings (after `prepare`), draw
         it on the overlay and show both; returns its size and timings. A still picture's frame that
         runs a network says so while it runs."""
-        still = self.app.picture_serial if self.app.still_picture_in(self) else None
+        still = self.stage.serial if self.stage.still_for(self.name) else None
         if still is not None and self.runs_a_network(still):
             page.busy("Segmenting and stylizing the picture…")
         kept: list[str] = []
@@ -212,9 +196,9 @@ class StyleView:
         element("loading").hidden = True  # a model may have been downloading, or the frame said it was busy
         start = now_ms()
         height, width = int(image.shape[0]), int(image.shape[1])
-        overlay = self.app.overlay
+        overlay = self.stage.overlay
         show_rgba(overlay, await tfbridge.read_values(image), width, height)
-        await self.app.present()
+        await self.stage.present()
         timings["draw"] = now_ms() - start
         self.frames += 1
         show_timings(element("style-timings"), timings, kept)
@@ -241,6 +225,49 @@ class StyleView:
         image = await self.render(source, {}, BlendSettings(target=target, style_side=max_side), style_id)
         values = await tfbridge.read_array(image, np.int32)
         return png_bytes(values[:, :, :3].astype(np.uint8), "RGB")
+
+
+def read_settings(s: BlendSettings) -> str:
+    """The panel's settings read into `s`, each slider's value shown beside it; the segmenter chosen."""
+    checked = document.querySelector("input[name=target]:checked")
+    s.target = checked.value if checked else "person"
+    s.strength = float(element("strength").value)
+    s.threshold = float(element("mask-threshold").value)
+    s.feather = float(element("feather").value)
+    s.style_side = int(element("style-side").value)
+    s.show_mask = bool(element("show-mask").checked)
+    element("strength-value").textContent = f"{s.strength:.2f}"
+    element("mask-threshold-value").textContent = f"{s.threshold:.2f}"
+    element("feather-value").textContent = f"{s.feather:.2f}"
+    element("style-side-value").textContent = f"{s.style_side} px"
+    return element("segmenter").value
+
+
+class KeptOutputs:
+    """The still picture's network outputs, kept so that a change of the mask's shape, the target or
+    the strength only blends again: kind ("pixels", "probability", "stylized") -> (key, tensor), the
+    key saying what the output depends on, the picture's serial first."""
+
+    def __init__(self) -> None:
+        self.outputs: dict[str, tuple[tuple, object]] = {}
+
+    def holds(self, kind: str, key: tuple) -> bool:
+        return kind in self.outputs and self.outputs[kind][0] == key
+
+    def keep(self, kind: str, key: tuple, tensor) -> None:
+        if kind in self.outputs:
+            self.outputs[kind][1].dispose()
+        self.outputs[kind] = (key, tfbridge.tf().keep(tensor))
+
+    def keep_only(self, still: int | None) -> None:
+        """Drop them if they are of another picture than `still`."""
+        if any(key[0] != still for key, _ in self.outputs.values()):
+            self.drop()
+
+    def drop(self) -> None:
+        for _, tensor in self.outputs.values():
+            tensor.dispose()
+        self.outputs.clear()
 
 
 def png_bytes(values: np.ndarray, mode: str) -> bytes:
