@@ -1,5 +1,5 @@
 """The headless API, window.pylens: what `build.py detect`, `segment`, `stylize`, the bench and the
-tests call, on the same code paths as the page's controls. The shell (site/shell.js) forwards each
+tests call, on the same code paths as the page's controls. The shell (site/shell/api.mjs) forwards each
 call over its channel; `stats()` it answers itself, from what `publish` sent last. The views are
 found by role: the detecting view benches detection, the stylizing view stylizes, and so on.
 """

@@ -1,5 +1,5 @@
 """The frame feed: a camera's or a video file's frames, one kind of source. Python owns its state
-(opening, running, stopped); the page's shell (site/shell.js) opens the camera or plays the file,
+(opening, running, stopped); the page's shell (site/shell/media.mjs) opens the camera or plays the file,
 previews it and hands over its newest frame, as an ImageBitmap, each time one is asked for, and
 reports what happened to it. Failures become sentences here.
 """

@@ -1,7 +1,7 @@
 """Still pictures in: a file (picker, drop, paste), a demo photo, and many files at once (to the
 view that takes a batch). Each becomes upright pixels on the stage, run through the active view.
 
-The page's shell (site/shell.js) takes files, so that they work before Python is ready; it sends
+The page's shell (site/shell/intake.mjs) takes files, so that they work before Python is ready; it sends
 them here over its channel (py/shell.py).
 """
 
@@ -56,11 +56,12 @@ class Intake:
 
     def listen(self, shell: Shell) -> None:
         """Take the pictures the shell sends (those given during start-up were kept)."""
-        for kind, handler in (("image", self.on_image), ("demo", self.on_demo), ("batch", self.on_batch),
-                              ("empty-folder", self.on_empty_folder),
-                              ("nothing-dropped", self.on_nothing_dropped),
-                              ("nothing-pasted", self.on_nothing_pasted)):
-            shell.on(kind, page.handler(handler, self.publish))
+        shell.on("image", page.handler(self.on_image, self.publish))
+        shell.on("demo", page.handler(self.on_demo, self.publish))
+        shell.on("batch", page.handler(self.on_batch, self.publish))
+        shell.on("empty-folder", page.handler(self.on_empty_folder, self.publish))
+        shell.on("nothing-dropped", page.handler(self.on_nothing_dropped, self.publish))
+        shell.on("nothing-pasted", page.handler(self.on_nothing_pasted, self.publish))
 
     async def on_image(self, message) -> None:
         """A File from the picker, a drop or a paste; in the Batch view, one more photo of the batch."""

@@ -2,8 +2,9 @@
 once: the headless API's methods, the performance marks of start-up, and the stages of a frame.
 
 Pure Python: the page imports it, and so do tools/pylens_build and tests/ under CPython. The marks
-that site/shell.js and site/start.mjs set are spelt there too; tests/test_build.py checks each
-appears there as it does here.
+that the page's shell (site/shell/) and site/start.mjs set are spelt there too; tests/test_build.py
+checks each appears there as it does here. The messages between the shell and Python are defined
+here, their kinds and fields; tests/test_protocol.py checks both sides send and take just these.
 """
 
 # ---- tf.js backends, in the order the automatic choice tries them (site/start.mjs spells them too)
@@ -22,11 +23,11 @@ SOAK = "soak"  # (frames) -> tensors before and after, as JSON
 BATCH_RESULTS = "batchResults"  # () -> the Batch view's results, in the order given, as JSON
 API_METHODS = (DETECT_IMAGE, SEGMENT_IMAGE, STYLIZE_IMAGE, START_WEBCAM, STOP_WEBCAM, SHOW_VIEW,
                BENCH_FACE_MASK, BENCH_SEGMENT_STYLE, SOAK, BATCH_RESULTS)
-# The shell (site/shell.js) answers these itself: `stats()` the app's state as JSON (what the app
+# The shell (site/shell/api.mjs) answers these itself: `stats()` the app's state as JSON (what the app
 # published last), `ready` and `error` its start.
 
 # ---- performance marks, in the order start-up sets them (phases overlap: see the bench)
-PYSCRIPT_LOADING_PYODIDE = "pyscript: Loading Pyodide"  # site/shell.js, from PyScript's progress
+PYSCRIPT_LOADING_PYODIDE = "pyscript: Loading Pyodide"  # site/shell/boot.mjs, from PyScript's progress
 PYSCRIPT_LOADING_FILES = "pyscript: Loading files"
 PYSCRIPT_LOADED_PYODIDE = "pyscript: Loaded Pyodide"
 START_TFJS = "start: tf.js"  # site/start.mjs, while Pyodide starts
@@ -36,12 +37,39 @@ START_DETECTOR_DOWNLOADED = "start: detector downloaded"
 APP_STARTED = "pylens: app started"  # py/main.py
 BACKEND_READY = "pylens: backend ready"
 MODEL_READY = "pylens: model ready"
-READY = "pylens: ready"  # site/shell.js: the app takes pictures and calls
-PICTURE_SHOWN = "pylens: picture shown"  # site/shell.js: the first picture on screen
-FIRST_RESULT = "pylens: first result"  # site/shell.js: the first result drawn
+READY = "pylens: ready"  # site/shell/boot.mjs: the app takes pictures and calls
+PICTURE_SHOWN = "pylens: picture shown"  # site/shell/stage.mjs: the first picture on screen
+FIRST_RESULT = "pylens: first result"  # site/shell/stage.mjs: the first result drawn
 MARKS_IN_JS = {
-    "site/shell.js": (READY, PICTURE_SHOWN, FIRST_RESULT),
+    "site/shell/boot.mjs": (READY,),
+    "site/shell/stage.mjs": (PICTURE_SHOWN, FIRST_RESULT),
     "site/start.mjs": (START_TFJS, START_BACKEND_READY, START_DETECTOR_DOWNLOAD, START_DETECTOR_DOWNLOADED),
+}
+
+# ---- messages across the thread line, over one MessagePort (site/shell.js <-> py/shell.py): each
+# kind and its fields. tests/test_protocol.py checks both sides send and take exactly these.
+TO_PYTHON = {
+    "image": ("file", "name"),  # a File from the picker, a drop or a paste
+    "batch": ("files",),  # several files, or a folder's images: [{file, name, error?}]
+    "empty-folder": (),
+    "nothing-dropped": (),
+    "nothing-pasted": (),
+    "demo": ("file", "bitmap", "error"),  # a demo photo decoded by the browser, or why it could not be
+    "view": ("name",),  # a view chosen while Python started
+    "camera": ("state", "name", "message"),  # opening, on, off, error (with the error's name and message)
+    "video": ("state", "name", "message"),  # on, off, error: a video file playing in the page
+    "frame": ("bitmap",),  # the newest frame, as asked for (null: none came)
+    "call": ("id", "method", "args"),  # a window.pylens call
+}
+TO_SHELL = {
+    "present": ("picture", "overlay", "caption"),  # ImageBitmaps to show together, and the caption
+    "blank": ("text",),  # no picture: the placeholder's text (null: the page's own)
+    "stats": ("json",),  # the app's state, which window.pylens.stats() answers
+    "reply": ("id", "value", "error"),  # a window.pylens call's answer
+    "ready": ("methods",),  # the app takes pictures and calls: window.pylens's methods
+    "failed": ("error", "shown"),  # the app cannot start (shown: false when the page must say it)
+    "camera": ("want",),  # open the camera, or stop whatever gives frames
+    "next-frame": (),  # send the newest frame
 }
 
 # ---- the stages of a frame: key in a result's `timings_ms` -> the name the timings table shows

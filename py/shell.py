@@ -15,6 +15,7 @@ import js
 from pyodide.ffi import create_proxy
 from pyscript.ffi import to_js
 
+import names
 import start
 
 
@@ -35,9 +36,14 @@ class Shell:
 
     def on(self, kind: str, handler: Callable) -> None:
         """Call handler(message) for each message of this kind (a coroutine runs as a task)."""
+        if kind not in names.TO_PYTHON:
+            raise ValueError(f"the shell sends no message '{kind}' (py/names.py: TO_PYTHON)")
         self.handlers[kind] = handler
 
     def send(self, kind: str, transfer: list | None = None, **fields) -> None:
+        unknown = fields.keys() - set(names.TO_SHELL.get(kind, ()))
+        if kind not in names.TO_SHELL or unknown:
+            raise ValueError(f"the shell takes no message '{kind}' with {sorted(fields)} (py/names.py: TO_SHELL)")
         message = to_js({"kind": kind, **fields})
         self.port.postMessage(message, to_js(transfer or []))
 

@@ -58,7 +58,7 @@ class Viewer:
             active = other is self.active
             tab = element(f"view-{other.name}")
             tab.setAttribute("aria-selected", str(active).lower())
-            tab.tabIndex = 0 if active else -1  # the tabs are one Tab stop (see site/shell.js)
+            tab.tabIndex = 0 if active else -1  # the tabs are one Tab stop (see site/shell/controls.mjs)
             element(f"{other.name}-panel").hidden = not active
         for id_ in {id_ for view in self.views.values() for id_ in view.setting_controls}:
             element(id_).hidden = id_ not in self.active.setting_controls

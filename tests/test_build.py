@@ -127,7 +127,7 @@ def test_lock_file_is_checked_by_content(pyodide_dist):
 
 
 def test_a_folder_gives_the_same_images_in_the_page_as_to_build_py_detect():
-    shell = (ROOT / "site" / "shell.js").read_text()
+    shell = (ROOT / "site" / "shell" / "intake.mjs").read_text()
     pattern = re.search(r"const IMAGE_NAME = /(.+)/i;", shell).group(1)
     candidates = {*IMAGE_SUFFIXES, ".JPG", ".tif", ".tiff", ".heic", ".svg", ".txt", ".mp4", ".json"}
     taken = {suffix for suffix in candidates if re.search(pattern, "photo" + suffix, re.IGNORECASE)}
@@ -139,7 +139,7 @@ def test_the_marks_set_in_javascript_are_spelt_as_names_py_spells_them():
         text = (ROOT / script).read_text()
         for mark in marks:
             assert f'"{mark}"' in text, (script, mark)
-    shell = (ROOT / "site" / "shell.js").read_text()  # PyScript's progress, marked with this prefix
+    shell = (ROOT / "site" / "shell" / "boot.mjs").read_text()  # PyScript's progress, marked with this prefix
     assert "performance.mark(`pyscript: ${detail}`)" in shell
     assert {names.PYSCRIPT_LOADING_PYODIDE, names.PYSCRIPT_LOADING_FILES, names.PYSCRIPT_LOADED_PYODIDE} <= {
         f"pyscript: {step}" for step in ("Loading Pyodide", "Loading files", "Loaded Pyodide")}

@@ -70,7 +70,7 @@ class StyleView:
         for other in element("styles").children:
             chosen = other.dataset.style == self.style_id
             other.setAttribute("aria-checked", str(chosen).lower())
-            other.tabIndex = 0 if chosen else -1  # the group is one Tab stop (see site/shell.js)
+            other.tabIndex = 0 if chosen else -1  # the group is one Tab stop (see site/shell/controls.mjs)
         await self.on_change()
 
     async def on_change(self) -> None:

@@ -40,6 +40,7 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
                     shutil.copyfile(file, stage / into / file.name)
 
     copy(ROOT / "site", SITE_FILES, ".")
+    copy(ROOT / "site" / "shell", ["*.mjs"], "shell")
     index = stage / "index.html"
     if pyodide_dist is not None:  # nothing comes from the CDN: the page's policy no longer allows it
         index.write_text(index.read_text().replace(" " + PYODIDE["cdn"], ""))
@@ -113,17 +114,18 @@ def write_first_result(site: Path, pyodide: str) -> None:
 # earlier stamp left it), and the line with the version.
 VERSION_LINES = {
     "sw.js": (r'const VERSION = "[^"]*";', 'const VERSION = "{}";'),
-    "shell.js": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
+    "shell/offline.mjs": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
     "start.mjs": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
 }
 
 
 def stamp_version(site: Path) -> str:
     """Write the site's version, a digest of every file in it, into sw.js (which names its cache
-    after it), shell.js (which registers sw.js only when there is one) and start.mjs (which keeps
+    after it), shell/offline.mjs (which registers sw.js only when there is one) and start.mjs (which keeps
     the snapshot of Python in that cache). Returns the version."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in site.rglob("*") if p.is_file() and p.name not in VERSION_LINES):
+    stamped = {site / name for name in VERSION_LINES}
+    for path in sorted(p for p in site.rglob("*") if p.is_file() and p not in stamped):
         digest.update(path.relative_to(site).as_posix().encode() + b"\0" + path.read_bytes())
     texts = {name: (site / name).read_text() for name in VERSION_LINES}
     for name, (pattern, line) in VERSION_LINES.items():
