@@ -78,18 +78,24 @@ class NextVisit:
 
 # ---- the parts, each given what it needs
 
+
+def publish() -> None:
+    """The app's state to the page (the API is built last, from the parts that publish)."""
+    api.publish()
+
+
 to_page = shell.connect()
 cards = load_cards()
 models_url = js.URL.new("./models/", str(window.location.href)).href  # absolute, as a worker needs
 stage = Stage(to_page, save_buttons=[id_ for view in VIEWS.values() for id_ in view.save_buttons],
               fps_outputs=[view.fps_output for view in VIEWS.values()])
 viewer = Viewer(stage)
-events = EventRouter(then=lambda: api.publish())
-feed = FrameFeed(stage, viewer, to_page, publish=lambda: api.publish())
-intake = Intake(stage, viewer, feed, publish=lambda: api.publish())
-backends = Backends(stage, viewer, models_url, publish=lambda: api.publish())
+events = EventRouter(then=publish)
+feed = FrameFeed(stage, viewer, to_page, publish=publish)
+intake = Intake(stage, viewer, feed, publish=publish)
+backends = Backends(stage, viewer, models_url, publish=publish)
 context = ViewContext(stage=stage, cards=cards, models_url=models_url, listen=events.listen,
-                      publish=lambda: api.publish(), rerun=viewer.rerun, rerun_for=viewer.rerun_for,
+                      publish=publish, rerun=viewer.rerun, rerun_for=viewer.rerun_for,
                       analyse=intake.analyse_bytes, detector_changed=backends.detector_changed,
                       by_role=viewer.by_role)
 viewer.add({name: view(context) for name, view in VIEWS.items()})
@@ -98,10 +104,10 @@ api = HeadlessApi(to_page, stage, viewer, intake, feed, parts=(feed, viewer, bac
 
 
 async def on_live_edit(event) -> None:
-    """build.py serve only: files saved in the editor, taken in place (see py/live.py)."""
-    import live  # noqa: PLC0415 — only the development server sends this event
+    """build.py serve only: files saved in the editor, taken in place (see py/live_edit.py)."""
+    import live_edit  # noqa: PLC0415 — only the development server sends this event
 
-    await live.take_saved(event, stage, viewer, cards)
+    await live_edit.take_saved(event, stage, viewer, cards)
 
 
 def build_controls() -> None:

@@ -16,7 +16,7 @@ def top_level_keys(body: str) -> set[str]:
     """The keys of a JavaScript object literal's body (`file, name: x, error: f(a, b)`)."""
     keys, depth, part = set(), 0, ""
     for char in body + ",":
-        depth += char in "([{" and 1 or (-1 if char in ")]}" else 0)
+        depth += (char in "([{") - (char in ")]}")
         if char == "," and depth == 0:
             if part.strip():
                 keys.add(re.match(r"\s*([\w$]+)", part).group(1))

@@ -7,35 +7,22 @@ from pathlib import Path
 
 import pytest
 
+import live
+
 PY = Path(__file__).resolve().parent.parent / "py"
 MAX_MODULE_LINES = 300
 MAX_CLASS_LINES = 200
 
 
 def module_names() -> dict[str, Path]:
-    """py/views/mask.py -> views.mask; py/views/__init__.py -> views."""
-    found = {}
-    for path in sorted(PY.rglob("*.py")):
-        parts = path.relative_to(PY).with_suffix("").parts
-        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return found
-
-
-def imports_of(path: Path, modules: set[str]) -> set[str]:
-    """The app's modules that a module imports anywhere: at its top, in a function, or for type
-    checking alone."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
-    return found & modules
+    """Each module of py/ by its name (views.mask), with its file."""
+    return {live.module_name(path.relative_to(PY.parent).as_posix()): path for path in sorted(PY.rglob("*.py"))}
 
 
 def test_the_modules_import_each_other_without_a_circle():
     modules = module_names()
-    graph = {name: imports_of(path, set(modules)) - {name} for name, path in modules.items()}
+    graph = {name: (live.imported_names(path.read_text(), type_checking=True) & modules.keys()) - {name}
+             for name, path in modules.items()}
     assert graph["main"] and not any("main" in used for used in graph.values())  # the wiring, on top
     try:
         list(TopologicalSorter(graph).static_order())
