@@ -77,7 +77,7 @@ class Backends:
         await self.use(wanted)
         name = tfbridge.BACKEND_NAMES[self.backend]
         element("backend-active").textContent = f"switching to {name}…"
-        shown = self.stage.still_for(self.viewer.active.name)
+        shown = self.stage.has_still
         stage = element("stage")
         if shown:
             stage.classList.add("stale")  # until the shell presents the new result

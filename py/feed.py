@@ -1,7 +1,7 @@
 """The frame feed: a camera's or a video file's frames, one kind of source. Python owns its state
-(opening, running, stopped); the page's shell (site/shell/media.mjs) opens the camera or plays the file,
-previews it and hands over its newest frame, as an ImageBitmap, each time one is asked for, and
-reports what happened to it. Failures become sentences here.
+(opening, giving frames, stopped); the page's shell (site/shell/media.mjs) holds the camera or the
+file, previews it, hands over its newest frame, as an ImageBitmap, each time one is asked for, and
+reports what happened to it ("feed" messages: opening, on, off, error). Failures become sentences here.
 """
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ CAMERA_ERRORS = {
 FRAME_WAIT_S = 0.25
 
 
-def camera_error(name: str, message: str) -> str:
-    """The sentence for a getUserMedia failure, by the error's name."""
-    return CAMERA_ERRORS.get(name, f"The camera could not be started ({message}).")
+def feed_error(source: str, name: str, message: str) -> str:
+    """The sentence for a camera that could not be opened or stopped (by the error's name), or for a
+    video file that cannot be played."""
+    if source == "camera":
+        return CAMERA_ERRORS.get(name, f"The camera could not be started ({message}).")
+    return f"{name} cannot be played: {message}. Use an MP4, WebM or MOV video that this browser plays."
 
 
 class NewestFrame:
@@ -77,83 +80,67 @@ class NewestFrame:
 class FrameFeed:
     def __init__(self, stage: Stage, viewer: Viewer, shell: Shell, publish: Callable[[], None]) -> None:
         self.stage, self.viewer, self.shell, self.publish = stage, viewer, shell, publish
-        self.frames_in: NewestFrame | None = None  # while a camera or a video gives frames
-        self.mirrored = True  # the frames are shown as a mirror (the camera's)
         self.frames = 0
         self.fps = 0.0
+        self._frames_in: NewestFrame | None = None  # the frame loop's, while the feed gives frames
+        self._opening: str | None = None  # the source the shell is opening, nothing having stopped it since
         self._last_frame_at = 0.0
         self._loop: asyncio.Task | None = None
-        self._camera_opening = False  # the shell is opening the camera, and nothing has cancelled it since
-        self._camera_answer: asyncio.Future | None = None  # start_camera waits on it
-
-    @property
-    def running(self) -> bool:
-        return self.frames_in is not None
+        self._opened: asyncio.Future | None = None  # start_camera waits on it
 
     def listen(self, shell: Shell) -> None:
-        """Take the shell's news of the camera and of a video file."""
-        shell.on("camera", page.handler(self.on_camera, self.publish))
-        shell.on("video", page.handler(self.on_video, self.publish))
+        """Take the shell's news of the feed."""
+        shell.on("feed", page.handler(self.on_feed, self.publish))
 
     async def start_camera(self) -> bool:
         """Ask the shell for the camera, as its Start webcam button does; True once frames come."""
-        if self.running:
+        if self.stage.feed == "camera":
             return True
-        self._camera_answer = asyncio.get_running_loop().create_future()
-        self.shell.send("camera", want=True)
-        return await self._camera_answer
+        self._opened = asyncio.get_running_loop().create_future()
+        if self._opening != "camera":
+            self.shell.send("open-camera")
+        return await self._opened
 
-    async def on_camera(self, message) -> None:
-        """The shell is opening the camera, has it running, has closed it, or could not open it."""
-        if message.state == "opening":
-            self._camera_opening = True
+    async def on_feed(self, message) -> None:
+        """The shell is opening the camera or a video file, has it giving frames, has closed it, or
+        could not open it (or lost it)."""
+        source, state, name = str(message.source), str(message.state), str(message.name or "")
+        if state == "opening":
+            self._opening = source
             return
-        opened, self._camera_opening = self._camera_opening, False
-        if message.state == "on":
+        opened, self._opening = self._opening == source, None
+        if state == "on":
+            await self.stop_frames()
             if opened:
-                self.begin("webcam")
-            else:  # an image was opened while the camera started
-                self.shell.send("camera", want=False)
-        elif message.state == "off":
+                self.begin(source, "webcam" if source == "camera" else name)
+            else:  # stopped here while it opened (an image was opened meanwhile)
+                self.shell.send("stop-feed")
+        else:  # off, or an error: it could not be opened, or stopped while in use
             await self.stop_frames()
-        else:  # could not be opened, or stopped while in use
-            await self.stop_frames()
-            page.show_error(camera_error(message.name, message.message))
-        if self._camera_answer is not None and not self._camera_answer.done():
-            self._camera_answer.set_result(self.running)
+            if state == "error":
+                page.show_error(feed_error(source, name, str(message.message)))
+        if self._opened is not None and not self._opened.done():
+            self._opened.set_result(self.stage.feed == "camera")
 
-    async def on_video(self, message) -> None:
-        """A video file plays in the shell (its frames come as the camera's do), has stopped, or
-        cannot be played."""
-        if message.state == "on":
-            await self.stop_frames()
-            self.begin(str(message.name), mirrored=False)
-        elif message.state == "off":
-            await self.stop_frames()
-        else:
-            page.show_error(f"{message.name} cannot be played: {message.message}. Use an MP4, WebM or MOV "
-                            "video that this browser plays.")
-
-    def begin(self, name: str, mirrored: bool = True) -> None:
-        """Run the active view on the frames the shell hands over: the camera's (shown mirrored) or a
+    def begin(self, source: str, name: str) -> None:
+        """Run the active view on the frames the shell hands over: the camera's (shown as a mirror) or a
         video file's."""
         page.hide_error()
-        self.frames_in = NewestFrame(self.shell)
-        self.mirrored = mirrored
+        self._frames_in = NewestFrame(self.shell)
         self.frames, self.fps, self._last_frame_at = 0, 0.0, 0.0
-        self.stage.show_feed(name)
-        self._loop = asyncio.ensure_future(self.run(self.frames_in))
+        self.stage.show_feed(source, name)
+        self._loop = asyncio.ensure_future(self.run(self._frames_in))
 
     async def stop(self) -> None:
         """Stop the camera (or its start) or the video file, and wait for the frame in progress, so
         nothing draws after it."""
-        if self.running or self._camera_opening:
-            self.shell.send("camera", want=False)
+        if self.stage.feed or self._opening:
+            self.shell.send("stop-feed")
         await self.stop_frames()
 
     async def stop_frames(self) -> None:
         """End the frame loop, the shell having stopped what gave the frames."""
-        self._camera_opening = False
+        self._opening = None
         self.release()
         loop = self._loop
         if loop is not None:
@@ -162,7 +149,7 @@ class FrameFeed:
                 self._loop = None
 
     def release(self) -> None:
-        frames_in, self.frames_in = self.frames_in, None
+        frames_in, self._frames_in = self._frames_in, None
         if frames_in is None:
             return
         frames_in.close()
@@ -174,28 +161,29 @@ class FrameFeed:
         processed are dropped, never queued. The view runs on the frame as shown (the camera's
         mirrored), so boxes and the saved PNG and JSON all agree with the preview."""
         stage = self.stage
-        while self.frames_in is frames_in:
+        while self._frames_in is frames_in:
             try:
                 frame = await frames_in.next()
                 if frame is None:
                     continue
                 async with stage.one_at_a_time:  # a re-run of the view or a switch may be under way
-                    if self.frames_in is not frames_in:
+                    if self._frames_in is not frames_in:
                         frame.close()
                         break
                     start = now_ms()
-                    stage.show_frame(frame, self.mirrored)
+                    stage.show_frame(frame)
                     timings = {"capture": now_ms() - start}
                     await self.viewer.run_frame(stage.picture, timings)
             except tfbridge.BackendLost:  # the app carries on with another backend: so does the feed
                 continue
             except Exception as exc:  # noqa: BLE001
-                if self.frames_in is frames_in:
-                    self.shell.send("camera", want=False)
+                if self._frames_in is frames_in:
+                    doing = f"processing the {stage.feed}'s frames"
+                    self.shell.send("stop-feed")
                     self.release()
-                    page.report_unexpected("processing the webcam", exc)
+                    page.report_unexpected(doing, exc)
                 break
-            if self.frames_in is not frames_in:  # stopped during the frame: it was the last, not counted
+            if self._frames_in is not frames_in:  # stopped during the frame: it was the last, not counted
                 break
             self.count_frame(start)
             self.publish()
@@ -209,4 +197,4 @@ class FrameFeed:
         self._last_frame_at = started
 
     def stats(self) -> dict:
-        return {"frames": self.frames, "webcam": self.running}
+        return {"frames": self.frames, "feed": self.stage.feed}

@@ -55,7 +55,7 @@ async def take_saved(event, stage: Stage, viewer: Viewer, cards: dict[str, Model
             window.console.error(f"live: failed {', '.join(paths)}: {exc!r}")
             return
         page.hide_error()
-        if stage.still_for(viewer.active.name):
+        if stage.has_still:
             try:
                 await viewer.rerun()
             except Exception:  # noqa: BLE001 — the new code's error, shown to its author

@@ -97,7 +97,7 @@ backends = Backends(stage, viewer, models_url, publish=publish)
 context = ViewContext(stage=stage, cards=cards, models_url=models_url, listen=events.listen,
                       publish=publish, rerun=viewer.rerun, rerun_for=viewer.rerun_for,
                       analyse=intake.analyse_bytes, detector_changed=backends.detector_changed,
-                      by_role=viewer.by_role)
+                      by_role=viewer.by_role, is_active=viewer.is_active, shows_still=viewer.shows_still)
 viewer.add({name: view(context) for name, view in VIEWS.items()})
 next_visit = NextVisit()
 api = HeadlessApi(to_page, stage, viewer, intake, feed, parts=(feed, viewer, backends, next_visit))

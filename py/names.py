@@ -56,8 +56,9 @@ TO_PYTHON = {
     "nothing-pasted": (),
     "demo": ("file", "bitmap", "error"),  # a demo photo decoded by the browser, or why it could not be
     "view": ("name",),  # a view chosen while Python started
-    "camera": ("state", "name", "message"),  # opening, on, off, error (with the error's name and message)
-    "video": ("state", "name", "message"),  # on, off, error: a video file playing in the page
+    # the camera or a video file in the page: opening, on, off, or error (the error's name or the
+    # file's, and the browser's message)
+    "feed": ("source", "state", "name", "message"),
     "frame": ("bitmap",),  # the newest frame, as asked for (null: none came)
     "call": ("id", "method", "args"),  # a window.pylens call
 }
@@ -68,7 +69,8 @@ TO_SHELL = {
     "reply": ("id", "value", "error"),  # a window.pylens call's answer
     "ready": ("methods",),  # the app takes pictures and calls: window.pylens's methods
     "failed": ("error", "shown"),  # the app cannot start (shown: false when the page must say it)
-    "camera": ("want",),  # open the camera, or stop whatever gives frames
+    "open-camera": (),  # as the Start webcam button does
+    "stop-feed": (),  # stop whatever gives frames (the camera, or a video file), or its opening
     "next-frame": (),  # send the newest frame
 }
 

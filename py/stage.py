@@ -28,8 +28,7 @@ class Stage:
         self.scale = 1.0  # picture canvas pixels per source pixel
         self.serial = 0  # one more at each still picture: what a view keeps of a picture is of one
         self.decode_ms = 0.0
-        self.feed_running = False  # the picture is a frame of a camera or a video (py/feed.py)
-        self.view = ""  # the active view's name
+        self.feed: str | None = None  # what gives the frames shown, "camera" or "video" (py/feed.py); None: a still
         self.one_at_a_time = asyncio.Lock()  # frames, analyses and switches never interleave
         self.first_result = asyncio.Event()  # set once a result has been shown
         self._save_buttons = tuple(save_buttons)  # enabled once a picture is shown
@@ -53,19 +52,19 @@ class Stage:
         self.serial += 1
         self.scale = self.picture.width / size[0]
 
-    def show_feed(self, name: str) -> None:
+    def show_feed(self, feed: str, name: str) -> None:
         """A camera's or video's frames from now on."""
-        self.name, self.scale, self.feed_running = name, 1.0, True
+        self.feed, self.name, self.scale = feed, name, 1.0
         self.reveal()
 
-    def show_frame(self, bitmap, mirrored: bool) -> None:
+    def show_frame(self, bitmap) -> None:
         """A frame of the feed on the picture canvas (the camera's as a mirror)."""
-        show_bitmap(self.picture, bitmap, mirrored=mirrored)
+        show_bitmap(self.picture, bitmap, mirrored=self.feed == "camera")
         self.size = (self.picture.width, self.picture.height)
 
     def feed_ended(self) -> None:
         """The feed stopped: its last frame stays as the picture shown."""
-        self.feed_running = False
+        self.feed = None
         self.show_fps("")
 
     def reveal(self) -> None:
@@ -74,13 +73,14 @@ class Stage:
         for id_ in self._save_buttons:
             element(id_).disabled = False
 
-    def still_for(self, view_name: str) -> bool:
-        """Whether that view is the active one, showing a picture that no feed replaces."""
-        return view_name == self.view and self.size is not None and not self.feed_running
+    @property
+    def has_still(self) -> bool:
+        """Whether it shows a picture that no feed replaces."""
+        return self.size is not None and self.feed is None
 
     def caption(self) -> str:
         """What the stage shows: the file's name and size, or the feed's name."""
-        if self.feed_running or self.size is None:
+        if self.feed or self.size is None:
             return self.name
         width, height = self.size
         return f"{self.name} · {width}×{height}"

@@ -30,10 +30,16 @@ class Viewer:
         """The views, built by the wiring (they are given this switch's callbacks); the first is active."""
         self.views = views
         self.active = next(iter(views.values()))
-        self.stage.view = self.active.name
 
     def by_role(self, role: str) -> View:
         return next(view for view in self.views.values() if role in view.roles)
+
+    def is_active(self, view: View) -> bool:
+        return view is self.active
+
+    def shows_still(self, view: View) -> bool:
+        """Whether that view is the active one, on a picture that no feed replaces."""
+        return view is self.active and self.stage.has_still
 
     @property
     def default(self) -> View:
@@ -53,7 +59,6 @@ class Viewer:
         if name not in self.views or self.views[name] is self.active:
             return
         self.active = self.views[name]
-        self.stage.view = name
         for other in self.views.values():
             active = other is self.active
             tab = element(f"view-{other.name}")
@@ -66,11 +71,11 @@ class Viewer:
         if await self.active.opened():
             return
         stage = self.stage
-        if stage.still_for(name):
+        if stage.has_still:
             async with stage.one_at_a_time:
                 await stage.present_undrawn()  # the last view's drawing goes at once
                 await self.guarded_rerun()
-        elif stage.size is None and not stage.feed_running:
+        elif stage.size is None and not stage.feed:
             stage.blank()  # the page's own placeholder
 
     async def run_frame(self, picture, timings: dict[str, float]) -> dict:
@@ -102,7 +107,7 @@ class Viewer:
     async def rerun_for(self, view: View) -> None:
         """A view's control moved: process the picture shown again, coalescing the changes that
         arrive meanwhile."""
-        if not self.stage.still_for(view.name) or self._rerun_pending:
+        if not self.shows_still(view) or self._rerun_pending:
             return
         self._rerun_pending = True
         async with self.stage.one_at_a_time:

@@ -170,7 +170,7 @@ def test_a_lost_backend_is_survived(gpu_app, reference):
     page.evaluate("window.pylens.startWebcam()")
     gpu_app.wait_until("JSON.parse(window.pylens.stats()).frames > 0", 120_000)
     during_frames = lose_and_carry_on("frames")
-    assert during_frames["webcam"], "the camera stopped"
+    assert during_frames["feed"], "the camera stopped"
     page.evaluate("window.pylens.stopWebcam()")
 
     name = "fmd_demo2.jpg"

@@ -99,7 +99,7 @@ def video_state(page) -> dict:
 def test_a_video_file_plays_with_detections_on_its_frames(video_app, clip):
     app, page = video_app, video_app.page
     page.set_input_files("#file", str(clip))
-    app.wait_until("(s => s.webcam && s.frames > 0)(JSON.parse(window.pylens.stats()))")
+    app.wait_until("(s => s.feed && s.frames > 0)(JSON.parse(window.pylens.stats()))")
     assert app.stats()["result"]["image"] == "faces.webm"
     assert page.locator("#video-bar").is_visible()
 
@@ -127,10 +127,10 @@ def test_a_video_file_plays_with_detections_on_its_frames(video_app, clip):
 
     # An image opened stops the video.
     page.set_input_files("#file", str(clip.with_name("faces.webm")))  # the same video again plays anew
-    app.wait_until("JSON.parse(window.pylens.stats()).webcam")
+    app.wait_until("JSON.parse(window.pylens.stats()).feed")
     page.click("#view-mask")
     page.locator("#demos button").first.click()
-    app.wait_until("!JSON.parse(window.pylens.stats()).webcam && "
+    app.wait_until("!JSON.parse(window.pylens.stats()).feed && "
                    "JSON.parse(window.pylens.stats()).result.image === 'aizoo_demo.jpg'")
     assert page.locator("#video-bar").is_hidden()
 
@@ -140,7 +140,7 @@ def test_an_unplayable_video_is_named(video_app, tmp_path):
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 but not a video")
     video_app.page.set_input_files("#file", str(bad))
     video_app.wait_until("document.getElementById('error-text').textContent.includes('holiday.mp4 cannot be played')")
-    assert not video_app.stats()["webcam"]
+    assert not video_app.stats()["feed"]
 
 
 def webm_seconds(app: HeadlessApp, data: bytes) -> float:
@@ -188,7 +188,7 @@ def near(pixels: np.ndarray, colour: str, tolerance: int = 48) -> int:
 def test_the_picture_is_recorded_to_webm_and_snapshot_to_png(video_app, clip, tmp_path):
     app, page = video_app, video_app.page
     page.set_input_files("#file", str(clip))
-    app.wait_until("(s => s.webcam && s.frames > 0)(JSON.parse(window.pylens.stats()))")
+    app.wait_until("(s => s.feed && s.frames > 0)(JSON.parse(window.pylens.stats()))")
     page.click("#record")
     assert page.locator("#recording").is_visible()
     started = time.monotonic()
@@ -218,5 +218,5 @@ def test_the_picture_is_recorded_to_webm_and_snapshot_to_png(video_app, clip, tm
     assert app.stats()["result"]["detections"][0]["label"] == "Mask"
     assert near(shown, mask) > 400 > 20 > near(webm_frame(app, clip.read_bytes(), 3.5), mask)
     page.locator("#demos button").first.click()  # a photo replaces the video
-    app.wait_until("!JSON.parse(window.pylens.stats()).webcam")
+    app.wait_until("!JSON.parse(window.pylens.stats()).feed")
     assert page.locator("#record").is_disabled()

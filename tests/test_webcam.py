@@ -48,7 +48,7 @@ def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
     page.click("#webcam")
     expect(page.locator("#webcam")).to_have_text("Stop webcam")
     expect(page.locator("#webcam")).to_have_attribute("aria-pressed", "true")
-    page.wait_for_function("(s => s.webcam && s.frames >= 20)(JSON.parse(window.pylens.stats()))", timeout=120_000)
+    page.wait_for_function("(s => s.feed && s.frames >= 20)(JSON.parse(window.pylens.stats()))", timeout=120_000)
     stats = camera_app.stats()
     result = stats["result"]
     assert result["image"] == "webcam" and (result["width"], result["height"]) == (640, 480)
@@ -66,7 +66,7 @@ def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
     assert camera_app.stats()["leaky_frames"] == 0
     page.click("#webcam")
     expect(page.locator("#webcam")).to_have_text("Start webcam")
-    camera_app.wait_until("!JSON.parse(window.pylens.stats()).webcam")
+    camera_app.wait_until("!JSON.parse(window.pylens.stats()).feed")
     camera_app.wait_until(CAMERA_RELEASED)  # the camera is off (its light goes out)
     stopped = frames(camera_app)
     # An image analysed after the stop has been through the same queue: no camera frame came before it.
@@ -82,17 +82,17 @@ def test_an_image_opened_while_the_camera_starts_wins(camera_app):
     assert len(result["detections"]) == 1
     # The camera that opened late is closed at once, and the image stays.
     camera_app.wait_until(f"window.cameraStreams.length > {opened} && ({CAMERA_RELEASED})")
-    assert not camera_app.stats()["webcam"] and camera_app.stats()["result"]["image"] == "fmd_demo2.jpg"
+    assert not camera_app.stats()["feed"] and camera_app.stats()["result"]["image"] == "fmd_demo2.jpg"
     expect(page.locator("#webcam")).to_have_text("Start webcam")
 
 
 def test_an_image_can_be_opened_while_the_webcam_runs(camera_app):
     page = camera_app.page
     page.click("#webcam")
-    page.wait_for_function("(s => s.webcam && s.frames >= 3)(JSON.parse(window.pylens.stats()))", timeout=60_000)
+    page.wait_for_function("(s => s.feed && s.frames >= 3)(JSON.parse(window.pylens.stats()))", timeout=60_000)
     result = camera_app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
     assert len(result["detections"]) == 1
-    assert not camera_app.stats()["webcam"]
+    assert not camera_app.stats()["feed"]
     expect(page.locator("#webcam")).to_have_text("Start webcam")
 
 
@@ -122,7 +122,7 @@ def test_300_frames_leave_no_tensors_and_a_flat_heap(camera_app):
     page = camera_app.page
     cdp = camera_app.context.new_cdp_session(page)
     page.click("#webcam")
-    page.wait_for_function("(s => s.webcam && s.frames >= 30)(JSON.parse(window.pylens.stats()))", timeout=120_000)
+    page.wait_for_function("(s => s.feed && s.frames >= 30)(JSON.parse(window.pylens.stats()))", timeout=120_000)
     start_frames, start_heap = frames(camera_app), heap_used(cdp)
     page.wait_for_function(f"JSON.parse(window.pylens.stats()).frames >= {start_frames + 300}", timeout=600_000)
     end_heap = heap_used(cdp)
@@ -152,7 +152,7 @@ def test_segment_and_stylize_300_webcam_frames_with_a_flat_tensor_count(camera_a
     end = run(300)
     page.click("#view-mask")
     assert end["leaky_frames"] == 0 and end["tensors"] == start["tensors"], (start, end)
-    assert end["webcam"] is False and page.locator("#style-fps").inner_text() == ""
+    assert end["feed"] is None and page.locator("#style-fps").inner_text() == ""
 
 
 def test_camera_denied(site_url):
@@ -161,7 +161,7 @@ def test_camera_denied(site_url):
         app.page.click("#webcam")
         expect(app.page.locator("#error-text")).to_contain_text("Camera access was denied")
         expect(app.page.locator("#webcam")).to_have_text("Start webcam")
-        assert not app.stats()["webcam"]
+        assert not app.stats()["feed"]
         result = app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
         assert len(result["detections"]) == 1
 
@@ -171,7 +171,7 @@ def test_no_camera(site_url):
     with HeadlessApp(site_url, "wasm", permissions=("camera",)) as app:
         app.page.click("#webcam")
         expect(app.page.locator("#error-text")).to_contain_text("No camera was found")
-        assert not app.stats()["webcam"]
+        assert not app.stats()["feed"]
 
 
 def test_the_camera_menu_offers_each_camera_and_remembers_the_choice(site_url):
@@ -179,7 +179,7 @@ def test_the_camera_menu_offers_each_camera_and_remembers_the_choice(site_url):
     with HeadlessApp(site_url, "wasm", init_script=CAMERA_WATCH, chromium_args=two_cameras) as app:
         page = app.page
         page.click("#webcam")
-        app.wait_until("(s => s.webcam && s.frames > 0)(JSON.parse(window.pylens.stats()))")
+        app.wait_until("(s => s.feed && s.frames > 0)(JSON.parse(window.pylens.stats()))")
         # Once the camera is allowed, the menu names both cameras.
         app.wait_until("document.querySelectorAll('#camera-choice option').length === 3")
         cameras = page.evaluate("""navigator.mediaDevices.enumerateDevices().then((devices) => devices
@@ -205,7 +205,7 @@ def test_the_camera_menu_offers_each_camera_and_remembers_the_choice(site_url):
 
         # The camera stops while in use: said, and the loop ends cleanly.
         page.evaluate("window.cameraStreams.at(-1).getVideoTracks()[0].dispatchEvent(new Event('ended'))")
-        app.wait_until("!JSON.parse(window.pylens.stats()).webcam")
+        app.wait_until("!JSON.parse(window.pylens.stats()).feed")
         assert "The camera stopped" in page.locator("#error-text").text_content()
         assert page.locator("#webcam").text_content() == "Start webcam"
 

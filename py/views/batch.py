@@ -153,7 +153,7 @@ class BatchView:
     async def opened(self) -> bool:
         """The stage shows the photo chosen in the table, or says there is none (a feed's frames,
         though, go on being the picture)."""
-        if self.stage.feed_running:
+        if self.stage.feed:
             return True
         if self.table.shown is None:
             self.show_placeholder()
@@ -163,7 +163,7 @@ class BatchView:
 
     def update_placeholder(self) -> None:
         """While nothing is chosen in the table, the stage says what the batch is doing."""
-        if self.stage.view == self.name and self.table.shown is None and not self.stage.feed_running:
+        if self.context.is_active(self) and self.table.shown is None and not self.stage.feed:
             self.show_placeholder()
 
     def show_placeholder(self) -> None:

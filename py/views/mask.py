@@ -101,7 +101,7 @@ class MaskView:
         score, iou = self.thresholds()
         element("score-value").textContent = f"{score:.2f}"
         element("iou-value").textContent = f"{iou:.2f}"
-        if self.frame is not None and self.stage.still_for(self.name):
+        if self.frame is not None and self.context.shows_still(self):
             async with self.stage.one_at_a_time:
                 await self.postprocess(with_picture=False)
 
@@ -119,7 +119,7 @@ class MaskView:
             else:
                 page.set_url_param("model", None if self.card.id == start.default_detector() else self.card.id)
                 await self.context.detector_changed()
-                if self.stage.still_for(self.name):
+                if self.context.shows_still(self):
                     await self.context.rerun()
         menu.disabled = False
 

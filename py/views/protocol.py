@@ -26,6 +26,8 @@ class ViewContext:
     analyse: Callable[[bytes, str], Awaitable[dict]]  # image bytes decoded, shown and analysed by the active view
     detector_changed: Callable[[], Awaitable[None]]  # another detector in use: its backend times apply
     by_role: Callable[[str], View]  # another view, by one of its roles
+    is_active: Callable[[View], bool]  # whether a view is the one shown
+    shows_still: Callable[[View], bool]  # whether a view is the one shown, on a picture that no feed replaces
 
     def cards_of(self, kind: type) -> dict:
         return {card_id: card for card_id, card in self.cards.items() if isinstance(card, kind)}

@@ -188,7 +188,7 @@ class StyleView:
         """Render a frame of the picture canvas with the controls' settings (after `prepare`), draw
         it on the overlay and show both; returns its size and timings. A still picture's frame that
         runs a network says so while it runs."""
-        still = self.stage.serial if self.stage.still_for(self.name) else None
+        still = self.stage.serial if self.context.shows_still(self) else None
         if still is not None and self.runs_a_network(still):
             page.busy("Segmenting and stylizing the picture…")
         kept: list[str] = []

@@ -6,6 +6,9 @@ let lastStats = "null";
 const calls = new Map();
 let lastCall = 0;
 window.pylens = { ready: false, error: null, stats: () => lastStats };
+// Whether the app takes pictures and calls; why it cannot start, once it has failed.
+export const ready = () => window.pylens.ready;
+export const failed = () => window.pylens.error;
 
 const call = (method) => (...args) => new Promise((resolve, reject) => {
   calls.set(++lastCall, { resolve, reject });

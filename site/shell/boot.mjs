@@ -1,9 +1,9 @@
 // The app's start as the page shows it: PyScript's boot progress in the status line until Python
 // takes it over, a start that stops moving or fails said in the page, and the app's readiness.
-import { offer } from "./api.mjs";
+import { failed, offer, ready } from "./api.mjs";
 import { on, take } from "./channel.mjs";
-import { closeCamera, sourceChanged } from "./media.mjs";
-import { $, app } from "./page.mjs";
+import { closeFeed, feedShown } from "./media.mjs";
+import { $ } from "./page.mjs";
 
 const status = $("status");
 const say = (detail) => {
@@ -24,7 +24,7 @@ let stalledTimer = null;
 function startMoved() {
   clearTimeout(stalledTimer);
   $("stalled").hidden = true;
-  if (!app.ready && !window.pylens.error) stalledTimer = setTimeout(() => { $("stalled").hidden = false; }, STALLED_MS);
+  if (!ready() && !failed()) stalledTimer = setTimeout(() => { $("stalled").hidden = false; }, STALLED_MS);
 }
 new MutationObserver(startMoved).observe($("loading"), { subtree: true, childList: true, characterData: true,
                                                         attributeFilter: ["value", "max"] });
@@ -34,7 +34,7 @@ startMoved();
 // A start that fails before the app is ready, anywhere (a download cut off, the server gone), must
 // not leave the page loading for ever: the page says so, as when Python cannot be loaded at all.
 function startFailed(why) {
-  if (app.ready || window.pylens.error) return;
+  if (ready() || failed()) return;
   take({ kind: "failed", shown: false,
          error: `The app could not start (${why}). Check the connection, then reload the page.` });
 }
@@ -43,10 +43,9 @@ addEventListener("error", ({ message }) => startFailed(message));
 
 on("ready", (data) => {
   performance.mark("pylens: ready");  // the app takes images and calls, for build.py bench
-  app.ready = true;
-  startMoved();
   offer(data.methods);
-  sourceChanged();
+  startMoved();
+  feedShown();
 });
 on("failed", (data) => {  // nothing can be analysed: the page says why, and takes no more images
   window.pylens.error = data.error;
@@ -57,6 +56,6 @@ on("failed", (data) => {  // nothing can be analysed: the page says why, and tak
     $("error-text").textContent = data.error;
     $("error").hidden = false;
   }
-  closeCamera(false);
+  closeFeed(false);
   for (const button of [$("open"), $("open-folder"), $("webcam"), ...$("demos").children]) button.disabled = true;
 });

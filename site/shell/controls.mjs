@@ -1,8 +1,9 @@
 // Keyboard access and the views before Python is ready. The view tabs, as the ARIA tabs pattern has
 // them: one Tab stop, the arrow keys (and Home, End) open the next view. A view chosen while Python
 // starts opens once it is ready; Python opens views once it is.
+import { ready } from "./api.mjs";
 import { send } from "./channel.mjs";
-import { $, app } from "./page.mjs";
+import { $ } from "./page.mjs";
 
 const tabs = [...document.querySelectorAll("[role=tab]")];
 const viewOf = (tab) => tab.id.replace(/^view-/, "");
@@ -17,7 +18,7 @@ document.querySelector("[role=tablist]").addEventListener("keydown", (event) => 
 });
 for (const tab of tabs) {
   tab.addEventListener("click", () => {
-    if (app.ready) return;
+    if (ready()) return;
     for (const other of tabs) {
       other.setAttribute("aria-selected", String(other === tab));
       other.tabIndex = other === tab ? 0 : -1;

@@ -1,15 +1,16 @@
 // Pictures given to the app: the picker, a folder, a drop, a paste, the demos. Before Python is
 // ready a picture is previewed at once (the browser decodes it, upright), and Python analyses it as
 // soon as it can. A video file goes to the player (media.mjs).
+import { ready } from "./api.mjs";
 import { send } from "./channel.mjs";
 import { cameraOn, playMovie } from "./media.mjs";
-import { $, app, overlay, picture, stage } from "./page.mjs";
+import { $, overlay, picture, stage } from "./page.mjs";
 import { show } from "./stage.mjs";
 
 function preview(source) {
-  if (app.ready) return;
+  if (ready()) return;
   createImageBitmap(source, { imageOrientation: "from-image" }).then((bitmap) => {
-    if (app.ready) return bitmap.close();
+    if (ready()) return bitmap.close();
     [overlay.width, overlay.height] = [bitmap.width, bitmap.height];  // clear, and as large as what it covers
     show(picture, bitmap);
     $("placeholder").hidden = true;

@@ -1,27 +1,50 @@
-// The camera and a video file: opened or played here (only the page can), previewed in the
-// <video>, and their newest frame handed to Python each time it asks. The camera opens before
-// Python is ready too, and previews.
+// The camera and a video file, one frame feed at a time: opened or played here (only the page can),
+// previewed in the <video>, and their newest frame handed to Python each time it asks. This module
+// holds the feed's handle and reports what happens to it ("feed" messages); Python (py/feed.py) keeps
+// the feed's state. The camera opens before Python is ready too, and previews.
+import { ready } from "./api.mjs";
 import { on, send } from "./channel.mjs";
-import { $, app, minutes, video } from "./page.mjs";
+import { $, minutes, video } from "./page.mjs";
 import { feedChanged } from "./recording.mjs";
 
-const camera = { stream: null, opening: false, cancelled: false, changed: false };
-let movie = null;  // { name, url, taken: the time of the frame last taken }
+// The feed: null, { source: "camera", stream } (stream null while the browser opens it) or
+// { source: "video", name, url, taken: the time of the frame last taken }. A feed replaced or closed
+// while it opens is no longer `feed`, and what its opening brings is let go.
+let feed = null;
 const webcamButton = $("webcam");
+const report = (source, state, name = "", message = "") => send({ kind: "feed", source, state, name, message });
 
-// Whether a camera or a video file gives frames; whether the camera does.
-export const feeding = () => Boolean(camera.stream || movie);
-export const cameraOn = () => Boolean(camera.stream);
+export const cameraOn = () => feed?.source === "camera";
+const feeding = () => Boolean(feed && (feed.source === "video" || feed.stream));
 
-// The camera or a video file started or stopped: the buttons, the preview and the recording follow.
-export function sourceChanged() {
-  const on = Boolean(camera.stream);
-  webcamButton.textContent = on ? "Stop webcam" : "Start webcam";
-  webcamButton.setAttribute("aria-pressed", String(on));
-  video.hidden = !(on || movie) || app.ready;
-  video.classList.toggle("mirror", on);
-  $("video-bar").hidden = !movie;
+// The feed started or stopped: the buttons, the preview and the recording follow.
+export function feedShown() {
+  const camera = cameraOn();
+  webcamButton.textContent = camera ? "Stop webcam" : "Start webcam";
+  webcamButton.setAttribute("aria-pressed", String(camera));
+  video.hidden = !feeding() || ready();
+  video.classList.toggle("mirror", camera);
+  $("video-bar").hidden = feed?.source !== "video";
   feedChanged(feeding());
+}
+
+// Stop whatever gives frames; Python hears of it when `told`.
+export function closeFeed(told = true) {
+  const closing = feed;
+  if (!closing) return;
+  feed = null;
+  if (closing.stream) {
+    closing.stream.getTracks().forEach((track) => track.stop());
+    video.srcObject = null;
+  }
+  if (closing.url) {
+    URL.revokeObjectURL(closing.url);
+    video.pause();
+    video.removeAttribute("src");
+    video.load();
+  }
+  if (told) report(closing.source, "off");
+  feedShown();
 }
 
 // ---- the camera. Which camera and its size: remembered for the next visit. A device's name and
@@ -55,99 +78,63 @@ for (const menu of [cameraMenu, sizeMenu]) {
     kept.camera = cameraMenu.value;
     kept.size = sizeMenu.value;
     localStorage.setItem(CAMERA_KEPT, JSON.stringify(kept));
-    if (camera.opening) camera.changed = true;  // taken once this opening is done
-    else if (camera.stream) reopenCamera();
+    if (cameraOn()) openCamera();  // again, with the choice made since it opened
   });
 }
 navigator.mediaDevices?.addEventListener?.("devicechange", listCameras);
 listCameras();
 
-function reopenCamera() {  // with the choice of camera and size made since it opened
-  closeCamera();
-  openCamera();
-}
 async function openCamera() {
-  if (camera.stream || camera.opening) return;
-  closeMovie();
-  camera.opening = true;
-  camera.changed = false;
-  camera.cancelled = false;
-  webcamButton.disabled = true;
-  send({ kind: "camera", state: "opening" });
+  closeFeed();
+  const opening = feed = { source: "camera", stream: null };
+  report("camera", "opening");
+  feedShown();
   try {
     if (!navigator.mediaDevices?.getUserMedia) throw new DOMException("no camera access", "NotSupportedError");
     const stream = await navigator.mediaDevices.getUserMedia(cameraConstraints());
-    if (camera.cancelled) {
-      stream.getTracks().forEach((track) => track.stop());
-      send({ kind: "camera", state: "off" });
-      return;
-    }
-    camera.stream = stream;
+    if (feed !== opening) return stream.getTracks().forEach((track) => track.stop());
+    opening.stream = stream;
     stream.getVideoTracks()[0].addEventListener("ended", () => {  // unplugged, or taken by the system
-      if (camera.stream !== stream) return;
-      closeCamera(false);
-      send({ kind: "camera", state: "error", name: "Ended", message: "the camera stopped" });
+      if (feed !== opening) return;
+      closeFeed(false);
+      report("camera", "error", "Ended", "the camera stopped");
     });
     listCameras();  // with the names the browser now gives
     video.srcObject = stream;
+    feedShown();
     await video.play();
-    send({ kind: "camera", state: "on" });
+    if (feed === opening) report("camera", "on");
   } catch (error) {
-    closeCamera(false);
-    send({ kind: "camera", state: "error", name: error?.name ?? "", message: String(error?.message ?? error) });
-  } finally {
-    camera.opening = false;
-    webcamButton.disabled = false;
-    sourceChanged();
-    if (camera.changed && camera.stream) reopenCamera();
+    if (feed !== opening) return;
+    closeFeed(false);
+    report("camera", "error", error?.name ?? "", String(error?.message ?? error));
   }
 }
-export function closeCamera(tell = true) {
-  camera.cancelled = camera.opening;
-  if (camera.stream) {
-    camera.stream.getTracks().forEach((track) => track.stop());
-    camera.stream = null;
-    video.srcObject = null;
-    if (tell) send({ kind: "camera", state: "off" });
-  }
-  sourceChanged();
-}
-webcamButton.addEventListener("click", () => (camera.stream ? closeCamera() : openCamera()));
+webcamButton.addEventListener("click", () => (cameraOn() ? closeFeed() : openCamera()));
 
 // ---- a video file: played here, its frames taken as the camera's are; play, pause and seek
 const playButton = $("video-play"), seek = $("video-seek");
 export async function playMovie(file, name) {
-  closeCamera();
-  closeMovie();
-  movie = { name, url: URL.createObjectURL(file), taken: -1 };
-  const playing = movie;
+  closeFeed();
+  const playing = feed = { source: "video", name, url: URL.createObjectURL(file), taken: -1 };
+  report("video", "opening", name);
   video.src = playing.url;
-  sourceChanged();
+  feedShown();
   try {
     await video.play();
-    if (movie === playing) send({ kind: "video", state: "on", name });
+    if (feed === playing) report("video", "on", name);
   } catch (error) {
-    if (movie !== playing) return;
+    if (feed !== playing) return;
     const why = video.error ? "the browser cannot play its format" : String(error?.message ?? error);
-    closeMovie(false);
-    send({ kind: "video", state: "error", name, message: why });
+    closeFeed(false);
+    report("video", "error", name, why);
   }
-}
-function closeMovie(tell = true) {
-  if (!movie) return;
-  URL.revokeObjectURL(movie.url);
-  movie = null;
-  video.pause();
-  video.removeAttribute("src");
-  video.load();
-  if (tell) send({ kind: "video", state: "off" });
-  sourceChanged();
 }
 playButton.addEventListener("click", () => (video.paused ? video.play() : video.pause()));
 seek.addEventListener("input", () => { if (video.duration) video.currentTime = seek.value / 1000 * video.duration; });
 for (const event of ["play", "pause", "timeupdate", "durationchange", "ended"]) {
   video.addEventListener(event, () => {
-    if (!movie) return;
+    if (feed?.source !== "video") return;
     playButton.textContent = video.paused ? "Play" : "Pause";
     if (video.duration) seek.value = Math.round(video.currentTime / video.duration * 1000);
     $("video-time").textContent = `${minutes(video.currentTime)} / ${minutes(video.duration || 0)}`;
@@ -158,6 +145,7 @@ for (const event of ["play", "pause", "timeupdate", "durationchange", "ended"]) 
 function sendFrame() {
   // The newest frame: frames that come while Python works are dropped, never queued.
   if (!feeding() || video.readyState < 2) return send({ kind: "frame", bitmap: null });
+  const movie = feed.source === "video" ? feed : null;
   if (movie && video.paused && video.currentTime === movie.taken) {
     // Paused on a frame already taken: none new until a seek or play, so none sent for a while.
     return setTimeout(() => send({ kind: "frame", bitmap: null }), 200);
@@ -167,15 +155,10 @@ function sendFrame() {
     () => send({ kind: "frame", bitmap: null }));
 }
 
-on("camera", (data) => {  // Python starts the camera, or stops whatever plays (camera or video file)
-  if (data.want) openCamera();
-  else {
-    closeCamera();
-    closeMovie();
-  }
-});
+on("open-camera", openCamera);  // Python's start of the camera (the headless API's)
+on("stop-feed", () => closeFeed());
 on("next-frame", () => {
-  if ((camera.stream || (movie && !video.paused)) && "requestVideoFrameCallback" in video) {
+  if (feeding() && !(feed.source === "video" && video.paused) && "requestVideoFrameCallback" in video) {
     video.requestVideoFrameCallback(sendFrame);
   } else {
     requestAnimationFrame(sendFrame);
