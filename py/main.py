@@ -152,7 +152,7 @@ async def start_app() -> None:
         return
     backends.time_after(next_visit.prepare(stage, api.publish))
     element("loading").hidden = True
-    for id_ in ("backend", "model"):
+    for id_ in ("backend", "detector"):
         element(id_).disabled = False
     if params.get("view") in viewer.views:
         await viewer.show(params.get("view"))

@@ -228,9 +228,9 @@ def test_cancel_leaves_out_the_photos_not_begun(fresh_batch, tmp_path):
 def test_a_batch_takes_the_face_masks_views_thresholds_and_detector(fresh_batch, reference):
     app, page = fresh_batch, fresh_batch.page
     page.click("#view-mask")
-    page.select_option("#model", "aizoo-face-mask-graph")
+    page.select_option("#detector", "aizoo-face-mask-graph")
     app.wait_until("JSON.parse(window.pylens.stats()).model === 'aizoo-face-mask-graph'", 120_000)
-    page.fill("#score", "0.9")  # above the score of the demo photo's face in a mask (0.886)
+    page.fill("#mask-score", "0.9")  # above the score of the demo photo's face in a mask (0.886)
     try:
         page.click("#view-batch")
         page.set_input_files("#file", [str(samples.photo_path(name)) for name in samples.PHOTOS])
@@ -242,8 +242,8 @@ def test_a_batch_takes_the_face_masks_views_thresholds_and_detector(fresh_batch,
         assert app.stats()["batch"]["totals"]["faces"] == 4  # the mask photo's face left out
     finally:
         page.click("#view-mask")
-        page.fill("#score", "0.5")
-        page.select_option("#model", "aizoo-face-mask")
+        page.fill("#mask-score", "0.5")
+        page.select_option("#detector", "aizoo-face-mask")
         app.wait_until("JSON.parse(window.pylens.stats()).model === 'aizoo-face-mask'", 120_000)
 
 

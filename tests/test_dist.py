@@ -149,7 +149,7 @@ def test_a_first_visit_over_a_link_takes_the_first_result_s_files_once_runtime_f
             page.goto(url + SUB_PATH, wait_until="commit")
             wait_until(page, "crossOriginIsolated && document.readyState !== 'loading'", 60_000)
             page.locator("#demos button").first.click()  # in the page reloaded: nothing fetched before is cut off
-            wait_until(page, "document.querySelectorAll('#detections li').length > 0", 180_000)
+            wait_until(page, "document.querySelectorAll('#mask-detections li').length > 0", 180_000)
         finally:
             browser.close()
     asked = collections.Counter(response.path.removeprefix("/" + SUB_PATH) for response in log)
@@ -397,7 +397,7 @@ def test_automatic_choice_by_the_times_measured_in_this_browser(pyodide_dist, tm
             # moves to the backend measured clearly faster: from WebGL to WebAssembly.
             page.locator("#demos button").first.click()
             app.wait_until("JSON.parse(window.pylens.stats()).inferences > 0")
-            page.select_option("#model", "aizoo-face-mask-graph")
+            page.select_option("#detector", "aizoo-face-mask-graph")
             app.wait_until("(s => s.model === 'aizoo-face-mask-graph' && s.backend === 'wasm')"
                            "(JSON.parse(window.pylens.stats()))", 300_000)
             graph_times = app.stats()["backend_times"]

@@ -24,24 +24,24 @@ def wait_for_inference(app, before: int) -> dict:
 
 def set_thresholds(app, score: str | None = None, iou: str | None = None) -> list[dict]:
     """Move the sliders (not the model: NMS runs again on the last output); the detections shown then."""
-    for selector, value in (("#score", score), ("#iou", iou)):
+    for selector, value in (("#mask-score", score), ("#mask-iou", iou)):
         if value is not None:
             app.page.locator(selector).fill(value)
-    wanted = [float(app.page.locator(s).input_value()) for s in ("#score", "#iou")]
+    wanted = [float(app.page.locator(s).input_value()) for s in ("#mask-score", "#mask-iou")]
     shown = json.dumps(wanted, separators=(",", ":"))  # as JSON.stringify writes it
     app.wait_until(f"JSON.stringify(JSON.parse(window.pylens.stats()).thresholds) === '{shown}'")
     return app.stats()["result"]["detections"]
 
 
 def listed(app) -> list[str]:
-    return app.page.locator("#detections li").all_inner_texts()
+    return app.page.locator("#mask-detections li").all_inner_texts()
 
 
 def test_page_is_ready_with_its_backend_and_credits(app):
     page = app.page
     assert page.locator("#loading").is_hidden()
     assert page.locator("#backend-active").inner_text() == "using WebAssembly"
-    for button in ("#open", "#webcam", "#backend", "#model"):
+    for button in ("#open", "#webcam", "#backend", "#detector"):
         assert page.locator(button).is_enabled()
     about = page.locator("#about")
     about.locator("summary").click()
@@ -55,19 +55,19 @@ def test_page_is_ready_with_its_backend_and_credits(app):
 def test_detector_menu_comes_from_the_cards_and_switches_the_model(app):
     page = app.page
     detectors = [c for c in model_cards() if c.task == "detection"]
-    options = page.locator("#model option")
+    options = page.locator("#detector option")
     assert options.all_inner_texts() == [c.name for c in detectors]
-    assert page.locator("#model").input_value() == app.stats()["model"] == "aizoo-face-mask"
+    assert page.locator("#detector").input_value() == app.stats()["model"] == "aizoo-face-mask"
     app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     before = app.stats()
-    page.select_option("#model", "aizoo-face-mask-graph")
+    page.select_option("#detector", "aizoo-face-mask-graph")
     stats = wait_for_inference(app, before["inferences"])
     assert stats["model"] == "aizoo-face-mask-graph" and "model=aizoo-face-mask-graph" in page.url
     # The model converted from the frozen graph finds the same faces (the picture is re-analysed).
     assert_same_detections(stats["result"]["detections"], before["result"]["detections"],
                            min_iou=0.99, max_score_diff=1e-3)
     assert stats["leaky_frames"] == 0
-    page.select_option("#model", "aizoo-face-mask")
+    page.select_option("#detector", "aizoo-face-mask")
     stats = wait_for_inference(app, stats["inferences"])
     assert stats["model"] == "aizoo-face-mask" and "model=" not in page.url
     # The detector replaced was disposed of: tf.js holds what it held before the other was loaded.
@@ -107,9 +107,9 @@ def test_open_image_button(app):
     chooser.value.set_files(str(samples.photo_path(DEMO)))
     stats = wait_for_inference(app, before)
     assert stats["result"]["image"] == "aizoo_demo.jpg" and len(stats["result"]["detections"]) == 3
-    assert app.page.locator("#summary").inner_text() == "1 Mask, 2 NoMask"
+    assert app.page.locator("#mask-summary").inner_text() == "1 Mask, 2 NoMask"
     assert len(listed(app)) == 3 and listed(app)[0].startswith("NoMask 1.00")
-    timing_rows = app.page.locator("#timings tr").all_inner_texts()
+    timing_rows = app.page.locator("#mask-timings tr").all_inner_texts()
     assert [row.split("\t")[0] for row in timing_rows] == [
         "Image decode", "Preprocess", "Inference", "Readback", "Box decode", "NMS", "Draw", "Total"]
     assert app.page.eval_on_selector("#picture", "c => [c.width, c.height]") == [520, 686]
@@ -169,24 +169,24 @@ def test_sliders_rerun_only_the_postprocessing(app, js_reference, reference):
     faces = set_thresholds(app, iou="0.5")
     assert_same_detections(faces, reference["aizoo_demo.jpg"]["detections"], score_threshold=0.99,
                            max_score_diff=0.004)
-    assert page.locator("#score-value").inner_text() == "0.99"
+    assert page.locator("#mask-score-value").inner_text() == "0.99"
     assert app.stats()["inferences"] == inferences
     # Keyboard: a focused slider moves by one step per arrow key.
-    page.locator("#score").focus()
+    page.locator("#mask-score").focus()
     page.keyboard.press("ArrowLeft")
-    expect(page.locator("#score-value")).to_have_text("0.98")
+    expect(page.locator("#mask-score-value")).to_have_text("0.98")
     assert len(set_thresholds(app, score="0.5", iou="0.5")) == 3
 
 
 def test_save_results_json_and_annotated_png(app):
     app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     with app.page.expect_download() as download:
-        app.page.click("#save-json")
+        app.page.click("#mask-save-json")
     assert download.value.suggested_filename == "aizoo_demo-detections.json"
     saved = json.loads(open(download.value.path()).read())
     assert saved == app.stats()["result"]
     with app.page.expect_download() as download:
-        app.page.click("#save-png")
+        app.page.click("#mask-save-png")
     assert download.value.suggested_filename == "aizoo_demo-detections.png"
     png = Image.open(download.value.path()).convert("RGB")
     assert png.size == (520, 686)
@@ -203,7 +203,7 @@ def test_a_photo_without_faces_says_so(app):
     blank = io.BytesIO()
     Image.new("RGB", (320, 240), "lightgrey").save(blank, "PNG")
     assert app.detect(blank.getvalue(), "wall.png")["detections"] == []
-    assert app.page.locator("#summary").inner_text() == "No faces found"
+    assert app.page.locator("#mask-summary").inner_text() == "No faces found"
     assert listed(app) == []
 
 
@@ -264,15 +264,15 @@ def test_a_backend_switch_says_what_it_does_and_marks_the_old_result(app):
 def test_the_sliders_stay_where_they_are_as_the_detection_list_grows(app):
     page = app.page
     app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
-    places = [page.locator(slider).bounding_box() for slider in ("#score", "#iou")]
+    places = [page.locator(slider).bounding_box() for slider in ("#mask-score", "#mask-iou")]
     many = set_thresholds(app, score="0.05", iou="0.95")
     assert len(many) > 20 and len(listed(app)) == len(many)
-    assert [page.locator(slider).bounding_box() for slider in ("#score", "#iou")] == places
-    box = page.locator("#detections")
+    assert [page.locator(slider).bounding_box() for slider in ("#mask-score", "#mask-iou")] == places
+    box = page.locator("#mask-detections")
     assert box.evaluate("list => list.scrollHeight > list.clientHeight")  # the list scrolls in its own box
     set_thresholds(app, score="0.5", iou="0.5")
     # Each slider is explained where it is, and the open file is named under the picture.
-    for slider in ("score", "iou"):
+    for slider in ("mask-score", "mask-iou"):
         help_text = page.locator(f"#{slider}-help")
         assert page.locator(f"#{slider}").get_attribute("aria-describedby") == f"{slider}-help"
         assert help_text.is_visible() and help_text.inner_text()
@@ -321,8 +321,8 @@ def test_tab_goes_through_every_control_in_reading_order(app):
     app.detect(samples.photo_bytes(DEMO), "aizoo_demo.jpg")
     order = tab_order(app.page)
     assert order == app.page.evaluate(FOCUSABLE)
-    for control in ("view-mask", "model", "backend", "open", "webcam", "stage", "score", "iou",
-                    "save-png", "save-json"):
+    for control in ("view-mask", "detector", "backend", "open", "webcam", "stage", "mask-score", "mask-iou",
+                    "mask-save-png", "mask-save-json"):
         assert control in order, (control, order)
     assert "view-style" not in order  # the tabs are one stop: the arrow keys go from tab to tab
 

@@ -199,13 +199,13 @@ def test_view_shows_the_stylized_picture_with_timings(style_app):
     expect(page.locator("#mask-panel")).to_be_hidden()
     rows = page.locator("#style-timings tr td:first-child").all_inner_texts()
     assert rows == ["Image decode", "Capture", "Segmentation", "Style transfer", "Blend", "Draw", "Total"]
-    assert page.locator("#styles button").count() == 6
-    assert page.locator("#styles button[aria-checked=true]").inner_text() == "The Great Wave"
+    assert page.locator("#style-picker button").count() == 6
+    assert page.locator("#style-picker button[aria-checked=true]").inner_text() == "The Great Wave"
     # Tab goes through this view's controls as they read.
     order = tab_order(page)
     assert order == page.evaluate(FOCUSABLE)
-    for control in ("open", "webcam", "stage", "style-wave", "strength", "style-side", "segmenter", "mask-threshold",
-                    "feather", "show-mask", "style-save-png"):
+    for control in ("open", "webcam", "stage", "style-wave", "style-strength", "style-side", "style-segmenter",
+                    "style-mask-threshold", "style-feather", "style-show-mask", "style-save-png"):
         assert control in order, (control, order)
 
 
@@ -218,10 +218,10 @@ def test_blend_modes_strength_and_styles(style_app):
     style_frame(style_app, lambda: page.check("input[name=target][value=whole]"))
     whole = overlay_pixels(style_app)
     assert min(np.abs(a - b).mean() for a, b in ((person, background), (person, whole), (background, whole))) > 5
-    style_frame(style_app, lambda: page.fill("#strength", "0"))
+    style_frame(style_app, lambda: page.fill("#style-strength", "0"))
     assert np.abs(overlay_pixels(style_app) - original).max() <= 1  # strength 0: the original
-    style_frame(style_app, lambda: page.fill("#strength", "1"))
-    stats = style_frame(style_app, lambda: page.click("#styles button[data-style=style-scream]"))
+    style_frame(style_app, lambda: page.fill("#style-strength", "1"))
+    stats = style_frame(style_app, lambda: page.click("#style-picker button[data-style=style-scream]"))
     assert stats["style"] == "style-scream"
     assert np.abs(overlay_pixels(style_app) - whole).mean() > 5
     style_frame(style_app, lambda: page.check("input[name=target][value=person]"))
@@ -242,14 +242,14 @@ def person_share(app, segmenter: str, threshold: float) -> float:
 def test_mask_threshold_softness_and_segmenter_shape_what_is_stylized(style_app, app):
     page = style_app.page
     original = canvas_pixels(style_app.page, "picture").astype(np.float64)
-    style_frame(style_app, lambda: page.fill("#feather", "0"))  # a hard edge: stylized where p ≥ threshold
+    style_frame(style_app, lambda: page.fill("#style-feather", "0"))  # a hard edge: stylized where p ≥ threshold
     shares = {}
     for threshold in ("0.1", "0.9"):
-        style_frame(style_app, lambda value=threshold: page.fill("#mask-threshold", value))
+        style_frame(style_app, lambda value=threshold: page.fill("#style-mask-threshold", value))
         shares[threshold] = stylized_share(style_app, original)
         assert shares[threshold] == pytest.approx(person_share(app, "selfie", float(threshold)), abs=0.01)
     assert shares["0.9"] < shares["0.1"] - 0.02  # a higher threshold, a smaller mask
-    assert page.locator("#mask-threshold-value").inner_text() == "0.90"
+    assert page.locator("#style-mask-threshold-value").inner_text() == "0.90"
     # Softness: with a hard edge each pixel is the original or fully stylized; a soft edge mixes them.
     style_frame(style_app, lambda: page.check("input[name=target][value=whole]"))
     change = np.abs(overlay_pixels(style_app) - original).sum(axis=2)
@@ -261,18 +261,18 @@ def test_mask_threshold_softness_and_segmenter_shape_what_is_stylized(style_app,
         return float(((share > 0.1) & (share < 0.9)).mean())
 
     assert mixed_share() < 0.001
-    style_frame(style_app, lambda: page.fill("#feather", "0.5"))
+    style_frame(style_app, lambda: page.fill("#style-feather", "0.5"))
     assert mixed_share() > 0.01
     # The other segmenter: what is stylized follows its mask.
-    style_frame(style_app, lambda: page.fill("#mask-threshold", "0.5"))
-    style_frame(style_app, lambda: page.fill("#feather", "0"))
-    stats = style_frame(style_app, lambda: page.select_option("#segmenter", "meet"))
+    style_frame(style_app, lambda: page.fill("#style-mask-threshold", "0.5"))
+    style_frame(style_app, lambda: page.fill("#style-feather", "0"))
+    stats = style_frame(style_app, lambda: page.select_option("#style-segmenter", "meet"))
     assert stats["segmenter"] == "meet" and stats["leaky_frames"] == 0
     meet = person_share(app, "meet", 0.5)
     assert abs(meet - person_share(app, "selfie", 0.5)) > 0.02  # so the tolerance tells the two apart
     assert stylized_share(style_app, original) == pytest.approx(meet, abs=0.01)
-    style_frame(style_app, lambda: page.select_option("#segmenter", "selfie"))
-    style_frame(style_app, lambda: page.fill("#feather", "0.2"))
+    style_frame(style_app, lambda: page.select_option("#style-segmenter", "selfie"))
+    style_frame(style_app, lambda: page.fill("#style-feather", "0.2"))
 
 
 def test_style_side_sets_the_work_size(style_app):
@@ -291,9 +291,9 @@ def test_style_side_sets_the_work_size(style_app):
 def test_show_mask_and_save(style_app):
     page = style_app.page
     plain = overlay_pixels(style_app)
-    style_frame(style_app, lambda: page.check("#show-mask"))
+    style_frame(style_app, lambda: page.check("#style-show-mask"))
     assert np.abs(overlay_pixels(style_app) - plain).mean() > 2
-    style_frame(style_app, lambda: page.uncheck("#show-mask"))
+    style_frame(style_app, lambda: page.uncheck("#style-show-mask"))
     with page.expect_download() as download:
         page.click("#style-save-png")
     assert download.value.suggested_filename == "fmd_demo2-stylized.png"
@@ -315,8 +315,9 @@ def test_a_change_of_mask_or_blend_uses_the_kept_network_outputs(style_app):
     a new style runs the style network alone, with a busy sign while it runs."""
     page = style_app.page
     busy = "Segmenting and stylizing the picture…"
-    for change in (lambda: page.fill("#feather", "0.3"), lambda: page.fill("#mask-threshold", "0.6"),
-                   lambda: page.fill("#strength", "0.5"), lambda: page.check("input[name=target][value=background]")):
+    for change in (lambda: page.fill("#style-feather", "0.3"), lambda: page.fill("#style-mask-threshold", "0.6"),
+                   lambda: page.fill("#style-strength", "0.5"),
+                   lambda: page.check("input[name=target][value=background]")):
         page.evaluate(RECORD_PAGE_STATE)
         style_frame(style_app, change)
         shown = timings_shown(page)
@@ -324,7 +325,7 @@ def test_a_change_of_mask_or_blend_uses_the_kept_network_outputs(style_app):
         assert shown["Blend"].endswith(" ms")
         assert busy not in statuses_shown(page)
     page.evaluate(RECORD_PAGE_STATE)
-    style_frame(style_app, lambda: page.click("#styles button[data-style=style-udnie]"))
+    style_frame(style_app, lambda: page.click("#style-picker button[data-style=style-udnie]"))
     shown = timings_shown(page)
     assert shown["Segmentation"] == "kept" and shown["Style transfer"].endswith(" ms"), shown
     assert busy in statuses_shown(page)
@@ -334,17 +335,17 @@ def test_a_change_of_mask_or_blend_uses_the_kept_network_outputs(style_app):
     shown = timings_shown(page)
     assert "kept" not in shown.values(), shown
     assert style_app.stats()["leaky_frames"] == 0
-    for restore in (lambda: page.fill("#feather", "0.2"), lambda: page.fill("#mask-threshold", "0.5"),
-                    lambda: page.fill("#strength", "1"), lambda: page.check("input[name=target][value=person]"),
-                    lambda: page.click("#styles button[data-style=style-wave]"),
+    for restore in (lambda: page.fill("#style-feather", "0.2"), lambda: page.fill("#style-mask-threshold", "0.5"),
+                    lambda: page.fill("#style-strength", "1"), lambda: page.check("input[name=target][value=person]"),
+                    lambda: page.click("#style-picker button[data-style=style-wave]"),
                     lambda: style_app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")):
         style_frame(style_app, restore)
 
 
 def test_the_styles_are_a_radio_group_the_arrow_keys_move_in(style_app):
     page = style_app.page
-    checked = "#styles button[aria-checked=true]"
-    assert page.locator("#styles button[tabindex='0']").count() == 1  # one Tab stop
+    checked = "#style-picker button[aria-checked=true]"
+    assert page.locator("#style-picker button[tabindex='0']").count() == 1  # one Tab stop
     page.locator(checked).focus()
     style_frame(style_app, lambda: page.keyboard.press("ArrowRight"))
     assert page.locator(checked).get_attribute("data-style") == "style-wreck"
@@ -363,7 +364,7 @@ def test_missing_style_model_is_reported_and_the_app_goes_on(site_url, pyodide_d
     with serving(routes(pyodide_dist, models=models)) as url, HeadlessApp(url, "wasm") as app:
         app.detect(samples.photo_bytes("fmd_demo2.jpg"), "fmd_demo2.jpg")
         style_frame(app, lambda: app.page.click("#view-style"))
-        app.page.click("#styles button[data-style=style-udnie]")
+        app.page.click("#style-picker button[data-style=style-udnie]")
         expect(app.page.locator("#error-text")).to_contain_text("Model file model.json is missing on the server")
-        style_frame(app, lambda: app.page.click("#styles button[data-style=style-wreck]"))
+        style_frame(app, lambda: app.page.click("#style-picker button[data-style=style-wreck]"))
         expect(app.page.locator("#loading")).to_be_hidden()

@@ -89,10 +89,10 @@ def test_a_view_chosen_while_python_starts_opens_once_it_is_ready(site_url):
         page.wait_for_function("JSON.parse(window.pylens.stats())?.view === 'batch'", polling=100,
                                timeout=HeadlessApp.READY_TIMEOUT_MS)
         expect(page.locator("#mask-panel")).to_be_hidden()
-        expect(page.locator("#model-label")).to_be_visible()  # the Batch view uses the Face masks detector
+        expect(page.locator("#detector-label")).to_be_visible()  # the Batch view uses the Face masks detector
         page.click("#view-style")  # and Python has the tabs from now on
         page.wait_for_function("JSON.parse(window.pylens.stats()).view === 'style'", polling=100)
-        expect(page.locator("#model-label")).to_be_hidden()
+        expect(page.locator("#detector-label")).to_be_hidden()
     finally:
         browser.close()
 

@@ -54,7 +54,7 @@ def test_webcam_frames_are_detected_and_drawn_mirrored(camera_app):
     assert result["image"] == "webcam" and (result["width"], result["height"]) == (640, 480)
     assert set(result["timings_ms"]) == {"capture", "preprocess", "inference", "readback", "box_decode", "nms",
                                          "draw"}
-    expect(page.locator("#fps")).to_contain_text("fps")
+    expect(page.locator("#mask-fps")).to_contain_text("fps")
     # The frame analysed is the camera's picture mirrored, as in a mirror.
     shown = canvas_pixels(camera_app.page, "picture").astype(np.float64)
     distance = {(name, mirrored): np.abs(shown - np.asarray(ImageOps.mirror(frame) if mirrored else frame)).mean()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 class BatchView:
     name = "batch"
     roles = ("batch",)
-    setting_controls = ("model-label",)  # its detector is the Face masks view's
+    setting_controls = ("detector-label",)  # its detector is the Face masks view's
     save_buttons = ()  # enabled with the first row
     fps_output = "batch-fps"
     kept_tensors = 0

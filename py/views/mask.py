@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 class MaskView:
     name = "mask"
     roles = ("detect",)
-    setting_controls = ("model-label",)  # the detector menu
-    save_buttons = ("save-png", "save-json")
-    fps_output = "fps"
+    setting_controls = ("detector-label",)  # the detector menu
+    save_buttons = ("mask-save-png", "mask-save-json")
+    fps_output = "mask-fps"
     kept_tensors = 0
 
     def __init__(self, context: ViewContext) -> None:
@@ -48,7 +48,7 @@ class MaskView:
             self.card = self.detectors[wanted]
         elif wanted:
             page.show_error(f"There is no detector '{wanted}'; using {self.card.name}.")
-        fill_menu(element("model"), self.detectors.values(), self.card.id)
+        fill_menu(element("detector"), self.detectors.values(), self.card.id)
 
     async def load_detector(self, building: str | None = None) -> None:
         """Load the menu's detector, replacing the one in use: with download progress, or, when
@@ -88,25 +88,26 @@ class MaskView:
     # ------------------------------------------------------------ controls
 
     def build_controls(self) -> None:
-        element("score").min = CANDIDATE_FLOOR
+        element("mask-score").min = CANDIDATE_FLOOR
         listen = self.context.listen
-        listen("input", {"score": self.on_threshold, "iou": self.on_threshold, "model": self.on_model_change})
-        listen("click", {"save-png": self.on_save_png, "save-json": self.on_save_json})
+        listen("input", {"mask-score": self.on_threshold, "mask-iou": self.on_threshold,
+                         "detector": self.on_detector_change})
+        listen("click", {"mask-save-png": self.on_save_png, "mask-save-json": self.on_save_json})
 
     def thresholds(self) -> tuple[float, float]:
-        return float(element("score").value), float(element("iou").value)
+        return float(element("mask-score").value), float(element("mask-iou").value)
 
     async def on_threshold(self) -> None:
         """New thresholds: NMS again on the last frame's candidates, without running the model."""
         score, iou = self.thresholds()
-        element("score-value").textContent = f"{score:.2f}"
-        element("iou-value").textContent = f"{iou:.2f}"
+        element("mask-score-value").textContent = f"{score:.2f}"
+        element("mask-iou-value").textContent = f"{iou:.2f}"
         if self.frame is not None and self.context.shows_still(self):
             async with self.stage.one_at_a_time:
                 await self.postprocess(with_picture=False)
 
-    async def on_model_change(self) -> None:
-        menu = element("model")
+    async def on_detector_change(self) -> None:
+        menu = element("detector")
         menu.disabled = True
         previous = self.card
         async with self.stage.one_at_a_time:
@@ -163,19 +164,19 @@ class MaskView:
         await self.stage.present(with_picture)
         self.render_detections(result)
         result.timings_ms.update(nms=mark - start, draw=now_ms() - mark)
-        show_timings(element("timings"), result.timings_ms)
+        show_timings(element("mask-timings"), result.timings_ms)
         return result
 
     def render_detections(self, result: FrameResult) -> None:
         """The list of detections and the count by label. Written as one piece of HTML: from a
         worker every DOM call is a round trip to the page."""
-        element("detections").innerHTML = "".join(
+        element("mask-detections").innerHTML = "".join(
             f'<li><span class="{escape(det.label)}">{escape(det.label)} {det.score:.2f}</span>'
             '<span class="box"> [{}, {}, {}, {}]</span></li>'.format(*det.box) for det in result.detections)
         counts = {lab.name: 0 for lab in self.card.labels}
         for det in result.detections:
             counts[det.label] += 1
-        element("summary").textContent = (", ".join(f"{n} {name}" for name, n in counts.items())
+        element("mask-summary").textContent = (", ".join(f"{n} {name}" for name, n in counts.items())
                                           if result.detections else "No faces found")
 
     def stats(self) -> dict:

@@ -49,7 +49,7 @@ class StyleView:
     def build_controls(self) -> None:
         """Fill the style picker and the segmenter menu from the cards, and listen to the panel's controls."""
         models_url = escape(self.context.models_url)
-        element("styles").innerHTML = "".join(
+        element("style-picker").innerHTML = "".join(
             f'<button type="button" class="style" role="radio" data-style="{escape(card.id)}" '
             f'aria-checked="{str(card.id == self.style_id).lower()}" '
             f'tabindex="{0 if card.id == self.style_id else -1}" title="{escape(card.name)}">'
@@ -57,8 +57,8 @@ class StyleView:
             'loading="lazy">'  # fetched when the view first shows them, not on the way to the first result
             f"<span>{escape(card.name)}</span></button>"
             for card in self.style_cards.values())
-        fill_menu(element("segmenter"), self.segmenter_cards.values(), self.segmenter_id)
-        self.context.listen("click", {"styles": self.on_pick, "style-save-png": self.on_save_png})
+        fill_menu(element("style-segmenter"), self.segmenter_cards.values(), self.segmenter_id)
+        self.context.listen("click", {"style-picker": self.on_pick, "style-save-png": self.on_save_png})
         # Every other control of the panel (sliders, radios, checkbox, menu) fires `input`.
         self.context.listen("input", {"style-panel": self.on_change})
 
@@ -67,7 +67,7 @@ class StyleView:
         if button is None:
             return
         self.style_id = str(button.dataset.style)
-        for other in element("styles").children:
+        for other in element("style-picker").children:
             chosen = other.dataset.style == self.style_id
             other.setAttribute("aria-checked", str(chosen).lower())
             other.tabIndex = 0 if chosen else -1  # the group is one Tab stop (see site/shell/controls.mjs)
@@ -231,16 +231,16 @@ def read_settings(s: BlendSettings) -> str:
     """The panel's settings read into `s`, each slider's value shown beside it; the segmenter chosen."""
     checked = document.querySelector("input[name=target]:checked")
     s.target = checked.value if checked else "person"
-    s.strength = float(element("strength").value)
-    s.threshold = float(element("mask-threshold").value)
-    s.feather = float(element("feather").value)
+    s.strength = float(element("style-strength").value)
+    s.threshold = float(element("style-mask-threshold").value)
+    s.feather = float(element("style-feather").value)
     s.style_side = int(element("style-side").value)
-    s.show_mask = bool(element("show-mask").checked)
-    element("strength-value").textContent = f"{s.strength:.2f}"
-    element("mask-threshold-value").textContent = f"{s.threshold:.2f}"
-    element("feather-value").textContent = f"{s.feather:.2f}"
+    s.show_mask = bool(element("style-show-mask").checked)
+    element("style-strength-value").textContent = f"{s.strength:.2f}"
+    element("style-mask-threshold-value").textContent = f"{s.threshold:.2f}"
+    element("style-feather-value").textContent = f"{s.feather:.2f}"
     element("style-side-value").textContent = f"{s.style_side} px"
-    return element("segmenter").value
+    return element("style-segmenter").value
 
 
 class KeptOutputs:

@@ -29,7 +29,7 @@ for (const tab of tabs) {
 }
 
 // The style thumbnails are a radio group (filled by Python): one Tab stop, the arrow keys choose.
-$("styles").addEventListener("keydown", (event) => {
+$("style-picker").addEventListener("keydown", (event) => {
   const radios = [...event.currentTarget.querySelectorAll("[role=radio]")];
   const at = radios.indexOf(event.target);
   const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];

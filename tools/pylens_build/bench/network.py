@@ -29,7 +29,7 @@ SITE_PATH = "pylens/"  # as a GitHub Pages project site
 # clicked, how many boxes are listed, and the error the app gave, if any.
 VISIT_STATE = f"""() => [performance.timeOrigin,
     Boolean(document.querySelector('#demos button[data-file="{BENCH_IMAGE.name}"]:not([disabled])')),
-    document.querySelectorAll('#detections li').length, window.pylens?.error ?? null]"""
+    document.querySelectorAll('#mask-detections li').length, window.pylens?.error ?? null]"""
 
 
 def startup_network(site: Path, pyodide_dist: Path, profiles: list[str]) -> dict:
