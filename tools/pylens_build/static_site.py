@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
                     shutil.copyfile(file, stage / into / file.name)
 
     copy(ROOT / "site", SITE_FILES, ".")
-    copy(ROOT / "site" / "shell", ["*.mjs"], "shell")
+    bundle_shell(stage)
     index = stage / "index.html"
     if pyodide_dist is not None:  # nothing comes from the CDN: the page's policy no longer allows it
         index.write_text(index.read_text().replace(" " + PYODIDE["cdn"], ""))
@@ -62,6 +63,23 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     stamp_version(stage)
     shutil.rmtree(dest, ignore_errors=True)
     stage.rename(dest)
+
+
+SHELL_PRELOAD = re.compile(r'\n *<link rel="modulepreload" href="\./shell/[\w-]+\.mjs">')
+
+
+def bundle_shell(site: Path) -> None:
+    """The page's shell as one module: site/shell.js with its modules under site/shell/ bundled by
+    esbuild, unminified, and the page's preloads of those modules dropped. The development server
+    serves them one by one, as written; a visitor's page loads one file instead of eleven."""
+    subprocess.run([str(NODE_MODULES / ".bin" / "esbuild"), str(ROOT / "site" / "shell.js"), "--bundle",
+                    "--format=esm", "--platform=browser", "--log-level=warning", f"--outfile={site / 'shell.js'}"],
+                   cwd=ROOT, check=True)
+    index = site / "index.html"
+    page, preloads = SHELL_PRELOAD.subn("", index.read_text())
+    if not preloads:
+        raise SetupError("site/index.html no longer preloads the shell's modules (site/shell/*.mjs)")
+    index.write_text(page)
 
 
 def with_cdn_integrity(page: str) -> str:
@@ -114,14 +132,15 @@ def write_first_result(site: Path, pyodide: str) -> None:
 # earlier stamp left it), and the line with the version.
 VERSION_LINES = {
     "sw.js": (r'const VERSION = "[^"]*";', 'const VERSION = "{}";'),
-    "shell/offline.mjs": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
+    # shell/offline.mjs's line, as esbuild leaves it in the bundled shell
+    "shell.js": (r'var SITE_VERSION = (?:null|"[^"]*");', 'var SITE_VERSION = "{}";'),
     "start.mjs": (r'const SITE_VERSION = (?:null|"[^"]*");', 'const SITE_VERSION = "{}";'),
 }
 
 
 def stamp_version(site: Path) -> str:
     """Write the site's version, a digest of every file in it, into sw.js (which names its cache
-    after it), shell/offline.mjs (which registers sw.js only when there is one) and start.mjs (which keeps
+    after it), the shell's shell/offline.mjs (which registers sw.js only when there is one) and start.mjs (which keeps
     the snapshot of Python in that cache). Returns the version."""
     digest = hashlib.sha256()
     stamped = {site / name for name in VERSION_LINES}
