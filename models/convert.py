@@ -1,18 +1,23 @@
-"""Model conversion with the tensorflowjs converter. Runs in the conversion environment
-(TensorFlow + tensorflowjs, pinned in models/convert-requirements.txt), which `build.py models`
-sets up and calls; the app and its tests never import this module.
+"""Model conversion with the tensorflowjs converter and tf2onnx. Runs in the conversion environment
+(TensorFlow, tensorflowjs and tf2onnx, pinned in models/convert-requirements.txt), which
+`build.py models` sets up and calls; the app and its tests never import this module.
 
     python models/convert.py build JOBS.json            run the conversions listed in JOBS.json
     python models/convert.py stylize SOURCES IN OUT [SOURCES IN OUT ...]
                                                         run fast-style checkpoints in TensorFlow:
                                                         IN and OUT are .npy, [height, width, 3] float32
+    python models/convert.py graph GRAPH INPUT OUTPUTS IN OUT
+                                                        run a frozen graph in TensorFlow: IN is .npy,
+                                                        OUT an .npz of the OUTPUTS (comma-separated),
+                                                        in their order (arr_0, arr_1, …)
 
 `build` turns a TensorFlow frozen graph, or a fast-style-transfer checkpoint rebuilt here as a
 TensorFlow graph, into a tf.js graph model (model.json and weight shards), or stores a tf.js
 layers model's weights anew (quantized). Each job is a card's [convert] section ("from", "graph",
-"model", "outputs", "quantize") with the folder of its verified sources ("sources") and the folder
-to write ("out"); a fast-style job may also name a JPEG ("thumbnail") to stylize into the style's
-picker thumbnail, thumbnail.png.
+"model", "inputs", "outputs", "quantize", "onnx") with the folder of its verified sources
+("sources") and the folder to write ("out"); a fast-style job may also name a JPEG ("thumbnail")
+to stylize into the style's picker thumbnail, thumbnail.png. With "onnx", the same TensorFlow graph
+is also written as an ONNX model, model.onnx, with the same inputs and outputs and float32 weights.
 """
 
 from __future__ import annotations
@@ -27,11 +32,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+import tf2onnx  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2  # noqa: E402
 from tensorflowjs.converters import converter as tfjs_converter  # noqa: E402
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_convert  # noqa: E402
 
 INSTANCE_NORM_EPSILON = 1e-3
+ONNX_OPSET = 17  # what onnxruntime-web's WebAssembly and WebGPU backends run
 THUMBNAIL_SIDE = 96
 RESIDUAL_BLOCKS = (9, 15, 21, 27, 33)
 
@@ -112,12 +119,34 @@ def transform_net(variables: list[np.ndarray]):
     return net
 
 
-def frozen_style_graph(sources: Path, dest: Path) -> str:
-    """Write the fast-style network with its weights folded in as a frozen GraphDef; returns its output node."""
+def frozen_style_graph(sources: Path, dest: Path) -> tuple[str, str]:
+    """Write the fast-style network with its weights folded in as a frozen GraphDef; returns its
+    input and output nodes."""
     concrete = transform_net(load_checkpoint(sources)).get_concrete_function()
     frozen = convert_variables_to_constants_v2(concrete)
     dest.write_bytes(frozen.graph.as_graph_def().SerializeToString(deterministic=True))
-    return frozen.outputs[0].name.split(":")[0]
+    return frozen.inputs[0].name.split(":")[0], frozen.outputs[0].name.split(":")[0]
+
+
+def read_graph(graph: Path):
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString(graph.read_bytes())
+    return graph_def
+
+
+def write_onnx(graph: Path, inputs: list[str], outputs: list[str], dest: Path) -> None:
+    """A frozen graph as an ONNX model (tf2onnx), its inputs and outputs in the same order."""
+    model, _ = tf2onnx.convert.from_graph_def(read_graph(graph), input_names=[f"{name}:0" for name in inputs],
+                                              output_names=[f"{name}:0" for name in outputs], opset=ONNX_OPSET)
+    dest.write_bytes(model.SerializeToString(deterministic=True))
+
+
+def run_graph(graph: Path, input_name: str, output_names: list[str], image: np.ndarray) -> list[np.ndarray]:
+    """A frozen graph's outputs in TensorFlow, in the order named."""
+    with tf.Graph().as_default() as loaded:
+        tf.import_graph_def(read_graph(graph), name="")
+        with tf.compat.v1.Session(graph=loaded) as session:
+            return session.run([f"{name}:0" for name in output_names], {f"{input_name}:0": image})
 
 
 # ---------------------------------------------------------------- conversion
@@ -131,14 +160,17 @@ def convert(job: dict) -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             if job["from"] == "tf-frozen-graph":
-                graph, outputs = sources / job["graph"], list(job["outputs"])
+                graph, inputs, outputs = sources / job["graph"], list(job["inputs"]), list(job["outputs"])
             elif job["from"] == "fast-style-checkpoint":
                 graph = Path(tmp, "fast_style.pb")
-                outputs = [frozen_style_graph(sources, graph)]
+                input_name, output_name = frozen_style_graph(sources, graph)
+                inputs, outputs = [input_name], [output_name]
             else:
                 raise ValueError(f"unknown conversion: {job['from']}")
             tfjs_convert.convert_tf_frozen_model(str(graph), ",".join(outputs), str(out),
                                                  quantization_dtype_map=quantization)
+            if job["onnx"]:
+                write_onnx(graph, inputs, outputs, out / "model.onnx")
     if job.get("thumbnail"):
         write_thumbnail(sources, Path(job["thumbnail"]), out / "thumbnail.png")
     # The converter writes protobuf maps in no fixed order; sorted keys make the same inputs the same bytes.
@@ -166,6 +198,9 @@ def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "build":
         for job in json.loads(Path(argv[1]).read_text()):
             convert(job)
+    elif len(argv) == 6 and argv[0] == "graph":
+        graph, input_name, output_names, image, out = argv[1:]
+        np.savez(out, *run_graph(Path(graph), input_name, output_names.split(","), np.load(image)))
     elif len(argv) >= 4 and len(argv) % 3 == 1 and argv[0] == "stylize":
         for sources, image, out in zip(argv[1::3], argv[2::3], argv[3::3], strict=True):
             np.save(out, stylize(Path(sources), np.load(image)))

@@ -16,6 +16,10 @@ import fields
 from fields import CardError
 
 MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
+# The engines a model can run on: tf.js (every card), ONNX Runtime Web (a card converted from a
+# TensorFlow graph, which build.py models also writes as ONNX_ENTRY).
+ENGINES = ("tfjs", "onnx")
+ONNX_ENTRY = "model.onnx"
 TASKS = ("detection", "segmentation", "style")
 CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint", "tfjs-layers-model")
 QUANTIZATIONS = ("float16", "uint8")
@@ -77,6 +81,7 @@ class ModelCard:
     licence: str
     attribution: str
     homepage: str
+    engines: tuple[str, ...]  # of ENGINES, "tfjs" first
 
     @property
     def served_checksums(self) -> dict[str, str]:
@@ -162,6 +167,19 @@ def _conversion(table: dict, sources: Sources, where: str) -> Conversion:
         raise CardError(f"{where}: a fast-style checkpoint needs 'manifest.json' among the source files")
     checksums = fields.checksums(table, where) if "sha256" in table else {}
     return Conversion(kind, graph, model, inputs, outputs, quantize, checksums)
+
+
+def _engines(model: dict, conversion: Conversion | None, where: str) -> tuple[str, ...]:
+    """[model] engines: tf.js always; ONNX for a model converted here from a TensorFlow graph."""
+    engines = fields.names(model, "engines", where) if "engines" in model else ("tfjs",)
+    unknown = [engine for engine in engines if engine not in ENGINES]
+    if unknown or engines[0] != "tfjs" or len(set(engines)) != len(engines):
+        raise CardError(f"{where}: engines must be \"tfjs\" and then any of {', '.join(ENGINES[1:])}, "
+                        f"not {list(engines)}")
+    if "onnx" in engines and (conversion is None or conversion.kind == "tfjs-layers-model"):
+        raise CardError(f"{where}: an ONNX model is made from a TensorFlow graph: engine \"onnx\" needs "
+                        "[convert] from tf-frozen-graph or fast-style-checkpoint")
+    return engines
 
 
 def _input(data: dict, origin: str) -> tuple[int, int, float]:
@@ -252,6 +270,7 @@ def parse_card(text: str, origin: str = "model card") -> ModelCard:
     if not card_id or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in card_id):
         raise CardError(f"{origin}: id '{card_id}' must be lower-case letters, digits and '-'")
     licence = fields.get(data, "licence", dict, origin)
+    engines = _engines(model, conversion, f"{origin}: model")
     card_type, task_fields = CARD_TYPES[task]
     return card_type(
         id=card_id,
@@ -264,5 +283,6 @@ def parse_card(text: str, origin: str = "model card") -> ModelCard:
         licence=fields.get(licence, "name", str, f"{origin}: licence"),
         attribution=fields.get(licence, "attribution", str, f"{origin}: licence"),
         homepage=fields.get(licence, "url", str, f"{origin}: licence"),
+        engines=engines,
         **task_fields(data, origin),
     )

@@ -6,6 +6,9 @@
 - The fast-style network rebuilt in TensorFlow agrees with a direct numpy evaluation of its
   formulas (CPython), and the converted tf.js model agrees with TensorFlow at PSNR ≥ 40 dB
   on real photos, in the browser.
+- The ONNX models, run by onnxruntime in CPython, give TensorFlow's outputs: the face-mask graph's
+  within 1e-4 (max absolute difference, both tensors) on every test photo, the style networks'
+  at PSNR ≥ 60 dB on real photos.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 
 import fast_style_numpy
 import samples
+from cards import ONNX_ENTRY
 from pylens_build.models import CONVERTER, ensure_convert_env, ensure_models, model_cards, original_model
 from pylens_build.project import BUILD
 
@@ -160,3 +164,50 @@ def test_face_mask_float16_weights_give_the_original_s_outputs_within_tolerance(
     # Box offsets are in units of the variances (0.1 of the anchor's size for its centre): 0.05 moves
     # a box by at most 0.5 % of its anchor. Scores within 0.01, half the reference results' tolerance.
     assert offsets["max"] <= 0.05 and scores["max"] <= 0.01, (offsets, scores)
+
+
+# ---- the ONNX models, run by onnxruntime in CPython against TensorFlow in the conversion environment
+
+def onnx_outputs(card, image: np.ndarray) -> list[np.ndarray]:
+    import onnxruntime  # noqa: PLC0415 — the tests' environment has it; the page has onnxruntime-web
+
+    session = onnxruntime.InferenceSession(str(BUILD / "models" / card.id / ONNX_ENTRY),
+                                           providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: image})
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_onnx_style_model_matches_tensorflow(style, style_inputs, tensorflow_outputs):
+    card = style_card(style)
+    assert card.engines == ("tfjs", "onnx")
+    (got,) = onnx_outputs(card, style_inputs[style][None])
+    assert psnr(got[0], tensorflow_outputs[style]) >= 60
+
+
+@pytest.fixture(scope="module")
+def face_mask_graph_outputs(tmp_path_factory) -> dict[str, list[np.ndarray]]:
+    """The face-mask frozen graph's outputs in TensorFlow on each test photo, 260×260 /255."""
+    ensure_models()
+    card = next(c for c in model_cards() if c.id == "aizoo-face-mask-graph")
+    folder = tmp_path_factory.mktemp("graph")
+    outputs = {}
+    for photo in samples.PHOTOS:
+        image = np.asarray(samples.photo(photo).convert("RGB").resize((260, 260)), np.float32)[None] / 255
+        np.save(folder / "in.npy", image)
+        subprocess.run([str(ensure_convert_env()), str(CONVERTER), "graph",
+                        str(BUILD / "sources" / card.sources.mirror / card.conversion.graph), card.conversion.inputs[0],
+                        ",".join(card.conversion.outputs), str(folder / "in.npy"), str(folder / "out.npz")],
+                       check=True, capture_output=True)
+        with np.load(folder / "out.npz") as found:
+            outputs[photo] = [image, found["arr_0"], found["arr_1"]]
+    return outputs
+
+
+@pytest.mark.parametrize("photo", samples.PHOTOS)
+def test_onnx_face_mask_model_matches_tensorflow(photo, face_mask_graph_outputs):
+    card = next(c for c in model_cards() if c.id == "aizoo-face-mask-graph")
+    assert card.engines == ("tfjs", "onnx")
+    image, *wanted = face_mask_graph_outputs[photo]
+    got = onnx_outputs(card, image)
+    assert [a.shape for a in got] == [(1, 5972, 4), (1, 5972, 2)]
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(got, wanted, strict=True)) <= 1e-4

@@ -72,7 +72,8 @@ def convert_models(cards: list, dest_root: Path, sources_root: Path) -> None:
         work = dest_root / f".{card.id}.new"
         shutil.rmtree(work, ignore_errors=True)
         jobs.append({"from": card.conversion.kind, "graph": card.conversion.graph, "model": card.conversion.model,
-                     "outputs": card.conversion.outputs, "quantize": card.conversion.quantize,
+                     "inputs": card.conversion.inputs, "outputs": card.conversion.outputs,
+                     "quantize": card.conversion.quantize, "onnx": "onnx" in card.engines,
                      "sources": str(sources_root / card.sources.mirror), "out": str(work),
                      "thumbnail": str(BUILD / "demos" / thumbnail_photo()["file"]) if card.task == "style" else None})
     log(f"converting {', '.join(card.id for card in cards)}…")
