@@ -12,6 +12,8 @@ import subprocess
 import tomllib
 from pathlib import Path
 
+from cards import ONNX_ENTRY
+
 from .models import model_cards
 from .project import BUILD, NODE_MODULES, PYODIDE, ROOT, SetupError
 from .runtimes import TFJS_BUNDLE
@@ -33,10 +35,10 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     stage = dest.with_name(dest.name + ".new")
     shutil.rmtree(stage, ignore_errors=True)
 
-    def copy(source: Path, patterns: list[str], into: str) -> None:
+    def copy(source: Path, patterns: list[str], into: str, leave_out: tuple[str, ...] = ()) -> None:
         for pattern in patterns:
             for file in sorted(source.glob(pattern)):
-                if file.is_file() and not file.name.startswith("."):
+                if file.is_file() and not file.name.startswith(".") and file.name not in leave_out:
                     (stage / into).mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(file, stage / into / file.name)
 
@@ -51,8 +53,8 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     for package in sorted({module.parent for module in (ROOT / "py").rglob("*.py")}):
         copy(package, ["*.py"], package.relative_to(ROOT).as_posix())
     copy(ROOT / "models", ["*.toml"], "models")
-    for card in model_cards():
-        copy(BUILD / "models" / card.id, ["*"], f"models/{card.id}")
+    for card in model_cards():  # the ONNX models are for ONNX Runtime Web, which the page does not load yet
+        copy(BUILD / "models" / card.id, ["*"], f"models/{card.id}", leave_out=(ONNX_ENTRY,))
     copy(BUILD / "demos", ["*"], "demos")
     for into, (source, patterns) in VENDOR_FILES.items():
         copy(source, patterns, into)
