@@ -74,6 +74,13 @@ TFJS_ENTRY = ROOT / "tools" / "tfjs-entry.mjs"
 TFJS_BUNDLE = BUILD / "vendor" / "tfjs.mjs"
 
 
+def bundle_module(entry: Path, out: Path, *options: str) -> None:
+    """An ES module and what it imports as one ES module for the browser (esbuild)."""
+    subprocess.run([str(NODE_MODULES / ".bin" / "esbuild"), str(entry), "--bundle", "--format=esm",
+                    "--platform=browser", "--log-level=warning", *options, f"--outfile={out}"],
+                   cwd=ROOT, check=True)
+
+
 def ensure_tfjs_bundle() -> None:
     """tf.js as one ES module (TFJS_ENTRY bundled by esbuild), remade when the entry or the pins change."""
     stamp = TFJS_BUNDLE.with_name(".tfjs.stamp")
@@ -83,9 +90,7 @@ def ensure_tfjs_bundle() -> None:
     log("bundling tf.js (esbuild)…")
     TFJS_BUNDLE.parent.mkdir(parents=True, exist_ok=True)
     part = TFJS_BUNDLE.with_name(TFJS_BUNDLE.name + ".part")
-    subprocess.run([str(NODE_MODULES / ".bin" / "esbuild"), str(TFJS_ENTRY), "--bundle", "--format=esm",
-                    "--platform=browser", "--minify", "--log-level=warning", f"--outfile={part}"],
-                   cwd=ROOT, check=True)
+    bundle_module(TFJS_ENTRY, part, "--minify")
     os.replace(part, TFJS_BUNDLE)
     stamp.write_text(wanted)
 

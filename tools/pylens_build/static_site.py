@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 import tomllib
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from cards import ONNX_ENTRY
 
 from .models import model_cards
 from .project import BUILD, NODE_MODULES, PYODIDE, ROOT, SetupError
-from .runtimes import TFJS_BUNDLE
+from .runtimes import TFJS_BUNDLE, bundle_module
 from .server import pyscript_config
 
 DIST = ROOT / "dist"
@@ -74,9 +73,7 @@ def bundle_shell(site: Path) -> None:
     """The page's shell as one module: site/shell.js with its modules under site/shell/ bundled by
     esbuild, unminified, and the page's preloads of those modules dropped. The development server
     serves them one by one, as written; a visitor's page loads one file instead of eleven."""
-    subprocess.run([str(NODE_MODULES / ".bin" / "esbuild"), str(ROOT / "site" / "shell.js"), "--bundle",
-                    "--format=esm", "--platform=browser", "--log-level=warning", f"--outfile={site / 'shell.js'}"],
-                   cwd=ROOT, check=True)
+    bundle_module(ROOT / "site" / "shell.js", site / "shell.js")
     index = site / "index.html"
     page, preloads = SHELL_PRELOAD.subn("", index.read_text())
     if not preloads:
