@@ -10,6 +10,8 @@
                                                         run a frozen graph in TensorFlow: IN is .npy,
                                                         OUT an .npz of the OUTPUTS (comma-separated),
                                                         in their order (arr_0, arr_1, …)
+    python models/convert.py layers MODEL IN OUT        run a tf.js layers model (MODEL: its
+                                                        model.json) in Keras: IN and OUT as for graph
 
 `build` turns a TensorFlow frozen graph, or a fast-style-transfer checkpoint rebuilt here as a
 TensorFlow graph, into a tf.js graph model (model.json and weight shards), or stores a tf.js
@@ -17,7 +19,8 @@ layers model's weights anew (quantized). Each job is a card's [convert] section 
 "model", "inputs", "outputs", "quantize", "onnx") with the folder of its verified sources
 ("sources") and the folder to write ("out"); a fast-style job may also name a JPEG ("thumbnail")
 to stylize into the style's picker thumbnail, thumbnail.png. With "onnx", the same TensorFlow graph
-is also written as an ONNX model, model.onnx, with the same inputs and outputs and float32 weights.
+(or, for a layers model, the Keras model its source files describe) is also written as an ONNX
+model, model.onnx, with the same inputs and outputs and float32 weights.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2  # noqa: E402
 from tensorflowjs.converters import converter as tfjs_converter  # noqa: E402
+from tensorflowjs.converters import keras_tfjs_loader  # noqa: E402
 from tensorflowjs.converters import tf_saved_model_conversion_v2 as tfjs_convert  # noqa: E402
 
 INSTANCE_NORM_EPSILON = 1e-3
@@ -141,6 +145,21 @@ def write_onnx(graph: Path, inputs: list[str], outputs: list[str], dest: Path) -
     dest.write_bytes(model.SerializeToString(deterministic=True))
 
 
+def write_layers_onnx(model_json: Path, dest: Path) -> None:
+    """A tf.js layers model (its float32 source) as an ONNX model, through Keras, its outputs in the
+    model's order."""
+    model = keras_tfjs_loader.load_keras_model(str(model_json))
+    spec = [tf.TensorSpec(tensor.shape, tf.float32, name=tensor.name.split(":")[0]) for tensor in model.inputs]
+    onnx_model, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=ONNX_OPSET)
+    dest.write_bytes(onnx_model.SerializeToString(deterministic=True))
+
+
+def run_layers(model_json: Path, image: np.ndarray) -> list[np.ndarray]:
+    """A tf.js layers model's outputs in Keras (float32, as its source files hold it), in its order."""
+    model = keras_tfjs_loader.load_keras_model(str(model_json))
+    return [output.numpy() for output in model(tf.constant(image), training=False)]
+
+
 def run_graph(graph: Path, input_name: str, output_names: list[str], image: np.ndarray) -> list[np.ndarray]:
     """A frozen graph's outputs in TensorFlow, in the order named."""
     with tf.Graph().as_default() as loaded:
@@ -157,6 +176,8 @@ def convert(job: dict) -> None:
     if job["from"] == "tfjs-layers-model":
         tfjs_converter.dispatch_tensorflowjs_to_tensorflowjs_conversion(
             str(sources / job["model"]), str(out), quantization_dtype_map=quantization)
+        if job["onnx"]:
+            write_layers_onnx(sources / job["model"], out / "model.onnx")
     else:
         with tempfile.TemporaryDirectory() as tmp:
             if job["from"] == "tf-frozen-graph":
@@ -201,6 +222,9 @@ def main(argv: list[str]) -> int:
     elif len(argv) == 6 and argv[0] == "graph":
         graph, input_name, output_names, image, out = argv[1:]
         np.savez(out, *run_graph(Path(graph), input_name, output_names.split(","), np.load(image)))
+    elif len(argv) == 4 and argv[0] == "layers":
+        model_json, image, out = argv[1:]
+        np.savez(out, *run_layers(Path(model_json), np.load(image)))
     elif len(argv) >= 4 and len(argv) % 3 == 1 and argv[0] == "stylize":
         for sources, image, out in zip(argv[1::3], argv[2::3], argv[3::3], strict=True):
             np.save(out, stylize(Path(sources), np.load(image)))

@@ -170,15 +170,15 @@ def _conversion(table: dict, sources: Sources, where: str) -> Conversion:
 
 
 def _engines(model: dict, conversion: Conversion | None, where: str) -> tuple[str, ...]:
-    """[model] engines: tf.js always; ONNX for a model converted here from a TensorFlow graph."""
+    """[model] engines: tf.js always; ONNX for a model converted here (from a TensorFlow graph, or a
+    layers model through Keras)."""
     engines = fields.names(model, "engines", where) if "engines" in model else ("tfjs",)
     unknown = [engine for engine in engines if engine not in ENGINES]
     if unknown or engines[0] != "tfjs" or len(set(engines)) != len(engines):
         raise CardError(f"{where}: engines must be \"tfjs\" and then any of {', '.join(ENGINES[1:])}, "
                         f"not {list(engines)}")
-    if "onnx" in engines and (conversion is None or conversion.kind == "tfjs-layers-model"):
-        raise CardError(f"{where}: an ONNX model is made from a TensorFlow graph: engine \"onnx\" needs "
-                        "[convert] from tf-frozen-graph or fast-style-checkpoint")
+    if "onnx" in engines and conversion is None:
+        raise CardError(f"{where}: an ONNX model is made by build.py models: engine \"onnx\" needs a [convert] section")
     return engines
 
 

@@ -7,8 +7,8 @@
   formulas (CPython), and the converted tf.js model agrees with TensorFlow at PSNR ≥ 40 dB
   on real photos, in the browser.
 - The ONNX models, run by onnxruntime in CPython, give TensorFlow's outputs: the face-mask graph's
-  within 1e-4 (max absolute difference, both tensors) on every test photo, the style networks'
-  at PSNR ≥ 60 dB on real photos.
+  and layers model's within 1e-4 (max absolute difference, both tensors) on every test photo, the
+  style networks' at PSNR ≥ 60 dB on real photos.
 """
 
 from __future__ import annotations
@@ -185,29 +185,38 @@ def test_onnx_style_model_matches_tensorflow(style, style_inputs, tensorflow_out
 
 
 @pytest.fixture(scope="module")
-def face_mask_graph_outputs(tmp_path_factory) -> dict[str, list[np.ndarray]]:
-    """The face-mask frozen graph's outputs in TensorFlow on each test photo, 260×260 /255."""
+def face_mask_tensorflow_outputs(tmp_path_factory) -> dict[tuple[str, str], list[np.ndarray]]:
+    """Each face-mask model's outputs in TensorFlow on each test photo, 260×260 /255: the frozen graph,
+    and the layers model's float32 source in Keras. By (card id, photo): [input, outputs…]."""
     ensure_models()
-    card = next(c for c in model_cards() if c.id == "aizoo-face-mask-graph")
-    folder = tmp_path_factory.mktemp("graph")
+    folder = tmp_path_factory.mktemp("face-mask")
     outputs = {}
-    for photo in samples.PHOTOS:
-        image = np.asarray(samples.photo(photo).convert("RGB").resize((260, 260)), np.float32)[None] / 255
-        np.save(folder / "in.npy", image)
-        subprocess.run([str(ensure_convert_env()), str(CONVERTER), "graph",
-                        str(BUILD / "sources" / card.sources.mirror / card.conversion.graph), card.conversion.inputs[0],
-                        ",".join(card.conversion.outputs), str(folder / "in.npy"), str(folder / "out.npz")],
-                       check=True, capture_output=True)
-        with np.load(folder / "out.npz") as found:
-            outputs[photo] = [image, found["arr_0"], found["arr_1"]]
+    for card in (c for c in model_cards() if c.id in FACE_MASK_ONNX):
+        sources = BUILD / "sources" / card.sources.mirror
+        if card.conversion.kind == "tf-frozen-graph":
+            run = ["graph", str(sources / card.conversion.graph), card.conversion.inputs[0],
+                   ",".join(card.conversion.outputs)]
+        else:
+            run = ["layers", str(original_model(card) / card.conversion.model)]
+        for photo in samples.PHOTOS:
+            image = np.asarray(samples.photo(photo).convert("RGB").resize((260, 260)), np.float32)[None] / 255
+            np.save(folder / "in.npy", image)
+            subprocess.run([str(ensure_convert_env()), str(CONVERTER), *run, str(folder / "in.npy"),
+                            str(folder / "out.npz")], check=True, capture_output=True)
+            with np.load(folder / "out.npz") as found:
+                outputs[card.id, photo] = [image, found["arr_0"], found["arr_1"]]
     return outputs
 
 
+FACE_MASK_ONNX = ("aizoo-face-mask", "aizoo-face-mask-graph")
+
+
+@pytest.mark.parametrize("card_id", FACE_MASK_ONNX)
 @pytest.mark.parametrize("photo", samples.PHOTOS)
-def test_onnx_face_mask_model_matches_tensorflow(photo, face_mask_graph_outputs):
-    card = next(c for c in model_cards() if c.id == "aizoo-face-mask-graph")
+def test_onnx_face_mask_model_matches_tensorflow(card_id, photo, face_mask_tensorflow_outputs):
+    card = next(c for c in model_cards() if c.id == card_id)
     assert card.engines == ("tfjs", "onnx")
-    image, *wanted = face_mask_graph_outputs[photo]
+    image, *wanted = face_mask_tensorflow_outputs[card_id, photo]
     got = onnx_outputs(card, image)
     assert [a.shape for a in got] == [(1, 5972, 4), (1, 5972, 2)]
     assert max(float(np.max(np.abs(a - b))) for a, b in zip(got, wanted, strict=True)) <= 1e-4
