@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pyscript import window
 
+import engines
 import names
 import tfbridge
 from draw import new_canvas, show_picture
@@ -118,7 +119,7 @@ class HeadlessApi:
             figures = await bench.face_mask(view.detector, self.stage.picture, view.result.width,
                                             view.result.height, int(frames), getattr(window, "jsReference", None),
                                             element("picture"))
-        return json.dumps({"backend": tfbridge.backend_in_use(), **figures})
+        return json.dumps({"backend": engines.backend_in_use(), **figures})
 
     async def soak(self, frames: int) -> str:
         """Run the active view's whole frame on the picture shown now, `frames` times (see bench.py)."""
@@ -133,4 +134,4 @@ class HeadlessApi:
 
         async with self.stage.one_at_a_time:
             figures = await bench.segment_style(self.viewer.by_role("stylize"), self.stage.picture, int(frames))
-        return json.dumps({"backend": tfbridge.backend_in_use(), **figures})
+        return json.dumps({"backend": engines.backend_in_use(), **figures})

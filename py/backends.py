@@ -1,6 +1,6 @@
-"""The tf.js backend in use: chosen at start or from the Backend menu, watched in case it stops
-working (a lost WebGPU device or WebGL context), and timed beside the app on the detector, so that
-automatic takes the fastest measured here. The menu shows each backend's time.
+"""The backend in use, tf.js's or ONNX Runtime Web's: chosen at start or from the Backend menu,
+watched in case it stops working (a lost WebGPU device or WebGL context), and timed beside the app on
+the detector, so that automatic takes the fastest measured here. The menu shows each backend's time.
 """
 
 from __future__ import annotations
@@ -10,16 +10,21 @@ from collections.abc import Awaitable, Callable
 from html import escape
 from typing import TYPE_CHECKING
 
+import engines
 import names
 import page
 import start
 import tfbridge
+from cards import ONNX_ENTRY
 from page import element
 
 if TYPE_CHECKING:
     from stage import Stage
     from viewer import Viewer
 
+# Each backend in the menu, under its engine's name
+MENU_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU (plain JS)",
+              "ort-webgpu": "WebGPU", "ort-wasm": "WebAssembly"}
 CLEARLY_FASTER = 1.25  # on automatic, a backend measured this many times faster is switched to
 
 
@@ -43,8 +48,8 @@ class Backends:
         """Switch to the backend `wanted` (None: automatic); at start, take the one site/start.mjs
         chose for the page's `wanted`. Then watch it, in case it stops working. The note beside the
         menu is the caller's: "using" it once it has given a model or a result."""
-        self.backend, note = await (tfbridge.page_backend() if at_start else
-                                    tfbridge.select_backend(wanted, self.times, self.lost))
+        self.backend, note = await (engines.page_backend() if at_start else
+                                    engines.select_backend(wanted, self.times, self.lost))
         self.lost.discard(self.backend)  # chosen again, and working
         element("backend").value = wanted if wanted in names.BACKENDS else "auto"
         if note:
@@ -55,7 +60,7 @@ class Backends:
     async def watch(self, choice: int) -> None:
         """When the backend in use stops working, say so and carry on, on the next fastest, with the
         picture shown analysed again."""
-        backend, reason = await tfbridge.backend_lost()
+        backend, reason = await engines.backend_lost()
         if choice != self._choices:  # another backend was chosen since
             return
         self.lost.add(backend)
@@ -63,10 +68,10 @@ class Backends:
             try:
                 await self.switch(None)
             except Exception as exc:  # noqa: BLE001
-                page.report_unexpected(f"leaving {tfbridge.BACKEND_NAMES[backend]}, which stopped working", exc)
+                page.report_unexpected(f"leaving {names.BACKEND_NAMES[backend]}, which stopped working", exc)
                 return
-        page.show_error(f"{tfbridge.BACKEND_NAMES[backend]} stopped working ({reason}); carrying on with "
-                        f"{tfbridge.BACKEND_NAMES[self.backend]}.")
+        page.show_error(f"{names.BACKEND_NAMES[backend]} stopped working ({reason}); carrying on with "
+                        f"{names.BACKEND_NAMES[self.backend]}.")
         self.show_times()
         self.publish()
 
@@ -75,7 +80,7 @@ class Backends:
         on it, and run the picture shown again; meanwhile the status says what is going on and the
         result shown is marked as the last backend's. Call holding the stage's lock."""
         await self.use(wanted)
-        name = tfbridge.BACKEND_NAMES[self.backend]
+        name = names.BACKEND_NAMES[self.backend]
         element("backend-active").textContent = f"switching to {name}…"
         shown = self.stage.has_still
         stage = element("stage")
@@ -85,7 +90,7 @@ class Backends:
             await self.viewer.backend_changed()
             if shown:
                 page.busy(f"Compiling {name}'s shaders for the first frame (once per visit)…"
-                          if self.backend not in tfbridge.CPU_BACKENDS else f"The first frame on {name}…")
+                          if engines.compiles_shaders(self.backend) else f"The first frame on {name}…")
                 await self.viewer.rerun()
         finally:
             stage.classList.remove("stale")
@@ -93,7 +98,7 @@ class Backends:
         self.show_in_use()
 
     def show_in_use(self) -> None:
-        element("backend-active").textContent = f"using {tfbridge.BACKEND_NAMES[self.backend]}"
+        element("backend-active").textContent = f"using {names.BACKEND_NAMES[self.backend]}"
 
     async def on_change(self, event) -> None:
         wanted = event.target.value
@@ -132,8 +137,10 @@ class Backends:
         fastest taken if it is clearly faster than the backend in use."""
         card = self.detector_card
         if not self.times:
-            times = await start.time_backends(card.id, f"{self.models_url}{card.id}/{card.entry}", card.format,
-                                              [1, card.input_height, card.input_width, 3])
+            folder = f"{self.models_url}{card.id}/"
+            times = await start.time_backends(card.id, folder + card.entry, card.format,
+                                              [1, card.input_height, card.input_width, 3],
+                                              folder + ONNX_ENTRY if "onnx" in card.engines else None)
             if card is not self.detector_card:  # another detector was chosen meanwhile: time that one
                 await self.time_all()
                 return
@@ -148,9 +155,9 @@ class Backends:
             async with self.stage.one_at_a_time:
                 await self.switch(None)
             element("backend-active").textContent = (
-                f"using {tfbridge.BACKEND_NAMES[self.backend]}, measured the fastest here "
+                f"using {names.BACKEND_NAMES[self.backend]}, measured the fastest here "
                 f"({self.times[fastest]:.0f} ms a frame against {slower_ms:.0f} ms on "
-                f"{tfbridge.BACKEND_NAMES[slower]})")
+                f"{names.BACKEND_NAMES[slower]})")
             self.publish()
 
     def fastest(self) -> str | None:
@@ -159,21 +166,28 @@ class Backends:
         return min(working, key=working.get) if working else None
 
     def show_times(self) -> None:
-        """The backend menu with the detector's time on each backend measured here, and those that
-        stopped working."""
+        """The backend menu, by engine, with the detector's time on each backend measured here, and
+        those that stopped working."""
         times, fastest = self.times, self.fastest()
-        labels = {"auto": "automatic"} | tfbridge.BACKEND_NAMES
-        if fastest:
-            labels["auto"] = f"automatic (fastest here: {tfbridge.BACKEND_NAMES[fastest]})"
-        for name, title in tfbridge.BACKEND_NAMES.items():
-            if name in self.lost:
-                labels[name] = f"{title} (stopped working)"
-            elif times:
-                labels[name] = f"{title} ({times[name]:.0f} ms)" if name in times else f"{title} (not available)"
+        auto = f"automatic (fastest here: {names.BACKEND_NAMES[fastest]})" if fastest else "automatic"
+        groups = []
+        for engine, title in engines.ENGINES.items():
+            options = []
+            for name in (name for name in names.BACKENDS if engines.engine_of(name) == engine):
+                label = MENU_NAMES[name]
+                if name in self.lost:
+                    label += " (stopped working)"
+                elif name in times:
+                    label += f" ({times[name]:.0f} ms)"
+                elif times and engine == "tfjs":  # timed, and it did not start here
+                    label += " (not available)"
+                options.append(f'<option value="{name}">{escape(label)}</option>')
+            groups.append(f'<optgroup label="{escape(title)}">{"".join(options)}</optgroup>')
         menu = element("backend")
         chosen = menu.value
-        menu.innerHTML = "".join(f'<option value="{name}">{escape(label)}</option>' for name, label in labels.items())
+        menu.innerHTML = f'<option value="auto">{escape(auto)}</option>{"".join(groups)}'
         menu.value = chosen
 
     def stats(self) -> dict:
-        return {"backend": self.backend, "wasm_threads": tfbridge.wasm_threads(), "backend_times": self.times}
+        return {"backend": self.backend, "engine": engines.engine_of(self.backend),
+                "wasm_threads": tfbridge.wasm_threads(), "backend_times": self.times}

@@ -10,19 +10,20 @@ from pyscript.ffi import to_js
 import tfbridge
 from clock import now_ms
 from detector import SsdDetector
+from model import CardModel
 from results import select_detections
 
 # What a plain tf.js page does after predict: read every output back at once.
 _read_all = js.Function.new("outputs", "return Promise.all(outputs.map(t => t.data()))")
 
 
-async def predict_and_read_ms(model, batch, card) -> float:
-    """A model's own time: predict on a ready input batch and read its outputs back (then disposed)."""
+async def predict_and_read_ms(model: CardModel, batch) -> float:
+    """A model's own time: run on a ready input batch and read its outputs back (then disposed)."""
     start = now_ms()
-    outputs = to_js(tfbridge.model_outputs(model, batch, card))
-    await _read_all(outputs)
+    outputs = await model.run(batch)
+    await _read_all(to_js(outputs))
     elapsed = now_ms() - start
-    tfbridge.tf().dispose(outputs)
+    tfbridge.dispose(outputs)
     return elapsed
 
 
@@ -58,7 +59,7 @@ async def face_mask(detector: SsdDetector, source, width: int, height: int, fram
         batch = tfbridge.tf().keep(tfbridge.preprocess(source, card))
     model, pipeline, plain_js, stages = [], [], [], {}
     for i in range(warm_up + frames):
-        m = await predict_and_read_ms(detector.model, batch, card)
+        m = await predict_and_read_ms(detector, batch)
         p = await pipeline_ms(detector, source, width, height, stages if i >= warm_up else {})
         if i >= warm_up:
             model.append(m)
@@ -96,8 +97,7 @@ async def segment_style(view, source, frames: int, warm_up: int = 3) -> dict:
     stages: dict[str, list[float]] = {}
     models, totals = [], []
     for i in range(warm_up + frames):
-        own = (await predict_and_read_ms(segmenter.model, seg_input, segmenter.card)
-               + await predict_and_read_ms(stylizer.model, style_input, stylizer.card))
+        own = await predict_and_read_ms(segmenter, seg_input) + await predict_and_read_ms(stylizer, style_input)
         timings: dict[str, float] = {}
         view.kept.drop()  # each frame a new picture, as the webcam's: both networks run
         await view.run_frame(source, timings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from pyscript.ffi import to_js
 
 import tfbridge
 from anchors import generate_anchors
@@ -29,24 +30,32 @@ class SsdDetector(CardModel):
 
     card: DetectorCard
 
-    def __init__(self, card: DetectorCard, model) -> None:
-        super().__init__(card, model)
+    def __init__(self, card: DetectorCard, network, note: str | None = None) -> None:
+        super().__init__(card, network, note)
         self.anchors = generate_anchors(card.anchors)
 
     @classmethod
     async def load(cls, card: DetectorCard, models_url: str, on_progress: Progress) -> SsdDetector:
         """Load, then run once on zeros, so that the first frame does not pay for kernel set-up."""
         detector = await super().load(card, models_url, on_progress)
-        await tfbridge.warm_up(detector.model, card)
+        await tfbridge.read_array(await detector.predict(
+            tfbridge.tf().zeros(to_js([1, card.input_height, card.input_width, 3]))))
         return detector
+
+    async def predict(self, batch):
+        """The network on an input batch (disposed here), its box and score outputs joined into one
+        [1, N, 4 + classes] tensor, to be read back in one transfer (the caller's)."""
+        outputs = await self.run(batch)
+        joined = tfbridge.kept(lambda: outputs[self.card.box_output].concat(outputs[self.card.score_output], 2))
+        tfbridge.dispose([batch, *outputs])
+        return joined
 
     async def infer(self, canvas, timings: dict[str, float]) -> DecodedFrame:
         """Detect on a canvas; adds its stage times to `timings` (ms)."""
         start = now_ms()
-        with tfbridge.tensor_scope():
-            batch = tfbridge.preprocess(canvas, self.card)
-            mark = now_ms()
-            joined = tfbridge.tf().keep(tfbridge.predict_joined(self.model, batch, self.card))
+        batch = tfbridge.kept(lambda: tfbridge.preprocess(canvas, self.card))
+        mark = now_ms()
+        joined = await self.predict(batch)
         inferred = now_ms()
         raw = (await tfbridge.read_array(joined))[0]
         read = now_ms()

@@ -7,8 +7,13 @@ checks each appears there as it does here. The messages between the shell and Py
 here, their kinds and fields; tests/test_protocol.py checks both sides send and take just these.
 """
 
-# ---- tf.js backends, in the order the automatic choice tries them (site/start.mjs spells them too)
-BACKENDS = ("webgpu", "webgl", "wasm", "cpu")
+# ---- the backends that run the networks, as the Backend menu, `?backend=` and `--backend` name them
+# (site/start.mjs spells them too): tf.js's, in the order the automatic choice tries them, then
+# ONNX Runtime Web's, which it takes once timed here
+BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU",
+                 "ort-webgpu": "ONNX Runtime WebGPU", "ort-wasm": "ONNX Runtime WebAssembly"}
+BACKENDS = tuple(BACKEND_NAMES)
+ONNX_BACKENDS = ("ort-webgpu", "ort-wasm")
 
 # ---- window.pylens: what the headless commands and the tests call (py/api.py answers each)
 DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON

@@ -1,6 +1,7 @@
 """What site/start.mjs began before Python ran, as Python takes it: the one place that reads
-`globalThis.pylensStart`. The channel to the page's shell, tf.js and its backend, the detector's
-early download, the kept backend times and Python's snapshot for the next visit.
+`globalThis.pylensStart`. The channel to the page's shell, tf.js and its backend, ONNX Runtime Web
+(once chosen), the detector's early download, the kept backend times and Python's snapshot for the
+next visit.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def use_backend(wanted: str | None, times: dict[str, float], avoid: set[str]):
     return _start.useBackend(wanted, to_js(times) if times else None, to_js(sorted(avoid)))
 
 
+def onnx_runtime(backend: str):
+    """ONNX Runtime Web's module for one of its backends (a promise; imported the first time)."""
+    return _start.onnxRuntime(backend)
+
+
+def onnx_session(backend: str, model: bytes):
+    """An ONNX Runtime session of a model's bytes (a Uint8Array) on one of its backends (a promise)."""
+    return _start.onnxSession(backend, model)
+
+
 def backend_lost():
     """A promise that settles with {backend, reason} when the backend in use stops working."""
     return _start.lost
@@ -54,9 +65,11 @@ async def kept_backend_times(detector_id: str) -> dict[str, float]:
     return times.to_py() if times else {}
 
 
-async def time_backends(detector_id: str, model_url: str, model_format: str, input_shape: list[int]) -> dict:
-    """The detector timed on every backend beside the app (and kept, on the built site)."""
-    times = await _start.timeBackends(detector_id, model_url, model_format, to_js(input_shape))
+async def time_backends(detector_id: str, model_url: str, model_format: str, input_shape: list[int],
+                        onnx_url: str | None) -> dict:
+    """The detector timed on every backend beside the app (and kept, on the built site): tf.js's, and
+    ONNX Runtime's (given its ONNX model's URL) whose runtime this browser has cached."""
+    times = await _start.timeBackends(detector_id, model_url, model_format, to_js(input_shape), onnx_url)
     return times.to_py() if times else {}
 
 

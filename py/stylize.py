@@ -2,12 +2,14 @@
 
 Pixels stay in tf.js tensors from capture to the canvas: resizing, normalising, thresholding,
 feathering and blending are tf.js operations called from here, and only the final image is
-drawn. Every function that makes tensors is called inside
+drawn. The networks' calls (`person_probability`, `stylize`) are awaited and return tensors their
+caller disposes; every other function that makes tensors is called inside
 `tfbridge.tensor_scope` by its caller, which keeps what it returns.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from pyscript.ffi import to_js
@@ -44,16 +46,18 @@ class Segmenter(CardModel):
         resized = tf().image.resizeBilinear(pixels, to_js([card.input_height, card.input_width]))
         return resized.div(card.input_scale).expandDims(0)
 
-    def person_probability(self, pixels):
-        """[H, W, 3] RGB 0…255 -> [H, W, 1] person probability: the model on `input_batch`, its
-        person channel, resized bilinearly back."""
+    async def person_probability(self, pixels):
+        """[H, W, 3] RGB 0…255 -> [H, W, 1] person probability (the caller disposes it): the model on
+        `input_batch`, its person channel, resized bilinearly back."""
         card = self.card
         height, width = pixels.shape[0], pixels.shape[1]
-        scores = tfbridge.model_outputs(self.model, self.input_batch(pixels), card)[0]
-        if card.activation == "softmax":
-            scores = tf().softmax(scores)
-        person = scores.slice(to_js([0, 0, 0, card.person_channel]), to_js([1, -1, -1, 1])).squeeze(to_js([0]))
-        return tf().image.resizeBilinear(person, to_js([height, width]))
+        outputs = await self.outputs(lambda: self.input_batch(pixels))
+        with tfbridge.tensor_scope():
+            scores = tf().softmax(outputs[0]) if card.activation == "softmax" else outputs[0]
+            person = scores.slice(to_js([0, 0, 0, card.person_channel]), to_js([1, -1, -1, 1])).squeeze(to_js([0]))
+            probability = tf().keep(tf().image.resizeBilinear(person, to_js([height, width])))
+        tfbridge.dispose(outputs)
+        return probability
 
 
 class Stylizer(CardModel):
@@ -61,28 +65,35 @@ class Stylizer(CardModel):
 
     card: StyleCard
 
-    def input_batch(self, pixels, max_side: int):
-        """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input: the image itself when its long side
-        is at most `max_side`, else resized bilinearly to `max_side` on the long side."""
-        height, width = pixels.shape[0], pixels.shape[1]
+    @staticmethod
+    def input_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+        """The network's input size for an image: its own when its long side is at most `max_side`,
+        else `max_side` on the long side."""
         scale = min(1.0, max_side / max(height, width))
-        if scale == 1.0:
-            return pixels.expandDims(0)
-        size = [max(1, round(height * scale)), max(1, round(width * scale))]
-        return tf().image.resizeBilinear(pixels, to_js(size)).expandDims(0)
+        return (height, width) if scale == 1.0 else (max(1, round(height * scale)), max(1, round(width * scale)))
 
-    def stylize(self, pixels, max_side: int):
-        """[H, W, 3] RGB 0…255 -> stylized [H, W, 3], the network run on `input_batch` and its
-        output resized back when the input was made smaller."""
+    def input_batch(self, pixels, max_side: int):
+        """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input, resized bilinearly to `input_size`."""
         height, width = pixels.shape[0], pixels.shape[1]
-        batch = self.input_batch(pixels, max_side)
-        small_height, small_width = batch.shape[1], batch.shape[2]
-        # The network's output is 4·⌈h/4⌉ × 4·⌈w/4⌉: keep the part that matches the input.
-        out = tfbridge.model_outputs(self.model, batch, self.card)[0]
-        out = out.slice(to_js([0, 0, 0, 0]), to_js([1, small_height, small_width, 3])).squeeze(to_js([0]))
-        if (small_height, small_width) == (height, width):
-            return out
-        return tf().image.resizeBilinear(out, to_js([height, width]))
+        size = self.input_size(height, width, max_side)
+        if size == (height, width):
+            return pixels.expandDims(0)
+        return tf().image.resizeBilinear(pixels, to_js(list(size))).expandDims(0)
+
+    async def stylize(self, pixels, max_side: int):
+        """[H, W, 3] RGB 0…255 -> stylized [H, W, 3] (the caller disposes it), the network run on
+        `input_batch` and its output resized back when the input was made smaller."""
+        height, width = pixels.shape[0], pixels.shape[1]
+        small_height, small_width = self.input_size(height, width, max_side)
+        outputs = await self.outputs(lambda: self.input_batch(pixels, max_side))
+        with tfbridge.tensor_scope():
+            # The network's output is 4·⌈h/4⌉ × 4·⌈w/4⌉: keep the part that matches the input.
+            out = outputs[0].slice(to_js([0, 0, 0, 0]), to_js([1, small_height, small_width, 3])).squeeze(to_js([0]))
+            if (small_height, small_width) != (height, width):
+                out = tf().image.resizeBilinear(out, to_js([height, width]))
+            stylized = tf().keep(out)
+        tfbridge.dispose(outputs)
+        return stylized
 
 
 def style_weight(probability, settings: BlendSettings):
@@ -113,3 +124,44 @@ def to_rgba(image):
     """Float RGB 0…255 -> int32 RGBA, opaque: what a canvas's ImageData holds."""
     rgb = image.clipByValue(0, 255).round().cast("int32")
     return tf().pad(rgb, to_js([[0, 0], [0, 0], [0, 1]]), 255)
+
+
+class KeptOutputs:
+    """The still picture's network outputs, kept so that a change of the mask's shape, the target or
+    the strength only blends again: kind ("pixels", "probability", "stylized") -> (key, tensor), the
+    key saying what the output depends on, the picture's serial first."""
+
+    def __init__(self) -> None:
+        self.outputs: dict[str, tuple[tuple, object]] = {}
+
+    def holds(self, kind: str, key: tuple) -> bool:
+        return kind in self.outputs and self.outputs[kind][0] == key
+
+    async def output(self, kind: str, key: tuple | None, compute, made: list) -> tuple[object, bool]:
+        """The output of a kind and whether it was kept: the one kept, while its key holds, else
+        `compute`'s (awaited), kept under `key`, or added to `made` when there is none (not a still)."""
+        if key is not None and self.holds(kind, key):
+            return self.outputs[kind][1], True
+        tensor = compute()
+        if inspect.isawaitable(tensor):
+            tensor = await tensor
+        if key is not None:
+            self.keep(kind, key, tensor)
+        else:
+            made.append(tensor)
+        return tensor, False
+
+    def keep(self, kind: str, key: tuple, tensor) -> None:
+        if kind in self.outputs:
+            self.outputs[kind][1].dispose()
+        self.outputs[kind] = (key, tfbridge.tf().keep(tensor))
+
+    def keep_only(self, still: int | None) -> None:
+        """Drop them if they are of another picture than `still`."""
+        if any(key[0] != still for key, _ in self.outputs.values()):
+            self.drop()
+
+    def drop(self) -> None:
+        for _, tensor in self.outputs.values():
+            tensor.dispose()
+        self.outputs.clear()

@@ -1,4 +1,4 @@
-"""The thin layer between Python and tf.js: backend choice, model loading, tensors in and out.
+"""The thin layer between Python and tf.js: model loading and running, tensors in and out.
 
 Every tensor made here is either disposed here (inside `tensor_scope`) or returned to a
 caller that owns it.
@@ -18,9 +18,9 @@ from pyscript.ffi import to_js
 
 import start
 from cards import DetectorCard, ModelCard
+from names import BACKEND_NAMES
 
 CPU_BACKENDS = ("wasm", "cpu")  # tensors live in main memory: no texture upload, no wait to read
-BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU"}
 
 
 class ModelLoadError(RuntimeError):
@@ -49,38 +49,20 @@ def tf():
     return _tfjs.tf
 
 
-async def page_backend() -> tuple[str, str | None]:
-    """The backend site/start.mjs chose as the app started (the page's `?backend=`, else
-    automatically), as `select_backend` returns it."""
-    return await _backend_choice(start.page_backend())
-
-
-async def select_backend(wanted: str | None, times: dict[str, float], avoid: set[str]) -> tuple[str, str | None]:
-    """Switch tf.js to `wanted`, or choose automatically: the fastest by `times` (the detector's,
-    measured in this browser), else as site/start.mjs does at start; never one of `avoid`. Returns
-    the active backend and, when `wanted` could not run, a sentence saying so."""
-    return await _backend_choice(start.use_backend(wanted, times, avoid))
-
-
 def backend_in_use() -> str:
+    """tf.js's backend: the networks' own, or (under ONNX Runtime) that of the steps around them."""
     return str(tf().getBackend())
 
 
-async def backend_lost() -> tuple[str, str]:
-    """Wait until the backend in use stops working; its name and the browser's reason."""
-    lost = await start.backend_lost()
-    return str(lost.backend), str(lost.reason)
+def kept(make: Callable[[], object]):
+    """The tensor that `make` builds with tf.js operations, in a scope of its own: the one tensor
+    kept, for the caller to dispose."""
+    with tensor_scope():
+        return tf().keep(make())
 
 
-async def _backend_choice(choosing) -> tuple[str, str | None]:
-    try:
-        choice = await choosing
-    except JsException:
-        raise RuntimeError("No TensorFlow.js backend could start in this browser.") from None
-    backend, missed = str(choice.backend), choice.missed
-    note = f"{BACKEND_NAMES[missed]} is not available in this browser; using {BACKEND_NAMES[backend]} instead." \
-        if missed else None
-    return backend, note
+def dispose(tensors: list) -> None:
+    tf().dispose(to_js(tensors))
 
 
 @contextmanager
@@ -174,6 +156,28 @@ async def load_model(card: ModelCard, base_url: str, on_progress: Callable[[int,
         raise ModelLoadError(f"The model {card.name} could not be built: {exc}") from None
 
 
+class TfjsNetwork:
+    """A card's tf.js model."""
+
+    def __init__(self, card: ModelCard, model) -> None:
+        self.card, self.model = card, model
+
+    async def run(self, batch) -> list:
+        """The model's outputs for a batch, kept for the caller, who disposes them."""
+        with tensor_scope():
+            outputs = model_outputs(self.model, batch, self.card)
+            for output in outputs:
+                tf().keep(output)
+        return outputs
+
+    def dispose(self) -> None:
+        self.model.dispose()
+
+
+async def load_network(card: ModelCard, base_url: str, on_progress: Callable[[int, int | None], None]) -> TfjsNetwork:
+    return TfjsNetwork(card, await load_model(card, base_url, on_progress))
+
+
 def model_outputs(model, batch, card: ModelCard) -> list:
     """The model's output tensors for a batch, in the order the card numbers them: the converted
     graph's named outputs, else the model's own order."""
@@ -226,13 +230,6 @@ def _shrunk(canvas, width: int, height: int):
     return context.canvas
 
 
-def predict_joined(model, batch, card: DetectorCard):
-    """Run the detector and join its box and score outputs into one [1, N, 4 + classes] tensor,
-    so that they are read back in one transfer. Call inside tensor_scope and tf.keep the result."""
-    outputs = model_outputs(model, batch, card)
-    return outputs[card.box_output].concat(outputs[card.score_output], 2)
-
-
 async def read_values(tensor):
     """A tensor's values as a JS typed array, left in JS; disposes the tensor. Awaited on the GPU
     backends, until the backend is lost (BackendLost): a lost WebGL context never answers; on the
@@ -257,17 +254,6 @@ async def read_array(tensor, dtype=np.float32) -> np.ndarray:
     """Read a tensor (float32, or int32 with dtype=np.int32) back into numpy, and dispose it."""
     shape = tuple(tensor.shape.to_py())
     return np.frombuffer((await read_values(tensor)).to_py(), dtype=dtype).reshape(shape)
-
-
-async def warm_up(model, card: DetectorCard) -> None:
-    """One prediction on zeros, so that the first real frame does not pay for kernel set-up.
-    Read back through read_array, which awaits on the GPU backends (WebGPU cannot read synchronously)."""
-    with tensor_scope():
-        outputs = model_outputs(model, tf().zeros(to_js([1, card.input_height, card.input_width, 3])), card)
-        for output in outputs:
-            tf().keep(output)
-    for output in outputs:
-        await read_array(output)
 
 
 def wasm_threads() -> bool:

@@ -5,7 +5,7 @@
 // Python that need not:
 //  - the channel to the page's shell (site/shell.js), and the page's address through it;
 //  - tf.js (vendor/tfjs.mjs) and the backend the page asks for (`?backend=`), else the fastest
-//    here (see useBackend);
+//    here (see useBackend); ONNX Runtime Web (vendor/ort/) only when one of its backends is chosen;
 //  - the detector's files, downloaded once Pyodide is up (Python checks them and builds the model).
 // Python takes them from `globalThis.pylensStart` (py/start.py).
 // On the built site, a visit after the first restores Python from a memory snapshot instead of
@@ -40,8 +40,15 @@ const page = new Promise((resolve) => {
 });
 const detector = page.then((url) => url.searchParams.get("model") || DEFAULT_DETECTOR);
 
-// ---- tf.js and its backend
+// ---- the backends: tf.js's, in the order the automatic choice tries them, and ONNX Runtime Web's,
+// which it takes only once timed here (their files are 15-30 MB). With ONNX Runtime, tf.js runs the
+// steps before and after the network on wasm (else cpu): the tensors stay in main memory.
 const BACKENDS = ["webgpu", "webgl", "wasm", "cpu"];
+const ORT_BACKENDS = {
+  "ort-webgpu": { module: "ort.webgpu.min.mjs", provider: "webgpu" },
+  "ort-wasm": { module: "ort.wasm.min.mjs", provider: "wasm" },
+};
+const ALL_BACKENDS = [...BACKENDS, ...Object.keys(ORT_BACKENDS)];
 
 // What renders each GPU backend here, looked up once: WebGPU's adapter, WebGL's renderer (null: none).
 let gpusHere = null;
@@ -81,10 +88,12 @@ function watch(tf, name) {
       stale.add(name);
       resolve({ backend: name, reason });
     };
-    if (name === "webgpu") tf.backend().device.lost.then((info) => gone(info.message || `its device was ${info.reason}`));
+    const deviceLost = (info) => gone(info.message || `its device was ${info.reason}`);
+    if (name === "webgpu") tf.backend().device.lost.then(deviceLost);
     if (name === "webgl") {
       tf.backend().gpgpu.gl.canvas.addEventListener("webglcontextlost", () => gone("its context was lost"), { once: true });
     }
+    if (name === "ort-webgpu") onnxRuntime(name).then(({ device }) => device).then((device) => device.lost.then(deviceLost));
   });
 }
 
@@ -99,6 +108,7 @@ function renew(tf, name) {
 
 async function tryBackend(tf, name) {
   if (name === "webgpu" && !(await gpus()).webgpu) return false;
+  if (name in ORT_BACKENDS) return tryOnnxRuntime(tf, name);
   try {
     if (stale.delete(name)) renew(tf, name);
     if (!(await tf.setBackend(name)) || tf.getBackend() !== name) return false;
@@ -109,50 +119,106 @@ async function tryBackend(tf, name) {
   }
 }
 
+// ONNX Runtime Web for one of its backends, imported when first asked for: {ort, device}, its module
+// and (on WebGPU) the device its first session makes.
+const ortModules = new Map();
+function onnxRuntime(name) {
+  if (!ortModules.has(name)) ortModules.set(name, importOnnxRuntime(name, ""));
+  return ortModules.get(name);
+}
+
+function importOnnxRuntime(name, query) {
+  const loading = import(SITE_URL + "vendor/ort/" + ORT_BACKENDS[name].module + query).then((ort) => {
+    ort.env.wasm.wasmPaths = SITE_URL + "vendor/ort/";  // threads when cross-origin isolated (its default)
+    let made;
+    const device = new Promise((resolve) => { made = resolve; });
+    return { ort, device, made };
+  });
+  loading.catch(() => ortModules.delete(name));  // tried again when next chosen
+  return loading;
+}
+
+// A session of an ONNX model (its bytes) on one of ONNX Runtime's backends.
+async function onnxSession(name, bytes) {
+  const { ort, made } = await onnxRuntime(name);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [ORT_BACKENDS[name].provider] });
+  if (ort.env.webgpu.device) made(ort.env.webgpu.device);
+  return session;
+}
+
+async function tryOnnxRuntime(tf, name) {
+  if (name === "ort-webgpu" && !(await gpus()).webgpu) return false;
+  // A lost WebGPU device is not given back: a new instance of the module asks for a new one.
+  if (stale.delete(name)) ortModules.set(name, importOnnxRuntime(name, `?renewed=${Date.now()}`));
+  try {
+    await onnxRuntime(name);
+  } catch (error) {
+    console.warn(`ONNX Runtime Web (${name}) did not load.`, error);
+    return false;
+  }
+  if (!(await tryBackend(tf, "wasm")) && !(await tryBackend(tf, "cpu"))) return false;
+  watch(tf, name);
+  return true;
+}
+
 // Switch tf.js to `wanted`, or choose: the fastest by `times` (measured here for the detector in
 // use; by default those kept for the page's detector, see timeBackends), else the first of
 // BACKENDS not rendered in software; never one of `avoid`. {backend, missed: `wanted` when it
 // could not run}.
 async function useBackend(wanted, times = null, avoid = []) {
   const { tf } = await tfjs;
-  if (BACKENDS.includes(wanted) && (await tryBackend(tf, wanted))) return { backend: wanted, missed: null };
+  if (ALL_BACKENDS.includes(wanted) && (await tryBackend(tf, wanted))) return { backend: wanted, missed: null };
   times ??= await storedTimes;
-  const measured = times ? BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : [];
+  const measured = times ? ALL_BACKENDS.filter((name) => name in times).sort((a, b) => times[a] - times[b]) : [];
   for (const name of new Set([...measured, ...BACKENDS])) {
     if (avoid.includes(name) || (!measured.length && (await runsInSoftware(name)))) continue;
-    if (await tryBackend(tf, name)) return { backend: name, missed: BACKENDS.includes(wanted) ? wanted : null };
+    if (await tryBackend(tf, name)) return { backend: name, missed: ALL_BACKENDS.includes(wanted) ? wanted : null };
   }
   throw new Error("No TensorFlow.js backend could start in this browser.");
 }
 
 // ---- the backends timed on each detector, by a worker of their own (site/backends.mjs), kept for
-// this browser and its GPUs
+// this browser and its GPUs. ONNX Runtime's backends are timed once their runtime is in the site's
+// cache (chosen once from the menu): never 15-30 MB downloaded only to time them.
 const timesKey = (detectorId) => `${SITE_URL}__backend-times/${encodeURIComponent(detectorId)}`;
 const device = siteCache.then(async (cache) => {
   if (!cache) return null;
   const gpu = await gpus();
   return `${navigator.userAgent} | ${gpu.webgpu} | ${gpu.webgl}`;
 });
-// The times kept here for a detector, or null.
+const ORT_RUNTIMES = { "ort-webgpu": "ort-wasm-simd-threaded.asyncify.wasm", "ort-wasm": "ort-wasm-simd-threaded.wasm" };
+async function onnxRuntimesCached() {
+  const cache = await siteCache;
+  const cached = await Promise.all(Object.entries(ORT_RUNTIMES).map(
+    async ([name, file]) => ((await cache?.match(SITE_URL + "vendor/ort/" + file)) ? name : null)));
+  return cached.filter(Boolean);
+}
+// The times kept here for a detector, or null; null too when an ONNX Runtime backend was cached since.
 async function timesOf(detectorId) {
   try {
     const stored = await (await (await siteCache)?.match(timesKey(detectorId)))?.json();
-    return stored?.device === (await device) ? stored.times : null;
+    if (stored?.device !== (await device)) return null;
+    const untimed = (await onnxRuntimesCached()).filter((name) => !stored.onnx.includes(name));
+    return untimed.length && stored.hasOnnx ? null : stored.times;
   } catch {
     return null;
   }
 }
 const storedTimes = detector.then(timesOf);
 
-// Time the detector (its model's URL, format and input shape) on every backend; resolves to the
-// times, kept for the next visits, or null on the development server, which keeps nothing.
-async function timeBackends(detectorId, model, format, shape) {
+// Time the detector (its model's URL, format and input shape; its ONNX model's URL, or null) on every
+// backend; resolves to the times, kept for the next visits, or null on the development server, which
+// keeps nothing.
+async function timeBackends(detectorId, model, format, shape, onnxModel) {
   const cache = await siteCache;
   if (!cache) return null;
+  const onnx = onnxModel ? await onnxRuntimesCached() : [];
   const times = await oneJob("backends.mjs", { backends: BACKENDS, tfjs: SITE_URL + "vendor/tfjs.mjs",
-    wasmPaths: SITE_URL + "vendor/tfjs-backend-wasm/", model, format, shape: [...shape] }, () => null);
+    wasmPaths: SITE_URL + "vendor/tfjs-backend-wasm/", model, format, shape: [...shape],
+    onnx: onnx.map((name) => ({ name, ...ORT_BACKENDS[name] })), ortPath: SITE_URL + "vendor/ort/", onnxModel },
+  () => null);
   if (times && Object.keys(times).length) {
-    await cache.put(timesKey(detectorId), Response.json({ device: await device, times }));
+    await cache.put(timesKey(detectorId), Response.json({ device: await device, times, onnx, hasOnnx: Boolean(onnxModel) }));
   }
   return times;
 }
@@ -273,6 +339,8 @@ globalThis.pylensStart = {
     return choice;
   }),
   useBackend,
+  onnxRuntime: (name) => onnxRuntime(name).then(({ ort }) => ort),
+  onnxSession,
   get lost() { return lost; },
   defaultDetector: DEFAULT_DETECTOR,
   // A file the start downloaded, else a new download.

@@ -137,6 +137,39 @@ def test_a_whole_session_from_a_sub_path_stays_on_the_site(site, policy_reports,
 
 
 @pytest.mark.browser
+def test_onnx_runtime_downloads_only_once_chosen_and_is_then_timed(site, policy_reports):
+    """A visit on automatic fetches no byte of ONNX Runtime, and times tf.js's backends only. Chosen
+    from the menu, ONNX Runtime runs under the page's policy; on the next visit, its files cached,
+    it is timed with the others."""
+    requests: list[str] = []
+    with HeadlessApp(site + SUB_PATH, prepare=lambda context: context.on("request", lambda r: requests.append(r.url)),
+                     init_script=CSP_VIOLATIONS) as app:
+        page = app.page
+        app.wait_until("crossOriginIsolated && navigator.serviceWorker.controller && window.pylens?.ready")
+        page.locator("#demos button").first.click()
+        app.wait_until("Object.keys(JSON.parse(window.pylens.stats()).backend_times).length > 0")
+        assert not any(name.startswith("ort-") for name in app.stats()["backend_times"])
+        assert not [r for r in requests if "/vendor/ort/" in r or r.endswith(".onnx")]
+        page.select_option("#backend", "ort-wasm")
+        app.wait_until("(s => s.backend === 'ort-wasm' && s.inferences > 1)(JSON.parse(window.pylens.stats()))",
+                       120_000)
+        assert len(app.stats()["result"]["detections"]) == 3
+        assert app.running_backend() == "ort-wasm"
+        page.reload()
+        app.wait_until("window.pylens?.ready")
+        assert app.stats()["backend"] == "ort-wasm"  # the address keeps the choice
+        page.locator("#demos button").first.click()
+        app.wait_until("'ort-wasm' in JSON.parse(window.pylens.stats()).backend_times", 300_000)
+        times = app.stats()["backend_times"]
+        assert {"wasm", "ort-wasm"} <= set(times) and all(ms > 0 for ms in times.values())
+        ort_wasm = page.locator("#backend option[value=ort-wasm]")
+        expect(ort_wasm).to_have_text(f"WebAssembly ({times['ort-wasm']:.0f} ms)")
+        assert page.evaluate("window.cspViolations") == []
+        assert reports_after_a_violation_from_each_worker(app, policy_reports, "onnx") == []
+    policy_reports.clear()
+
+
+@pytest.mark.browser
 def test_a_first_visit_over_a_link_takes_the_first_result_s_files_once_runtime_first(dist):
     """Over a visitor's link, from a static host: the page reloads to be cross-origin isolated without
     starting Python before it, and its service worker downloads the first result's files stage after

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pyodide.ffi import JsException
 
-import tfbridge
+import engines
 from clock import now_ms
 from draw import show_picture, thumbnail_url
 from intake import decode_picture
@@ -47,7 +47,7 @@ async def analyse_photo(row: Row, unreadable: str | None, canvas, stage: Stage, 
         detections = select_detections(frame, detector.card, width, height, *detection.thresholds())
         timings["nms"] = now_ms() - start
         row.thumbnail = await thumbnail_url(canvas, THUMBNAIL_SIDE)
-    return {"image": name, "backend": tfbridge.backend_in_use(), "model": detector.card.id,
+    return {"image": name, "backend": engines.backend_in_use(), "model": detector.card.id,
             **FrameResult(width, height, detections, timings).as_dict()}
 
 

@@ -7,6 +7,8 @@ import json
 from html import escape
 from typing import TYPE_CHECKING
 
+import engines
+import names
 import page
 import start
 import tfbridge
@@ -71,6 +73,8 @@ class MaskView:
         self.detector = detector
         if building is None:
             element("loading").hidden = True
+        if detector.note:
+            page.show_error(detector.note)
 
     async def card_changed(self, card) -> None:
         if card.id not in self.detectors:
@@ -82,7 +86,7 @@ class MaskView:
 
     async def backend_changed(self) -> None:
         """tf.js 4.22 moves a model's weights out of WebGPU as zeros: the detector is built again."""
-        backend = tfbridge.BACKEND_NAMES[tfbridge.backend_in_use()]
+        backend = names.BACKEND_NAMES[engines.backend_in_use()]
         await self.load_detector(building=f"Building {self.card.name} for {backend}…")
 
     # ------------------------------------------------------------ controls

@@ -16,7 +16,7 @@ from cards import SegmenterCard, StyleCard
 from clock import now_ms
 from draw import show_rgba
 from page import element, fill_menu, show_timings
-from stylize import BlendSettings, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
+from stylize import BlendSettings, KeptOutputs, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
 
 if TYPE_CHECKING:
     from views.protocol import ViewContext
@@ -110,9 +110,11 @@ class StyleView:
         if card_id not in self.loaded:
             card = self.segmenter_cards.get(card_id) or self.style_cards[card_id]
             kind = Segmenter if isinstance(card, SegmenterCard) else Stylizer
-            self.loaded[card_id] = await kind.load(
+            model = self.loaded[card_id] = await kind.load(
                 card, self.context.models_url,
                 lambda received, total: page.download_progress(card.name, received, total))
+            if model.note:
+                page.show_error(model.note)
         return self.loaded[card_id]
 
     async def opened(self) -> bool:
@@ -149,31 +151,33 @@ class StyleView:
         keys = self.output_keys(still, s, style_id) if still is not None else {}
         self.kept.keep_only(still)
 
-        def output(kind: str, stage: str, compute):
+        made = []  # this frame's tensors that are not kept, disposed at its end
+
+        async def output(kind: str, stage: str, compute):
             started = now_ms()
-            if kind in keys and self.kept.holds(kind, keys[kind]):
-                if kept is not None:
-                    kept.append(stage)
-                return self.kept.outputs[kind][1]
-            tensor = compute()
-            if kind in keys:
-                self.kept.keep(kind, keys[kind], tensor)
-            timings[stage] = timings.get(stage, 0.0) + now_ms() - started  # the capture after the webcam's own
+            tensor, reused = await self.kept.output(kind, keys.get(kind), compute, made)
+            if reused and kept is not None:
+                kept.append(stage)
+            if not reused:
+                timings[stage] = timings.get(stage, 0.0) + now_ms() - started  # the capture after the webcam's own
             return tensor
 
-        with tfbridge.tensor_scope():
-            pixels = output("pixels", "capture", lambda: tfbridge.float_pixels(source))
-            probability = output("probability", "segmentation",
-                                 lambda: segmenter.person_probability(pixels)) if segmenter else None
-            stylized = output("stylized", "style_transfer",
-                              lambda: stylizer.stylize(pixels, s.style_side)) if s.strength > 0 else pixels
+        try:
+            pixels = await output("pixels", "capture", lambda: tfbridge.kept(lambda: tfbridge.float_pixels(source)))
+            probability = await output("probability", "segmentation",
+                                       lambda: segmenter.person_probability(pixels)) if segmenter else None
+            stylized = await output("stylized", "style_transfer",
+                                    lambda: stylizer.stylize(pixels, s.style_side)) if s.strength > 0 else pixels
             start = now_ms()
-            weight = style_weight(probability, s) if s.target != "whole" else s.strength
-            out = blend(pixels, stylized, weight)
-            if s.show_mask:
-                out = tint_mask(out, probability)
-            result = tfbridge.tf().keep(to_rgba(out))
+            with tfbridge.tensor_scope():
+                weight = style_weight(probability, s) if s.target != "whole" else s.strength
+                out = blend(pixels, stylized, weight)
+                if s.show_mask:
+                    out = tint_mask(out, probability)
+                result = tfbridge.tf().keep(to_rgba(out))
             timings["blend"] = now_ms() - start
+        finally:
+            tfbridge.dispose(made)
         return result
 
     def runs_a_network(self, still: int | None) -> bool:
@@ -212,12 +216,7 @@ class StyleView:
 
     async def mask_png(self, source, segmenter_id: str) -> bytes:
         """8-bit grey PNG of the person probability × 255, at the size of the source."""
-        segmenter = await self.model(segmenter_id)
-        with tfbridge.tensor_scope():
-            pixels = tfbridge.float_pixels(source)
-            grey = tfbridge.tf().keep(segmenter.person_probability(pixels).mul(255).round().cast("int32"))
-        values = await tfbridge.read_array(grey, np.int32)
-        return png_bytes(values[:, :, 0].astype(np.uint8), "L")
+        return await mask_png(await self.model(segmenter_id), source)
 
     async def stylized_png(self, source, style_id: str, target: str, max_side: int) -> bytes:
         """PNG of the source stylized (whole, or only the person or the background at the default
@@ -225,6 +224,16 @@ class StyleView:
         image = await self.render(source, {}, BlendSettings(target=target, style_side=max_side), style_id)
         values = await tfbridge.read_array(image, np.int32)
         return png_bytes(values[:, :, :3].astype(np.uint8), "RGB")
+
+
+async def mask_png(segmenter: Segmenter, source) -> bytes:
+    """8-bit grey PNG of a segmenter's person probability × 255, at the size of the source."""
+    pixels = tfbridge.kept(lambda: tfbridge.float_pixels(source))
+    probability = await segmenter.person_probability(pixels)
+    grey = tfbridge.kept(lambda: probability.mul(255).round().cast("int32"))
+    tfbridge.dispose([pixels, probability])
+    values = await tfbridge.read_array(grey, np.int32)
+    return png_bytes(values[:, :, 0].astype(np.uint8), "L")
 
 
 def read_settings(s: BlendSettings) -> str:
@@ -241,33 +250,6 @@ def read_settings(s: BlendSettings) -> str:
     element("style-feather-value").textContent = f"{s.feather:.2f}"
     element("style-side-value").textContent = f"{s.style_side} px"
     return element("style-segmenter").value
-
-
-class KeptOutputs:
-    """The still picture's network outputs, kept so that a change of the mask's shape, the target or
-    the strength only blends again: kind ("pixels", "probability", "stylized") -> (key, tensor), the
-    key saying what the output depends on, the picture's serial first."""
-
-    def __init__(self) -> None:
-        self.outputs: dict[str, tuple[tuple, object]] = {}
-
-    def holds(self, kind: str, key: tuple) -> bool:
-        return kind in self.outputs and self.outputs[kind][0] == key
-
-    def keep(self, kind: str, key: tuple, tensor) -> None:
-        if kind in self.outputs:
-            self.outputs[kind][1].dispose()
-        self.outputs[kind] = (key, tfbridge.tf().keep(tensor))
-
-    def keep_only(self, still: int | None) -> None:
-        """Drop them if they are of another picture than `still`."""
-        if any(key[0] != still for key, _ in self.outputs.values()):
-            self.drop()
-
-    def drop(self) -> None:
-        for _, tensor in self.outputs.values():
-            tensor.dispose()
-        self.outputs.clear()
 
 
 def png_bytes(values: np.ndarray, mode: str) -> bytes:

@@ -22,7 +22,9 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 # What a backend needs of headless Chromium: WebGPU gives no adapter without this flag on Linux.
-BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",)}
+BACKEND_FLAGS = {"webgpu": ("--enable-unsafe-webgpu",), "ort-webgpu": ("--enable-unsafe-webgpu",)}
+# The runtime each of ONNX Runtime Web's backends loads, under the site's vendor/ort/
+ONNX_RUNTIMES = {"ort-wasm": "ort-wasm-simd-threaded.wasm", "ort-webgpu": "ort-wasm-simd-threaded.asyncify.wasm"}
 # WebGL and WebGPU rendered in software by SwiftShader whatever GPU the machine has: for what must
 # hold of a software GPU (the automatic choice passing over it) on a machine with a real one too.
 SOFTWARE_GPU_FLAGS = ("--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--use-webgpu-adapter=swiftshader")
@@ -113,7 +115,7 @@ class HeadlessApp:
         if self.error and fail_on_error:
             self.close()
             raise SetupError(f"the app did not start: {self.error}")
-        if backend and fail_on_error and self.tf_backend() != backend:
+        if backend and fail_on_error and self.running_backend() != backend:
             note = self.page.locator("#error-text").text_content()
             self.close()
             raise SetupError(f"the {backend} backend cannot run in this browser: {note}")
@@ -156,6 +158,18 @@ class HeadlessApp:
             if backend:
                 return backend
         raise SetupError("no realm of the page runs the app's tf.js")
+
+    def running_backend(self) -> str:
+        """The backend that runs the networks, as the engines show it: tf.js's, unless ONNX Runtime
+        Web's runtime was loaded for the backend the app reports (tf.js then on wasm or cpu)."""
+        backend, reported = self.tf_backend(), self.stats()["backend"]
+        if reported in ONNX_RUNTIMES and backend in ("wasm", "cpu"):
+            for realm in (self.page, *self.page.workers):
+                if realm.evaluate("(file) => performance.getEntriesByType('resource')"
+                                  ".some((entry) => entry.name.endsWith('/vendor/ort/' + file))",
+                                  ONNX_RUNTIMES[reported]):
+                    return reported
+        return backend
 
     def close(self) -> None:
         self.browser.close()

@@ -30,6 +30,7 @@ def routes(pyodide_dist: Path | None, models: Path = BUILD / "models", source: P
         ("/vendor/tfjs/", NODE_MODULES / "@tensorflow/tfjs/dist"),
         ("/vendor/tfjs-backend-wasm/", NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist"),
         ("/vendor/tfjs-backend-webgpu/", NODE_MODULES / "@tensorflow/tfjs-backend-webgpu/dist"),
+        ("/vendor/ort/", NODE_MODULES / "onnxruntime-web/dist"),
         ("/vendor/", TFJS_BUNDLE.parent),
     ]
     if pyodide_dist is not None:

@@ -11,8 +11,6 @@ import shutil
 import tomllib
 from pathlib import Path
 
-from cards import ONNX_ENTRY
-
 from .models import model_cards
 from .project import BUILD, NODE_MODULES, PYODIDE, ROOT, SetupError
 from .runtimes import TFJS_BUNDLE, bundle_module
@@ -24,6 +22,10 @@ VENDOR_FILES = {
     "vendor/pyscript": (NODE_MODULES / "@pyscript/core/dist", ["*.js", "*.css"]),
     "vendor": (TFJS_BUNDLE.parent, [TFJS_BUNDLE.name]),
     "vendor/tfjs-backend-wasm": (NODE_MODULES / "@tensorflow/tfjs-backend-wasm/dist", ["*.wasm"]),
+    # ONNX Runtime Web, for its wasm and WebGPU backends: each an API module and the runtime it loads
+    "vendor/ort": (NODE_MODULES / "onnxruntime-web/dist", ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs",
+                                                           "ort-wasm-simd-threaded.wasm", "ort.webgpu.min.mjs",
+                                                           "ort-wasm-simd-threaded.asyncify.*"]),
 }
 SITE_FILES = ["*.html", "*.css", "*.js", "*.mjs", "*.json", "*.svg"]
 
@@ -52,8 +54,8 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     for package in sorted({module.parent for module in (ROOT / "py").rglob("*.py")}):
         copy(package, ["*.py"], package.relative_to(ROOT).as_posix())
     copy(ROOT / "models", ["*.toml"], "models")
-    for card in model_cards():  # the ONNX models are for ONNX Runtime Web, which the page does not load yet
-        copy(BUILD / "models" / card.id, ["*"], f"models/{card.id}", leave_out=(ONNX_ENTRY,))
+    for card in model_cards():
+        copy(BUILD / "models" / card.id, ["*"], f"models/{card.id}")
     copy(BUILD / "demos", ["*"], "demos")
     for into, (source, patterns) in VENDOR_FILES.items():
         copy(source, patterns, into)
