@@ -24,6 +24,7 @@ from picture import ImageError
 from stylize import TARGETS
 
 if TYPE_CHECKING:
+    from backends import Backends
     from feed import FrameFeed
     from intake import Intake
     from shell import Shell
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 
 class HeadlessApi:
     def __init__(self, shell: Shell, stage: Stage, viewer: Viewer, intake: Intake, feed: FrameFeed,
-                 parts: Iterable) -> None:
+                 backends: Backends, parts: Iterable) -> None:
         self.shell, self.stage, self.viewer, self.intake, self.feed = shell, stage, viewer, intake, feed
+        self.backends = backends
         self.parts = tuple(parts)  # each has `stats()`: its part of the app's state
 
     def methods(self) -> dict:
@@ -42,6 +44,7 @@ class HeadlessApi:
                 names.STYLIZE_IMAGE: self.stylize_image, names.START_WEBCAM: self.feed.start_camera,
                 names.STOP_WEBCAM: self.feed.stop, names.SHOW_VIEW: self.viewer.show,
                 names.BENCH_FACE_MASK: self.bench_detection, names.BENCH_SEGMENT_STYLE: self.bench_style,
+                names.BENCH_MODELS: self.bench_models,
                 names.SOAK: self.soak, names.BATCH_RESULTS: self.batch_results}
 
     async def on_call(self, message) -> None:
@@ -135,3 +138,20 @@ class HeadlessApi:
         async with self.stage.one_at_a_time:
             figures = await bench.segment_style(self.viewer.by_role("stylize"), self.stage.picture, int(frames))
         return json.dumps({"backend": engines.backend_in_use(), **figures})
+
+    async def bench_models(self, backends, frames: int) -> str:
+        """Time each model alone on each backend named (see bench.py), then go back to the backend
+        chosen before."""
+        import bench  # noqa: PLC0415 — as in bench_detection
+
+        chosen = element("backend").value
+        style = self.viewer.by_role("stylize")
+        cards = [*self.viewer.by_role("detect").detectors.values(), *style.segmenter_cards.values(),
+                 *style.style_cards.values()]
+        async with self.stage.one_at_a_time:
+            try:
+                figures = await bench.models_on_backends(self.backends.switch, cards, self.backends.models_url,
+                                                         list(backends), int(frames))
+            finally:
+                await self.backends.switch(None if chosen == "auto" else chosen)
+        return json.dumps(figures)

@@ -1,4 +1,5 @@
-"""Frame-time measurements of both pipelines on the running page, driven by `build.py bench`."""
+"""Frame-time measurements of both pipelines, and of each model on each engine, on the running page,
+driven by `build.py bench`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import statistics
 import js
 from pyscript.ffi import to_js
 
+import ortbridge
 import tfbridge
+from cards import StyleCard
 from clock import now_ms
 from detector import SsdDetector
 from model import CardModel
@@ -127,3 +130,26 @@ async def soak(run_frame, source, frames: int) -> dict:
         await run_frame(source, {})
     return {"frames": frames, "tensors_before": before, "tensors_after": tfbridge.tensor_count(),
             "frame_ms": (now_ms() - start) / frames}
+
+
+STYLE_INPUT = (192, 256)  # a style network's input in the segment-and-stylize bench: 640×480 at 256 px
+
+
+async def models_on_backends(switch, cards, models_url: str, backends: list[str], frames: int,
+                             warm_up: int = 3) -> dict:
+    """Each card's model alone (run on zeros of its input size, read back) on each backend, switched to
+    with `switch`: {backend: {card id: {"engine": what ran it, "ms": median over `frames` runs}}}."""
+    figures = {}
+    for backend in backends:
+        await switch(backend)
+        figures[backend] = {}
+        for card in cards:
+            height, width = STYLE_INPUT if isinstance(card, StyleCard) else (card.input_height, card.input_width)
+            model = await CardModel.load(card, models_url, lambda received, total: None)
+            batch = tfbridge.kept(lambda h=height, w=width: tfbridge.tf().zeros(to_js([1, h, w, 3])))
+            runs = [await predict_and_read_ms(model, batch) for _ in range(warm_up + frames)][warm_up:]
+            engine = "onnx" if isinstance(model.network, ortbridge.OnnxNetwork) else "tfjs"
+            figures[backend][card.id] = {"engine": engine, "ms": statistics.median(runs)}
+            batch.dispose()
+            model.dispose()
+    return figures

@@ -100,7 +100,7 @@ context = ViewContext(stage=stage, cards=cards, models_url=models_url, listen=ev
                       by_role=viewer.by_role, is_active=viewer.is_active, shows_still=viewer.shows_still)
 viewer.add({name: view(context) for name, view in VIEWS.items()})
 next_visit = NextVisit()
-api = HeadlessApi(to_page, stage, viewer, intake, feed, parts=(feed, viewer, backends, next_visit))
+api = HeadlessApi(to_page, stage, viewer, intake, feed, backends, parts=(feed, viewer, backends, next_visit))
 
 
 async def on_live_edit(event) -> None:

@@ -16,7 +16,7 @@ from pylens_build.project import BUILD, ROOT
 @pytest.mark.browser
 def test_bench_prints_and_writes_every_figure(tmp_path):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
+        [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1", "--model-frames", "1",
          "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--batch-images", "4", "--network", "broadband",
          "--results", str(tmp_path), "--json"],
         capture_output=True, text=True, timeout=900)
@@ -77,6 +77,15 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     # Every stage of a frame measured, the networks' included: none is a still picture's kept output.
     assert set(style["stages_ms"]) == {"capture", "segmentation", "style_transfer", "blend", "draw"}
     assert style["pipeline_ms"] >= style["stages_ms"]["style_transfer"] > 0
+    # Each model alone on each engine's wasm: ONNX Runtime runs every model that has an ONNX model.
+    models = figures["models"]
+    assert list(models) == ["wasm", "ort-wasm"]
+    cards = {card.id: card for card in model_cards()}
+    for backend, engine in (("wasm", "tfjs"), ("ort-wasm", "onnx")):
+        assert set(models[backend]) == set(cards)
+        for card_id, run in models[backend].items():
+            assert run["engine"] == (engine if "onnx" in cards[card_id].engines else "tfjs") and run["ms"] > 0
+    assert "each model alone" in result.stdout
     # The start as a visitor gets it, over the broadband link: every visit reaches the demo's boxes, the
     # first over the wire with the whole site, the later ones from the service worker's cache; each
     # response before the result between the navigation and the result.

@@ -233,6 +233,8 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--backend", choices=names.BACKENDS, default="wasm")
     bench.add_argument("--frames", type=int, default=100, help="face-mask frames")
     bench.add_argument("--style-frames", type=int, default=20, help="segment-and-stylize frames")
+    bench.add_argument("--model-frames", type=int, default=10,
+                       help="runs of each model alone on each engine's WebAssembly backend")
     bench.add_argument("--soak", type=int, default=1000, help="face-mask frames of the soak")
     bench.add_argument("--cold-runs", type=int, default=3, help="fresh-browser start-ups of each page (median)")
     bench.add_argument("--loop-seconds", type=float, default=20,

@@ -19,6 +19,8 @@ from .plain_js import plain_js_start
 from .startup import app_start, built_site_later_visits, interactive_start, median_run, runtime_floor
 from .throughput import batch_throughput
 
+MODEL_BACKENDS = ("wasm", "ort-wasm")  # each model alone on each engine, on WebAssembly
+
 
 def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_site_url: str) -> dict:
     """Every figure of `build.py bench` (see its help), as one dict. The page is cross-origin
@@ -36,6 +38,7 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
         app.detect(*bench_picture())
         app.call(names.SHOW_VIEW, "style")
         style = json.loads(app.call(names.BENCH_SEGMENT_STYLE, args.style_frames))
+        models = json.loads(app.call(names.BENCH_MODELS, list(MODEL_BACKENDS), args.model_frames))
     style["overhead"] = style["pipeline_ms"] / style["models_ms"] - 1
     visits = [app_start(url, args.backend, visits=2) for _ in range(args.cold_runs)]
     cold, warm = median_run([v[0] for v in visits]), median_run([v[1] for v in visits])
@@ -51,7 +54,8 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
                "interactive_ms": statistics.median(interactive_start(url, args.backend) for _ in range(args.cold_runs)),
                "longest_task_ms": cold["longest_task_ms"], "total_blocking_ms": cold["total_blocking_ms"]}
     return {"backend": mask["backend"], "browser": browser, "machine": machine(), "face_mask": mask,
-            "segment_style": style, "startup": startup, "loops": webcam_loops(url, args.backend, args.loop_seconds),
+            "segment_style": style, "models": models, "startup": startup,
+            "loops": webcam_loops(url, args.backend, args.loop_seconds),
             "batch": batch_throughput(url, args.backend, args.batch_images)}
 
 

@@ -69,6 +69,6 @@ def bench_face_mask(app: HeadlessApp, card, frames: int, with_js: bool = True) -
     tf.js on one page share one engine, where two copies of a layers model's variables clash."""
     app.detect(BENCH_IMAGE.read_bytes(), BENCH_IMAGE.name)
     if with_js:
-        load_js_pipeline(app.page, card, app.stats()["backend"])
+        load_js_pipeline(app.page, card, app.tf_backend())  # under ONNX Runtime: tf.js on its wasm
     return json.loads(app.call(names.BENCH_FACE_MASK, frames))
 

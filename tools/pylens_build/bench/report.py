@@ -90,6 +90,19 @@ def print_bench(figures: dict) -> None:
         *((f"  stage: {name}", ms) for name, ms in style["stages_ms"].items()),
         ("overhead beyond the models", 100 * style["overhead"], "%"),
     ])
+    print_models(figures["models"])
+
+
+def print_models(models: dict) -> None:
+    """Each model alone on each backend: a row per model, a column per backend, "(tf.js)" where a
+    model ran on tf.js under ONNX Runtime's backend."""
+    backends = list(models)
+    print(f"each model alone, run on zeros and read back (ms): {' | '.join(backends)}")
+    for card_id in models[backends[0]]:
+        cells = [f"{models[b][card_id]['ms']:8.2f}" + (" (tf.js)" if b.startswith("ort-") and
+                                                       models[b][card_id]["engine"] == "tfjs" else "")
+                 for b in backends]
+        print(f"  {card_id:<24} {' | '.join(cells)}")
 
 
 def bench_chart(figures: dict, out: Path) -> None:
