@@ -49,11 +49,6 @@ def tf():
     return _tfjs.tf
 
 
-def backend_in_use() -> str:
-    """tf.js's backend: the networks' own, or (under ONNX Runtime) that of the steps around them."""
-    return str(tf().getBackend())
-
-
 def kept(make: Callable[[], object]):
     """The tensor that `make` builds with tf.js operations, in a scope of its own: the one tensor
     kept, for the caller to dispose."""

@@ -44,9 +44,10 @@ const detector = page.then((url) => url.searchParams.get("model") || DEFAULT_DET
 // which it takes only once timed here (their files are 15-30 MB). With ONNX Runtime, tf.js runs the
 // steps before and after the network on wasm (else cpu): the tensors stay in main memory.
 const BACKENDS = ["webgpu", "webgl", "wasm", "cpu"];
+// Each: its API module, its execution provider, and the runtime the module loads (under vendor/ort/).
 const ORT_BACKENDS = {
-  "ort-webgpu": { module: "ort.webgpu.min.mjs", provider: "webgpu" },
-  "ort-wasm": { module: "ort.wasm.min.mjs", provider: "wasm" },
+  "ort-webgpu": { module: "ort.webgpu.min.mjs", provider: "webgpu", runtime: "ort-wasm-simd-threaded.asyncify.wasm" },
+  "ort-wasm": { module: "ort.wasm.min.mjs", provider: "wasm", runtime: "ort-wasm-simd-threaded.wasm" },
 };
 const ALL_BACKENDS = [...BACKENDS, ...Object.keys(ORT_BACKENDS)];
 
@@ -186,11 +187,10 @@ const device = siteCache.then(async (cache) => {
   const gpu = await gpus();
   return `${navigator.userAgent} | ${gpu.webgpu} | ${gpu.webgl}`;
 });
-const ORT_RUNTIMES = { "ort-webgpu": "ort-wasm-simd-threaded.asyncify.wasm", "ort-wasm": "ort-wasm-simd-threaded.wasm" };
 async function onnxRuntimesCached() {
   const cache = await siteCache;
-  const cached = await Promise.all(Object.entries(ORT_RUNTIMES).map(
-    async ([name, file]) => ((await cache?.match(SITE_URL + "vendor/ort/" + file)) ? name : null)));
+  const cached = await Promise.all(Object.entries(ORT_BACKENDS).map(
+    async ([name, { runtime }]) => ((await cache?.match(SITE_URL + "vendor/ort/" + runtime)) ? name : null)));
   return cached.filter(Boolean);
 }
 // The times kept here for a detector, or null; null too when an ONNX Runtime backend was cached since.

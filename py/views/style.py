@@ -156,10 +156,10 @@ class StyleView:
         async def output(kind: str, stage: str, compute):
             started = now_ms()
             tensor, reused = await self.kept.output(kind, keys.get(kind), compute, made)
-            if reused and kept is not None:
-                kept.append(stage)
             if not reused:
                 timings[stage] = timings.get(stage, 0.0) + now_ms() - started  # the capture after the webcam's own
+            elif kept is not None:
+                kept.append(stage)
             return tensor
 
         try:
