@@ -22,9 +22,8 @@ if TYPE_CHECKING:
     from stage import Stage
     from viewer import Viewer
 
-# Each backend in the menu, under its engine's name
-MENU_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "cpu": "CPU (plain JS)",
-              "ort-webgpu": "WebGPU", "ort-wasm": "WebAssembly"}
+# Each backend in the menu, under its engine's name; ONNX Runtime's say so in the closed menu too
+MENU_NAMES = {**names.BACKEND_NAMES, "cpu": "CPU (plain JS)"}
 CLEARLY_FASTER = 1.25  # on automatic, a backend measured this many times faster is switched to
 
 
@@ -171,7 +170,7 @@ class Backends:
         times, fastest = self.times, self.fastest()
         auto = f"automatic (fastest here: {names.BACKEND_NAMES[fastest]})" if fastest else "automatic"
         groups = []
-        for engine, title in engines.ENGINES.items():
+        for engine, title in names.ENGINE_NAMES.items():
             options = []
             for name in (name for name in names.BACKENDS if engines.engine_of(name) == engine):
                 label = MENU_NAMES[name]

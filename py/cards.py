@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import fields
 from fields import CardError
+from names import ENGINE_NAMES
 
 MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
-# The engines a model can run on: tf.js (every card), ONNX Runtime Web (a card converted from a
-# TensorFlow graph, which build.py models also writes as ONNX_ENTRY).
-ENGINES = ("tfjs", "onnx")
+# The engines a model can run on: tf.js (every card), ONNX Runtime Web (a card with a [convert]
+# section, which build.py models also writes as ONNX_ENTRY).
+ENGINES = tuple(ENGINE_NAMES)
 ONNX_ENTRY = "model.onnx"
 TASKS = ("detection", "segmentation", "style")
 CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint", "tfjs-layers-model")

@@ -11,9 +11,11 @@ import names
 import start
 from names import BACKEND_NAMES
 
-ENGINES = {"tfjs": "TensorFlow.js", "onnx": "ONNX Runtime Web"}
-
 _in_use = globals().get("_in_use", "")  # kept by a live reload
+
+
+class BackendLost(RuntimeError):
+    """The GPU backend in use stopped working: the browser lost its WebGPU device or WebGL context."""
 
 
 def engine_of(backend: str) -> str:
@@ -47,6 +49,17 @@ async def backend_lost() -> tuple[str, str]:
     """Wait until the backend in use stops working; its name and the browser's reason."""
     lost = await start.backend_lost()
     return str(lost.backend), str(lost.reason)
+
+
+async def until_lost(work, backend: str):
+    """Await `work` (a promise of the backend's), unless the backend stops working first: then
+    BackendLost, saying why. WebGPU's readback rejects too (an AbortError) as its device goes."""
+    try:
+        return await start.until_lost(work)
+    except JsException as exc:
+        if exc.name in ("BackendLost", "AbortError"):
+            raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({exc.message})") from None
+        raise
 
 
 async def _backend_choice(choosing) -> tuple[str, str | None]:

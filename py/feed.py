@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+import engines
 import page
-import tfbridge
 from clock import now_ms
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class FrameFeed:
                     stage.show_frame(frame)
                     timings = {"capture": now_ms() - start}
                     await self.viewer.run_frame(stage.picture, timings)
-            except tfbridge.BackendLost:  # the app carries on with another backend: so does the feed
+            except engines.BackendLost:  # the app carries on with another backend: so does the feed
                 continue
             except Exception as exc:  # noqa: BLE001
                 if self._frames_in is frames_in:

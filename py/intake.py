@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pyodide_js
 from pyodide.ffi import JsException
 
+import engines
 import page
 import tfbridge
 from clock import now_ms
@@ -130,7 +131,7 @@ class Intake:
         except tfbridge.ModelLoadError as exc:
             page.show_load_error(str(exc))
             return {"error": str(exc)}
-        except tfbridge.BackendLost as exc:  # the app carries on with another backend, and runs this again
+        except engines.BackendLost as exc:  # the app carries on with another backend, and runs this again
             return {"error": f"{name} could not be analysed: {exc}."}
         except Exception as exc:  # noqa: BLE001
             page.report_unexpected(f"analysing {name}", exc)

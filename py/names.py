@@ -14,6 +14,7 @@ BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "c
                  "ort-webgpu": "ONNX Runtime WebGPU", "ort-wasm": "ONNX Runtime WebAssembly"}
 BACKENDS = tuple(BACKEND_NAMES)
 ONNX_BACKENDS = ("ort-webgpu", "ort-wasm")
+ENGINE_NAMES = {"tfjs": "TensorFlow.js", "onnx": "ONNX Runtime Web"}  # as model cards name them
 
 # ---- window.pylens: what the headless commands and the tests call (py/api.py answers each)
 DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON

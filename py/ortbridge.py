@@ -10,11 +10,12 @@ import js
 from pyodide.ffi import JsException
 from pyscript.ffi import to_js
 
+import engines
 import start
 import tfbridge
 from cards import ONNX_ENTRY, ModelCard
 from names import BACKEND_NAMES
-from tfbridge import BackendLost, ModelLoadError
+from tfbridge import ModelLoadError
 
 
 class OnnxNetwork:
@@ -29,13 +30,11 @@ class OnnxNetwork:
         tensor = self.ort.Tensor.new("float32", batch.dataSync(), batch.shape)
         feeds = js.Object.fromEntries(to_js([[self.session.inputNames[0], tensor]]))
         try:
-            results = await js.Promise.race(to_js([self.session.run(feeds), start.backend_lost()]))
+            results = await engines.until_lost(self.session.run(feeds), self.backend)
         except JsException as exc:
             raise RuntimeError(f"{BACKEND_NAMES[self.backend]} could not run {self.card.name}: {exc.message}") from None
         finally:
             tensor.dispose()
-        if getattr(results, "reason", None) is not None:  # the backend stopped working
-            raise BackendLost(f"{BACKEND_NAMES[self.backend]} stopped working ({results.reason})")
         outputs = []
         for name in self.session.outputNames:
             output = getattr(results, name)

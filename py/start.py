@@ -48,6 +48,12 @@ def backend_lost():
     return _start.lost
 
 
+def until_lost(work):
+    """`work` (a promise), unless the backend in use stops working first: then a rejection, an
+    Error named "BackendLost" with the browser's reason."""
+    return _start.untilLost(work)
+
+
 def default_detector() -> str:
     """The detector start.mjs downloads before Python asks for it."""
     return str(_start.defaultDetector)

@@ -9,7 +9,6 @@ caller disposes; every other function that makes tensors is called inside
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from pyscript.ffi import to_js
@@ -139,12 +138,10 @@ class KeptOutputs:
 
     async def output(self, kind: str, key: tuple | None, compute, made: list) -> tuple[object, bool]:
         """The output of a kind and whether it was kept: the one kept, while its key holds, else
-        `compute`'s (awaited), kept under `key`, or added to `made` when there is none (not a still)."""
+        `compute()`'s (a coroutine), kept under `key`, or added to `made` when there is none (not a still)."""
         if key is not None and self.holds(kind, key):
             return self.outputs[kind][1], True
-        tensor = compute()
-        if inspect.isawaitable(tensor):
-            tensor = await tensor
+        tensor = await compute()
         if key is not None:
             self.keep(kind, key, tensor)
         else:

@@ -16,19 +16,15 @@ import numpy as np
 from pyodide.ffi import JsException
 from pyscript.ffi import to_js
 
+import engines
 import start
 from cards import DetectorCard, ModelCard
-from names import BACKEND_NAMES
 
 CPU_BACKENDS = ("wasm", "cpu")  # tensors live in main memory: no texture upload, no wait to read
 
 
 class ModelLoadError(RuntimeError):
     """A model file is missing, damaged or cannot be built; the message says which and why."""
-
-
-class BackendLost(RuntimeError):
-    """The GPU backend in use stopped working: the browser lost its WebGPU device or WebGL context."""
 
 
 _tfjs = globals().get("_tfjs")  # the tf.js module (tools/tfjs-entry.mjs bundled), once imported; kept by a live reload
@@ -233,16 +229,9 @@ async def read_values(tensor):
     try:
         if backend in CPU_BACKENDS:
             return tensor.dataSync()
-        values = await js.Promise.race(to_js([tensor.data(), start.backend_lost()]))
-    except JsException as exc:
-        if exc.name == "AbortError":  # WebGPU's readback, as its device goes
-            raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({exc.message})") from None
-        raise
+        return await engines.until_lost(tensor.data(), backend)
     finally:
         tensor.dispose()
-    if not js.ArrayBuffer.isView(values):
-        raise BackendLost(f"{BACKEND_NAMES[backend]} stopped working ({values.reason})")
-    return values
 
 
 async def read_array(tensor, dtype=np.float32) -> np.ndarray:

@@ -342,6 +342,10 @@ globalThis.pylensStart = {
   onnxRuntime: (name) => onnxRuntime(name).then(({ ort }) => ort),
   onnxSession,
   get lost() { return lost; },
+  // A promise of the backend's work, or an Error named "BackendLost" when the backend stops first.
+  untilLost: (work) => Promise.race([work, lost.then(({ reason }) => {
+    throw Object.assign(new Error(reason), { name: "BackendLost" });
+  })]),
   defaultDetector: DEFAULT_DETECTOR,
   // A file the start downloaded, else a new download.
   fetch(url) {

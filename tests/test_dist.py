@@ -163,7 +163,7 @@ def test_onnx_runtime_downloads_only_once_chosen_and_is_then_timed(site, policy_
         times = app.stats()["backend_times"]
         assert {"wasm", "ort-wasm"} <= set(times) and all(ms > 0 for ms in times.values())
         ort_wasm = page.locator("#backend option[value=ort-wasm]")
-        expect(ort_wasm).to_have_text(f"WebAssembly ({times['ort-wasm']:.0f} ms)")
+        expect(ort_wasm).to_have_text(f"ONNX Runtime WebAssembly ({times['ort-wasm']:.0f} ms)")
         assert page.evaluate("window.cspViolations") == []
         assert reports_after_a_violation_from_each_worker(app, policy_reports, "onnx") == []
     policy_reports.clear()

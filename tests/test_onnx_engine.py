@@ -7,6 +7,7 @@ device are each told, and the app carries on."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -44,6 +45,8 @@ def test_runs_on_the_backend_asked_for(ort_app):
     expect(ort_app.page.locator("#backend")).to_have_value(backend)
     menu = ort_app.page.locator("#backend optgroup[label='ONNX Runtime Web']")
     expect(menu.locator(f"option[value={backend}]")).to_be_attached()
+    # the closed menu names the engine too
+    expect(ort_app.page.locator("#backend option:checked")).to_have_text(re.compile(r"^ONNX Runtime Web"))
 
 
 @pytest.mark.parametrize("detector", ["aizoo-face-mask", "aizoo-face-mask-graph"])

@@ -163,7 +163,7 @@ class StyleView:
             return tensor
 
         try:
-            pixels = await output("pixels", "capture", lambda: tfbridge.kept(lambda: tfbridge.float_pixels(source)))
+            pixels = await output("pixels", "capture", lambda: captured(source))
             probability = await output("probability", "segmentation",
                                        lambda: segmenter.person_probability(pixels)) if segmenter else None
             stylized = await output("stylized", "style_transfer",
@@ -224,6 +224,11 @@ class StyleView:
         image = await self.render(source, {}, BlendSettings(target=target, style_side=max_side), style_id)
         values = await tfbridge.read_array(image, np.int32)
         return png_bytes(values[:, :, :3].astype(np.uint8), "RGB")
+
+
+async def captured(source):
+    """A canvas's pixels as a float32 tensor, kept (the style frame's first output)."""
+    return tfbridge.kept(lambda: tfbridge.float_pixels(source))
 
 
 async def mask_png(segmenter: Segmenter, source) -> bytes:
