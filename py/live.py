@@ -23,11 +23,12 @@ HOME = Path.cwd()  # where PyScript put the app's files (see site/pyscript.toml)
 
 
 class LiveError(Exception):
-    """A changed file that cannot be taken: its name, its error in one line, and the traceback."""
+    """A changed file that cannot be taken: its name, its error in one line, the traceback, and the
+    line of the file where it went wrong (None: not known)."""
 
-    def __init__(self, name: str, error: str, trace: str) -> None:
+    def __init__(self, name: str, error: str, trace: str, line: int | None = None) -> None:
         super().__init__(f"{name}: {error}")
-        self.name, self.error, self.trace = name, error, trace
+        self.name, self.error, self.trace, self.line = name, error, trace, line
 
 
 def module_name(path: str) -> str:
@@ -85,7 +86,16 @@ def check(name: str, path: Path, source: str) -> None:
     except BaseException as exc:  # noqa: BLE001 — whatever it raises is shown
         error = "".join(traceback.format_exception_only(exc)).strip().splitlines()[-1]
         trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))  # from the module on
-        raise LiveError(name, error, trace) from None
+        raise LiveError(name, error, trace, error_line(exc, str(path))) from None
+
+
+def error_line(exc: BaseException, filename: str) -> int | None:
+    """The line of `filename` where an exception arose: a syntax error's own, else the innermost
+    frame of the traceback in that file."""
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return exc.lineno
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == filename]
+    return lines[-1] if lines else None
 
 
 def update_in_place(old: dict, module: types.ModuleType) -> None:

@@ -27,6 +27,7 @@ import tfbridge
 from api import HeadlessApi
 from backends import Backends
 from cards import ModelCard, parse_card
+from code_panel import CodePanel
 from feed import FrameFeed
 from intake import Intake, load_pillow
 from page import EventRouter, element
@@ -100,6 +101,7 @@ context = ViewContext(stage=stage, cards=cards, models_url=models_url, listen=ev
                       by_role=viewer.by_role, is_active=viewer.is_active, shows_still=viewer.shows_still)
 viewer.add({name: view(context) for name, view in VIEWS.items()})
 next_visit = NextVisit()
+code_panel = CodePanel(stage, viewer, cards, publish=publish)
 api = HeadlessApi(to_page, stage, viewer, intake, feed, backends, parts=(feed, viewer, backends, next_visit))
 
 
@@ -160,6 +162,7 @@ async def start_app() -> None:
     to_page.on("view", page.handler(lambda message: viewer.show(str(message.name)), api.publish))  # chosen at start
     intake.listen(to_page)
     feed.listen(to_page)
+    code_panel.listen(to_page)
     api.publish()
     to_page.send("ready", methods=list(api.methods()))
     to_page.listen()

@@ -68,6 +68,9 @@ TO_PYTHON = {
     "feed": ("source", "state", "name", "message"),
     "frame": ("bitmap",),  # the newest frame, as asked for (null: none came)
     "call": ("id", "method", "args"),  # a window.pylens call
+    "code-open": (),  # the code panel opened: send the app's modules
+    # a module's new text, from the code panel or (saved: true) a kept edit applied as the app is ready
+    "code-edit": ("path", "source", "saved"),
 }
 TO_SHELL = {
     "present": ("picture", "overlay", "caption"),  # ImageBitmaps to show together, and the caption
@@ -79,6 +82,9 @@ TO_SHELL = {
     "open-camera": (),  # as the Start webcam button does
     "stop-feed": (),  # stop whatever gives frames (the camera, or a video file), or its opening
     "next-frame": (),  # send the newest frame
+    "code-sources": ("sources",),  # the app's modules as it runs them: {path under py/: text}
+    # how a module's text was taken: the modules reloaded (null: refused), else why, at which line
+    "code-taken": ("path", "reloaded", "error", "line", "trace"),
 }
 
 # ---- the stages of a frame: key in a result's `timings_ms` -> the name the timings table shows

@@ -10,9 +10,12 @@
 //   stage.mjs      the picture and what is drawn over it, as Python sends them
 //   controls.mjs   the view tabs and the style picker from the keyboard; a view chosen early
 //   offline.mjs    the service worker: offline use, and cross-origin isolation on a static host
+//   edits.mjs      the visitor's edits of the app's modules, kept and applied again; the code panel
+//                  (code.mjs, with its editor) imported as it first opens
 import { connect } from "./shell/channel.mjs";
 import "./shell/boot.mjs";
 import "./shell/controls.mjs";
+import "./shell/edits.mjs";
 import "./shell/intake.mjs";
 import "./shell/stage.mjs";
 import { startIsolated } from "./shell/offline.mjs";

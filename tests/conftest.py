@@ -14,6 +14,7 @@ from pylens_build.headless import HeadlessApp, launch_chromium
 from pylens_build.models import model_cards
 from pylens_build.runtimes import ensure_pyodide
 from pylens_build.server import routes, serving
+from pylens_build.static_site import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,6 +43,21 @@ def site_url(pyodide_dist) -> str:
     prepare_site(self_host=False)
     with serving(routes(pyodide_dist)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory, pyodide_dist) -> Path:
+    """The site `build.py build` writes, self-hosted."""
+    prepare_site(self_host=True)
+    out = tmp_path_factory.mktemp("site") / "dist"
+    build_site(out, pyodide_dist)
+    return out
+
+
+# Set on a page before it loads: the policy violations its document sees, in window.cspViolations.
+CSP_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(
+    `${e.violatedDirective} ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));"""
 
 
 @pytest.fixture(scope="session")

@@ -43,10 +43,22 @@ def show_view(app: HeadlessApp, view: str) -> None:
 @pytest.mark.parametrize("view", VIEWS)
 def test_axe_finds_no_violation(shown, view):
     show_view(shown, view)
-    run_script(shown.page, AXE)
-    violations = shown.page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]}))
-        .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" "))}))""")
+    violations = axe_violations(shown.page)
     assert violations == [], json.dumps(violations, indent=1)
+
+
+def axe_violations(page) -> list:
+    run_script(page, AXE)
+    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]}))
+        .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" "))}))""")
+
+
+def wider_than(page, width: int) -> list[str]:
+    """The elements shown that reach past the left or right edge of a window `width` wide."""
+    return page.evaluate("""(width) => [...document.querySelectorAll("body *")].filter((e) => {
+        const box = e.getBoundingClientRect();
+        return box.width > 0 && (box.left < -0.5 || box.right > width + 0.5);
+    }).map((e) => `${e.tagName.toLowerCase()}#${e.id}`)""", width)
 
 
 @pytest.mark.parametrize("view", VIEWS)
@@ -58,17 +70,35 @@ def test_nothing_is_wider_than_a_phone(shown, view):
         if view == "batch":  # its picture is the photo chosen in its table
             page.locator("#batch-rows [data-index]").first.click()
             shown.wait_until("!document.getElementById('picture').hidden")
-        wide = page.evaluate("""() => [...document.querySelectorAll("body *")].filter((e) => {
-            const box = e.getBoundingClientRect();
-            return box.width > 0 && (box.left < -0.5 || box.right > 360.5);
-        }).map((e) => `${e.tagName.toLowerCase()}#${e.id}`)""")
-        assert wide == []
+        assert wider_than(page, 360) == []
         assert page.evaluate("document.documentElement.scrollWidth") == 360
         picture = page.locator("#picture").bounding_box()
         stage = page.locator("#stage").bounding_box()
         assert picture["width"] >= stage["width"] - 8  # the picture across the screen, inside the stage's border
     finally:
         page.set_viewport_size({"width": 1280, "height": 720})
+
+
+def test_the_code_panel_is_for_everyone_and_fits_a_phone(shown):
+    """Open, the code panel (its editor too) has no axe violation, is reached from the keyboard, and
+    at a phone's width sits above the picture without reaching past the screen."""
+    page = shown.page
+    show_view(shown, "mask")
+    page.locator("#code-toggle").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#code-module")).to_be_enabled(timeout=60_000)
+    expect(page.locator("#code-editor .cm-content")).to_be_focused()
+    try:
+        violations = axe_violations(page)
+        assert violations == [], json.dumps(violations, indent=1)
+        page.set_viewport_size({"width": 360, "height": 740})
+        assert wider_than(page, 360) == []
+        assert page.evaluate("document.documentElement.scrollWidth") == 360
+        assert page.locator("#code-panel").bounding_box()["y"] < page.locator("#stage").bounding_box()["y"]
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.locator("#code-toggle").click()
+    expect(page.locator("#code-panel")).to_be_hidden()
 
 
 def test_the_app_can_be_installed(shown, site_url):

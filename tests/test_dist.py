@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 import samples
+from conftest import CSP_VIOLATIONS
 from pylens_build import server
-from pylens_build.cli import prepare_site
 from pylens_build.headless import BACKEND_FLAGS, SOFTWARE_GPU_FLAGS, HeadlessApp, launch_chromium, wait_until
 from pylens_build.models import model_cards
 from pylens_build.project import PYODIDE, ROOT
@@ -25,19 +25,6 @@ from pylens_build.static_site import DIST, build_site, stamp_version
 from test_webcam import FAKE_CAMERA
 
 SUB_PATH = "pylens/"
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory, pyodide_dist):
-    prepare_site(self_host=True)
-    out = tmp_path_factory.mktemp("site") / "dist"
-    build_site(out, pyodide_dist)
-    return out
-
-
-CSP_VIOLATIONS = """window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", e => window.cspViolations.push(
-    `${e.violatedDirective} ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));"""
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,5 @@ def test_python_sends_the_shell_the_kinds_and_fields_defined():
 
 
 def test_the_shell_takes_every_kind_python_sends():
-    taken = {kind for script in (ROOT / "site" / "shell").glob("*.mjs")
-             for kind in re.findall(r'\bon\("([\w-]+)"', script.read_text())}
+    taken = {kind for script in SITE_SCRIPTS for kind in re.findall(r'\bon\("([\w-]+)"', script.read_text())}
     assert taken == names.TO_SHELL.keys()

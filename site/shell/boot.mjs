@@ -2,6 +2,7 @@
 // takes it over, a start that stops moving or fails said in the page, and the app's readiness.
 import { failed, offer, ready } from "./api.mjs";
 import { on, take } from "./channel.mjs";
+import { applySavedEdits } from "./edits.mjs";
 import { closeFeed, feedShown } from "./media.mjs";
 import { $ } from "./page.mjs";
 
@@ -46,6 +47,7 @@ on("ready", (data) => {
   offer(data.methods);
   startMoved();
   feedShown();
+  applySavedEdits();
 });
 on("failed", (data) => {  // nothing can be analysed: the page says why, and takes no more images
   window.pylens.error = data.error;

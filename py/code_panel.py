@@ -1,0 +1,67 @@
+"""The page's code panel (site/shell/code.mjs) as the app sees it: the panel asks for the app's
+modules, and hands over a module edited there, which is taken in place as live editing takes a
+saved file (py/live_edit.py): the running app takes the new code and the picture shown runs again;
+a module that does not import is refused, and the previous code keeps running.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import page
+
+if TYPE_CHECKING:
+    from cards import ModelCard
+    from shell import Shell
+    from stage import Stage
+    from viewer import Viewer
+
+NOT_IN_PLACE = ("py/main.py",)  # the app's start: a change to it needs a new page
+
+
+def sources() -> dict[str, str]:
+    """The app's modules as the running app has them (path under py/ -> text), edits included."""
+    home = Path.cwd()  # where PyScript put them, as py/live.py's HOME
+    return {f"py/{path.relative_to(home).as_posix()}": path.read_text() for path in sorted(home.rglob("*.py"))}
+
+
+class CodePanel:
+    def __init__(self, stage: Stage, viewer: Viewer, cards: dict[str, ModelCard], publish) -> None:
+        self.stage, self.viewer, self.cards, self.publish = stage, viewer, cards, publish
+
+    def listen(self, shell: Shell) -> None:
+        self.shell = shell
+        shell.on("code-open", self.on_open)
+        shell.on("code-edit", self.on_edit)
+
+    async def on_open(self, _message) -> None:
+        async with self.stage.one_at_a_time:  # once an edit under way is taken
+            self.shell.send("code-sources", sources=sources())
+
+    async def on_edit(self, message) -> None:
+        """A module edited in the panel (or a kept edit, `saved`, applied as the app gets ready):
+        taken in place, and the panel told how it went; a kept edit refused, the page too."""
+        import live_edit  # noqa: PLC0415 — only when the panel or the development server brings a change
+        from live import LiveError  # noqa: PLC0415
+
+        path, text = str(message.path), str(message.source)
+        try:
+            if path in NOT_IN_PLACE or path not in sources():
+                raise LiveError(path, f"{path} cannot be changed in the running app.", "")
+            reloaded, rerun_failure = await live_edit.take({path: text}, self.stage, self.viewer, self.cards)
+        except LiveError as exc:
+            self.shell.send("code-taken", path=path, reloaded=None, error=exc.error, line=exc.line, trace=exc.trace)
+            if message.saved:
+                page.show_error(f"Your edit of {path} could not be applied ({exc.error}); the deployed code runs. "
+                                "Open Code to mend or revert it.")
+            return
+        except Exception:  # noqa: BLE001 — a reload that went wrong half-way
+            self.shell.send("code-taken", path=path, reloaded=None, line=None, trace=traceback.format_exc(limit=-4),
+                            error=f"{path} could not be taken in place: reload the page.")
+            return
+        finally:
+            self.publish()
+        self.shell.send("code-taken", path=path, reloaded=reloaded, line=None, trace=rerun_failure,
+                        error="The picture could not be processed again with the new code." if rerun_failure else None)
