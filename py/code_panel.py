@@ -6,6 +6,7 @@ a module that does not import is refused, and the previous code keeps running.
 
 from __future__ import annotations
 
+import difflib
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
     from viewer import Viewer
 
 NOT_IN_PLACE = ("py/main.py",)  # the app's start: a change to it needs a new page
+DIFF_NAME = "pylens-edits.diff"
+
+
+def edits_diff(edits: list[dict[str, str]]) -> str:
+    """Edits ({path, base, text}) as one unified diff against the deployed modules, as `git apply`
+    takes it in a clone of the app."""
+    return "".join("".join(difflib.unified_diff(edit["base"].splitlines(keepends=True),
+                                                edit["text"].splitlines(keepends=True),
+                                                f"a/{edit['path']}", f"b/{edit['path']}"))
+                   for edit in sorted(edits, key=lambda edit: edit["path"]))
 
 
 def sources() -> dict[str, str]:
@@ -35,6 +46,8 @@ class CodePanel:
         self.shell = shell
         shell.on("code-open", self.on_open)
         shell.on("code-edit", self.on_edit)
+        shell.on("code-diff", lambda message: page.download_text(edits_diff(message.edits.to_py()), "text/x-diff",
+                                                                 DIFF_NAME))
 
     async def on_open(self, _message) -> None:
         async with self.stage.one_at_a_time:  # once an edit under way is taken

@@ -71,6 +71,7 @@ TO_PYTHON = {
     "code-open": (),  # the code panel opened: send the app's modules
     # a module's new text, from the code panel or (saved: true) a kept edit applied as the app is ready
     "code-edit": ("path", "source", "saved"),
+    "code-diff": ("edits",),  # the kept edits, [{path, base, text}], to download as one unified diff
 }
 TO_SHELL = {
     "present": ("picture", "overlay", "caption"),  # ImageBitmaps to show together, and the caption

@@ -98,14 +98,14 @@ function listModules() {
   modules.value = chosen || (running.has(FIRST_MODULE) ? FIRST_MODULE : modules.options[0]?.value);
   shell.markEdited(kept.size);
   $("code-revert").disabled = !kept.has(modules.value);
-  $("code-revert-all").disabled = kept.size === 0;
+  $("code-revert-all").disabled = $("code-download").disabled = kept.size === 0;
 }
 
 // The app's modules, as the running app has them.
 async function sourcesCame({ sources }) {
   for (const [path, text] of Object.entries(sources)) running.set(path, text);
-  await keptChanged();
-  for (const control of panel.querySelectorAll("select, button")) control.disabled = false;
+  modules.disabled = $("code-apply").disabled = false;
+  await keptChanged();  // and the buttons that need kept edits
   await show(modules.value);
 }
 
@@ -160,6 +160,9 @@ async function revert(paths) {
 }
 $("code-revert").addEventListener("click", () => revert([shown]));
 $("code-revert-all").addEventListener("click", () => revert([...kept.keys()]));
+
+// The kept edits as one diff, made by the app's Python and offered as a download.
+$("code-download").addEventListener("click", () => shell.send({ kind: "code-diff", edits: [...kept.values()] }));
 
 // How the app took a text: the modules it reloaded, or why not, at which line.
 async function taken({ path, reloaded, error, line, trace }) {

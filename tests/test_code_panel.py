@@ -1,13 +1,18 @@
 """The code panel, in the built site served as a static host serves it, under the page's own policy:
 a visit that never opens it downloads none of the editor; opened, it shows the app's modules in an
 editor; an edit applied (Ctrl+S) runs in the app at once, with no navigation; a module that does not
-import is refused, its error shown at its line, and the previous code keeps running."""
+import is refused, its error shown at its line, and the previous code keeps running; an edit is kept
+for the next visit until reverted, and downloaded as a diff that `git apply` takes; one made on a
+module a new deploy changed is not applied, and not lost."""
+
+import subprocess
 
 import pytest
 from playwright.sync_api import expect
 
 from conftest import CSP_VIOLATIONS
 from pylens_build.headless import HeadlessApp
+from pylens_build.project import ROOT
 from pylens_build.server import serving
 
 pytestmark = pytest.mark.browser
@@ -119,7 +124,7 @@ def open_panel(app) -> None:
     expect(app.page.locator("#code-module")).to_be_enabled(timeout=60_000)
 
 
-def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, dist, policy_reports):
+def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, dist, policy_reports, tmp_path):
     app, page = panel_app, panel_app.page
     open_panel(app)
     original = (dist / "py" / "boxes.py").read_text()
@@ -127,6 +132,15 @@ def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, di
     page.keyboard.press("ControlOrMeta+s")
     app.wait_until("JSON.parse(window.pylens.stats()).result.detections.length === 1")
     expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    expect(page.locator("#code-revert")).to_be_enabled()
+    # Taken away: one diff, which `git apply` takes in a clone of the app.
+    with page.expect_download() as download:
+        page.locator("#code-download").click()
+    diff = tmp_path / download.value.suggested_filename
+    download.value.save_as(diff)
+    assert diff.name == "pylens-edits.diff"
+    assert f"-    {NMS_RETURN}\n" in diff.read_text() and diff.read_text().startswith("--- a/py/boxes.py\n")
+    subprocess.run(["git", "apply", "--check", str(diff)], cwd=ROOT, check=True)
     # The next visit runs the edit, and says it is there.
     app.visit()
     show_demo(app)
@@ -139,6 +153,7 @@ def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, di
     page.locator("#code-revert").click()
     expect(page.locator("#code-status")).to_contain_text("Reverted py/boxes.py")
     expect(page.locator("#code-toggle")).to_have_text("Code")
+    expect(page.locator("#code-download")).to_be_disabled()
     show_demo(app)
     assert detections(app) == 3
     app.visit()
