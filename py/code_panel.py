@@ -1,7 +1,9 @@
-"""The page's code panel (site/shell/code.mjs) as the app sees it: the panel asks for the app's
-modules, and hands over a module edited there, which is taken in place as live editing takes a
-saved file (py/live_edit.py): the running app takes the new code and the picture shown runs again;
-a module that does not import is refused, and the previous code keeps running.
+"""The page's code panel (site/code.mjs) as the app sees it: the panel asks for the app's modules,
+and hands over a module edited there, which is taken in place as live editing takes a saved file
+(py/live_edit.py): the running app takes the new code and the picture shown runs again; a module
+that does not import is refused, and the previous code keeps running. The visitor's kept edits
+become a diff to download, or a link's fragment (py/edit_link.py); a page opened from such a link
+applies its edits once the visitor confirms.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyscript import window
+
 import page
+from edit_link import LinkError, edits_of, fragment_of, paths_of
 
 if TYPE_CHECKING:
     from cards import ModelCard
@@ -48,6 +53,39 @@ class CodePanel:
         shell.on("code-edit", self.on_edit)
         shell.on("code-diff", lambda message: page.download_text(edits_diff(message.edits.to_py()), "text/x-diff",
                                                                  DIFF_NAME))
+        shell.on("code-share", self.on_share)
+        shell.on("code-link", self.on_link)
+
+    def on_share(self, message) -> None:
+        try:
+            self.shell.send("code-shared", fragment=fragment_of(message.edits.to_py()), error=None)
+        except LinkError as exc:
+            self.shell.send("code-shared", fragment=None, error=str(exc))
+
+    async def on_link(self, message) -> None:
+        """The page opened from a link with edits: applied once the visitor confirms, then kept."""
+        import live_edit  # noqa: PLC0415 — only when a link brings edits
+        from live import LiveError  # noqa: PLC0415
+
+        fragment = str(message.fragment)
+        try:
+            paths = paths_of(fragment)
+            if not window.confirm(f"This link changes the app's code: {', '.join(paths)}. Run the changed code "
+                                       "in this page? Choose OK only if you trust whoever gave you the link."):
+                return
+            edits = edits_of(fragment, {path: await live_edit.fetch_text(path) for path in paths if path in sources()})
+            if any(edit["path"] in NOT_IN_PLACE for edit in edits):
+                raise LinkError("This link changes main.py, which cannot change in a running page.")
+            _, rerun_failure = await live_edit.take({edit["path"]: edit["text"] for edit in edits},
+                                                    self.stage, self.viewer, self.cards)
+            if rerun_failure:
+                page.show_error(f"The picture could not be processed again with the link's code:\n{rerun_failure}")
+        except (LinkError, LiveError) as exc:
+            page.show_error(f"The link's edits were not applied: {exc}")
+            return
+        finally:
+            self.publish()
+        self.shell.send("code-linked", edits=edits)
 
     async def on_open(self, _message) -> None:
         async with self.stage.one_at_a_time:  # once an edit under way is taken

@@ -72,6 +72,8 @@ TO_PYTHON = {
     # a module's new text, from the code panel or (saved: true) a kept edit applied as the app is ready
     "code-edit": ("path", "source", "saved"),
     "code-diff": ("edits",),  # the kept edits, [{path, base, text}], to download as one unified diff
+    "code-share": ("edits",),  # the kept edits, to give as a link's fragment
+    "code-link": ("fragment",),  # the page opened with edits in its address's fragment (without '#')
 }
 TO_SHELL = {
     "present": ("picture", "overlay", "caption"),  # ImageBitmaps to show together, and the caption
@@ -86,6 +88,8 @@ TO_SHELL = {
     "code-sources": ("sources",),  # the app's modules as it runs them: {path under py/: text}
     # how a module's text was taken: the modules reloaded (null: refused), else why, at which line
     "code-taken": ("path", "reloaded", "error", "line", "trace"),
+    "code-shared": ("fragment", "error"),  # the kept edits as a link's fragment, or why they cannot be
+    "code-linked": ("edits",),  # a link's edits, confirmed and applied: to keep, [{path, base, text}]
 }
 
 # ---- the stages of a frame: key in a result's `timings_ms` -> the name the timings table shows

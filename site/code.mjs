@@ -25,6 +25,7 @@ export function start(services) {
   shell = services;
   shell.on("code-sources", sourcesCame);
   shell.on("code-taken", taken);
+  shell.on("code-shared", shared);
   editor = makeEditor();
   editor.catch((error) => status(`The editor could not load: ${error.message}`));
   status("Loading the editor…");
@@ -98,7 +99,7 @@ function listModules() {
   modules.value = chosen || (running.has(FIRST_MODULE) ? FIRST_MODULE : modules.options[0]?.value);
   shell.markEdited(kept.size);
   $("code-revert").disabled = !kept.has(modules.value);
-  $("code-revert-all").disabled = $("code-download").disabled = kept.size === 0;
+  for (const id of ["code-revert-all", "code-download", "code-share"]) $(id).disabled = kept.size === 0;
 }
 
 // The app's modules, as the running app has them.
@@ -163,6 +164,19 @@ $("code-revert-all").addEventListener("click", () => revert([...kept.keys()]));
 
 // The kept edits as one diff, made by the app's Python and offered as a download.
 $("code-download").addEventListener("click", () => shell.send({ kind: "code-diff", edits: [...kept.values()] }));
+
+// The kept edits as a link (the app's Python packs them in its fragment), copied when the browser lets
+// the page write to the clipboard, and shown to copy by hand in any case.
+$("code-share").addEventListener("click", () => shell.send({ kind: "code-share", edits: [...kept.values()] }));
+function shared({ fragment, error }) {
+  const link = $("code-link");
+  link.hidden = Boolean(error);
+  if (error) return status(error);
+  link.value = `${location.origin}${location.pathname}#${fragment}`;
+  link.select();
+  navigator.clipboard.writeText(link.value).then(() => status("A link to your changes is copied."),
+    () => status("Copy this link to your changes:"));
+}
 
 // How the app took a text: the modules it reloaded, or why not, at which line.
 async function taken({ path, reloaded, error, line, trace }) {

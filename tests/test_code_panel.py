@@ -185,3 +185,47 @@ def test_an_edit_made_on_a_module_a_new_deploy_changed_is_not_applied(panel_app)
     page.locator("#code-revert-all").click()
     expect(page.locator("#code-toggle")).to_have_text("Code")
     expect(editor_end(app)).to_contain_text(NMS_RETURN)
+
+
+def test_a_link_to_an_edit_runs_it_once_the_visitor_confirms(panel_app, dist, policy_reports):
+    app, page = panel_app, panel_app.page
+    app.visit()
+    open_panel(app)
+    original = (dist / "py" / "boxes.py").read_text()
+    replace_text(app, original.replace(NMS_RETURN, "return np.array(keep[:1], dtype=np.int64)"))
+    page.keyboard.press("ControlOrMeta+s")
+    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    page.locator("#code-share").click()
+    expect(page.locator("#code-link")).to_be_visible()
+    link = page.locator("#code-link").input_value()
+    assert "#edits=" in link and "?" not in link and len(link) < 1000
+    page.locator("#code-revert-all").click()
+    expect(page.locator("#code-toggle")).to_have_text("Code")
+    # Opened and declined: nothing changes, and the address no longer holds the edits.
+    asked: list[str] = []
+
+    def answer(accept: bool):
+        def on_dialog(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+        page.once("dialog", on_dialog)
+
+    for visits, accept in enumerate((False, True), 1):
+        answer(accept)
+        page.goto("about:blank")
+        page.goto(link)
+        app.wait_until("window.pylens && window.pylens.ready", app.READY_TIMEOUT_MS)
+        for _ in range(600):
+            if len(asked) == visits:
+                break
+            page.wait_for_timeout(50)
+        assert len(asked) == visits and "py/boxes.py" in asked[-1]
+        assert "#" not in page.url
+        show_demo(app)
+        assert detections(app) == (1 if accept else 3)
+    # Accepted: the edit runs, and is kept as the visitor's own.
+    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    open_panel(app)
+    page.locator("#code-revert-all").click()
+    expect(page.locator("#code-toggle")).to_have_text("Code")
+    assert page.evaluate("window.cspViolations") == [] and policy_reports == []

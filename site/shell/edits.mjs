@@ -39,8 +39,23 @@ export function markEdited(count) {
   toggle.textContent = count ? `Code (${count} edited)` : "Code";
 }
 
-// As the app gets ready: each kept edit applied, unless this deploy changed its module since.
+// As the app gets ready: each kept edit applied, unless this deploy changed its module since; then
+// the edits of a link the page was opened from (py/code_panel.py asks the visitor first). The link's
+// fragment leaves the address at once: a reload does not ask again.
 export async function applySavedEdits() {
+  await applyKept();
+  if (location.hash.startsWith("#edits=")) {
+    const fragment = location.hash.slice(1);
+    history.replaceState(null, "", location.pathname + location.search);
+    send({ kind: "code-link", fragment });
+  }
+}
+on("code-linked", async ({ edits }) => {
+  for (const edit of edits) await keepEdit(edit);
+  markEdited((await savedEdits()).length);
+});
+
+async function applyKept() {
   const saved = await savedEdits();
   const stale = [];
   for (const { path, base, text } of saved) {
