@@ -27,7 +27,8 @@ export function start(services) {
   shell.on("code-taken", taken);
   shell.on("code-shared", shared);
   editor = makeEditor();
-  editor.catch((error) => status(`The editor could not load: ${error.message}`));
+  editor.catch((error) => status(`The editor could not load (${error.message}). It is downloaded the first time `
+    + "the panel opens: reload the page once connected."));
   status("Loading the editor…");
   shell.send({ kind: "code-open" });
 }

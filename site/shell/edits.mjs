@@ -76,5 +76,12 @@ toggle.addEventListener("click", async () => {
     module.start({ on, send, deployed, dropEdit, keepEdit, markEdited, savedEdits });
     return module;
   });
-  (await panel).toggle();
+  try {
+    (await panel).toggle();
+  } catch (error) {  // offline before the panel was ever opened: its files are not in this browser yet
+    panel = null;
+    $("error-text").textContent = `The code panel could not load (${error.message}). It is downloaded the `
+      + "first time it opens: try again once connected.";
+    $("error").hidden = false;
+  }
 });
