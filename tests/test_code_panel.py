@@ -18,6 +18,7 @@ from pylens_build.server import serving
 pytestmark = pytest.mark.browser
 SUB_PATH = "pylens/"
 NMS_RETURN = "return np.array(keep, dtype=np.int64)"
+APP_MS = 30_000  # for what waits on the app's Python (an edit taken, the picture run again), on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -91,16 +92,16 @@ def test_an_applied_edit_runs_at_once_and_a_broken_one_is_refused_at_its_line(pa
     replace_text(app, best_only)
     page.keyboard.press("ControlOrMeta+s")
     app.wait_until("JSON.parse(window.pylens.stats()).result.detections.length === 1")
-    expect(page.locator("#code-status")).to_contain_text("Applied: boxes")
-    expect(page.locator("#code-error")).to_be_hidden()
+    expect(page.locator("#code-status")).to_contain_text("Applied: boxes", timeout=APP_MS)
+    expect(page.locator("#code-error")).to_be_hidden(timeout=APP_MS)
     assert page.evaluate("window.panelMarker") == "still here"  # no navigation
     # A syntax error: refused, shown at its line, and the previous code (one box) keeps running.
     broken = best_only.replace("def non_max_suppression(", "def non_max_suppression(:")
     line = next(number for number, text in enumerate(broken.splitlines(), 1) if "non_max_suppression(:" in text)
     replace_text(app, broken)
     page.locator("#code-apply").click()
-    expect(page.locator("#code-status")).to_contain_text(f"py/boxes.py was not taken (line {line})")
-    expect(page.locator("#code-error")).to_contain_text("SyntaxError")
+    expect(page.locator("#code-status")).to_contain_text(f"py/boxes.py was not taken (line {line})", timeout=APP_MS)
+    expect(page.locator("#code-error")).to_contain_text("SyntaxError", timeout=APP_MS)
     expect(page.locator("#code-editor .code-error-line")).to_contain_text("def non_max_suppression(:")
     page.locator("#demos button").first.click()
     app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
@@ -131,7 +132,7 @@ def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, di
     replace_text(app, original.replace(NMS_RETURN, "return np.array(keep[:1], dtype=np.int64)"))
     page.keyboard.press("ControlOrMeta+s")
     app.wait_until("JSON.parse(window.pylens.stats()).result.detections.length === 1")
-    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)", timeout=APP_MS)
     expect(page.locator("#code-revert")).to_be_enabled()
     # Taken away: one diff, which `git apply` takes in a clone of the app.
     with page.expect_download() as download:
@@ -145,14 +146,14 @@ def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, di
     app.visit()
     show_demo(app)
     assert detections(app) == 1
-    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)", timeout=APP_MS)
     open_panel(app)
-    expect(page.locator("#code-module option:checked")).to_have_text("boxes.py (edited)")
+    expect(page.locator("#code-module option:checked")).to_have_text("boxes.py (edited)", timeout=APP_MS)
     expect(editor_end(app)).to_contain_text("keep[:1]")
     # Reverted: the deployed module runs again, now and on the next visit.
     page.locator("#code-revert").click()
-    expect(page.locator("#code-status")).to_contain_text("Reverted py/boxes.py")
-    expect(page.locator("#code-toggle")).to_have_text("Code")
+    expect(page.locator("#code-status")).to_contain_text("Reverted py/boxes.py", timeout=APP_MS)
+    expect(page.locator("#code-toggle")).to_have_text("Code", timeout=APP_MS)
     expect(page.locator("#code-download")).to_be_disabled()
     show_demo(app)
     assert detections(app) == 3
@@ -180,10 +181,10 @@ def test_an_edit_made_on_a_module_a_new_deploy_changed_is_not_applied(panel_app)
     show_demo(app)
     assert detections(app) == 3  # this deploy's code runs
     open_panel(app)
-    expect(page.locator("#code-module option:checked")).to_have_text("boxes.py (edit not applied)")
+    expect(page.locator("#code-module option:checked")).to_have_text("boxes.py (edit not applied)", timeout=APP_MS)
     expect(page.locator("#code-editor .cm-content")).to_contain_text("# my edit")  # not lost
     page.locator("#code-revert-all").click()
-    expect(page.locator("#code-toggle")).to_have_text("Code")
+    expect(page.locator("#code-toggle")).to_have_text("Code", timeout=APP_MS)
     expect(editor_end(app)).to_contain_text(NMS_RETURN)
 
 
@@ -194,13 +195,13 @@ def test_a_link_to_an_edit_runs_it_once_the_visitor_confirms(panel_app, dist, po
     original = (dist / "py" / "boxes.py").read_text()
     replace_text(app, original.replace(NMS_RETURN, "return np.array(keep[:1], dtype=np.int64)"))
     page.keyboard.press("ControlOrMeta+s")
-    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)", timeout=APP_MS)
     page.locator("#code-share").click()
-    expect(page.locator("#code-link")).to_be_visible()
+    expect(page.locator("#code-link")).to_be_visible(timeout=APP_MS)
     link = page.locator("#code-link").input_value()
     assert "#edits=" in link and "?" not in link and len(link) < 1000
     page.locator("#code-revert-all").click()
-    expect(page.locator("#code-toggle")).to_have_text("Code")
+    expect(page.locator("#code-toggle")).to_have_text("Code", timeout=APP_MS)
     # Opened and declined: nothing changes, and the address no longer holds the edits.
     asked: list[str] = []
 
@@ -224,8 +225,8 @@ def test_a_link_to_an_edit_runs_it_once_the_visitor_confirms(panel_app, dist, po
         show_demo(app)
         assert detections(app) == (1 if accept else 3)
     # Accepted: the edit runs, and is kept as the visitor's own.
-    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)")
+    expect(page.locator("#code-toggle")).to_have_text("Code (1 edited)", timeout=APP_MS)
     open_panel(app)
     page.locator("#code-revert-all").click()
-    expect(page.locator("#code-toggle")).to_have_text("Code")
+    expect(page.locator("#code-toggle")).to_have_text("Code", timeout=APP_MS)
     assert page.evaluate("window.cspViolations") == [] and policy_reports == []
