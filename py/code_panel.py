@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import traceback
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyscript import window
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from stage import Stage
     from viewer import Viewer
 
-NOT_IN_PLACE = ("py/main.py",)  # the app's start: a change to it needs a new page
 DIFF_NAME = "pylens-edits.diff"
 
 
@@ -35,12 +33,6 @@ def edits_diff(edits: list[dict[str, str]]) -> str:
                                                 edit["text"].splitlines(keepends=True),
                                                 f"a/{edit['path']}", f"b/{edit['path']}"))
                    for edit in sorted(edits, key=lambda edit: edit["path"]))
-
-
-def sources() -> dict[str, str]:
-    """The app's modules as the running app has them (path under py/ -> text), edits included."""
-    home = Path.cwd()  # where PyScript put them, as py/live.py's HOME
-    return {f"py/{path.relative_to(home).as_posix()}": path.read_text() for path in sorted(home.rglob("*.py"))}
 
 
 class CodePanel:
@@ -65,7 +57,7 @@ class CodePanel:
     async def on_link(self, message) -> None:
         """The page opened from a link with edits: applied once the visitor confirms, then kept."""
         import live_edit  # noqa: PLC0415 — only when a link brings edits
-        from live import LiveError  # noqa: PLC0415
+        from live import LiveError, module_paths  # noqa: PLC0415
 
         fragment = str(message.fragment)
         try:
@@ -73,9 +65,8 @@ class CodePanel:
             if not window.confirm(f"This link changes the app's code: {', '.join(paths)}. Run the changed code "
                                        "in this page? Choose OK only if you trust whoever gave you the link."):
                 return
-            edits = edits_of(fragment, {path: await live_edit.fetch_text(path) for path in paths if path in sources()})
-            if any(edit["path"] in NOT_IN_PLACE for edit in edits):
-                raise LinkError("This link changes main.py, which cannot change in a running page.")
+            known = module_paths()
+            edits = edits_of(fragment, {path: await live_edit.fetch_text(path) for path in paths if path in known})
             _, rerun_failure = await live_edit.take({edit["path"]: edit["text"] for edit in edits},
                                                     self.stage, self.viewer, self.cards)
             if rerun_failure:
@@ -88,18 +79,20 @@ class CodePanel:
         self.shell.send("code-linked", edits=edits)
 
     async def on_open(self, _message) -> None:
+        from live import module_sources  # noqa: PLC0415 — only once the panel opens
+
         async with self.stage.one_at_a_time:  # once an edit under way is taken
-            self.shell.send("code-sources", sources=sources())
+            self.shell.send("code-sources", sources=module_sources())
 
     async def on_edit(self, message) -> None:
         """A module edited in the panel (or a kept edit, `saved`, applied as the app gets ready):
         taken in place, and the panel told how it went; a kept edit refused, the page too."""
         import live_edit  # noqa: PLC0415 — only when the panel or the development server brings a change
-        from live import LiveError  # noqa: PLC0415
+        from live import LiveError, module_paths  # noqa: PLC0415
 
         path, text = str(message.path), str(message.source)
         try:
-            if path in NOT_IN_PLACE or path not in sources():
+            if path not in module_paths():  # py/main.py among them: a new start needs a new page
                 raise LiveError(path, f"{path} cannot be changed in the running app.", "")
             reloaded, rerun_failure = await live_edit.take({path: text}, self.stage, self.viewer, self.cards)
         except LiveError as exc:

@@ -37,6 +37,17 @@ def module_name(path: str) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def module_paths() -> list[str]:
+    """The app's modules that a running app can take anew, as paths under py/: not py/main.py, the
+    app's start, which is not a file here."""
+    return [f"py/{path.relative_to(HOME).as_posix()}" for path in sorted(HOME.rglob("*.py"))]
+
+
+def module_sources() -> dict[str, str]:
+    """The app's modules as the running app has them (path under py/ -> text), edits included."""
+    return {path: (HOME / path.removeprefix("py/")).read_text() for path in module_paths()}
+
+
 def app_modules() -> dict[str, types.ModuleType]:
     """The app's modules imported so far (those loaded from HOME), by name."""
     return {name: module for name, module in list(sys.modules.items())

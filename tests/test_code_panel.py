@@ -21,6 +21,17 @@ NMS_RETURN = "return np.array(keep, dtype=np.int64)"
 APP_MS = 30_000  # for what waits on the app's Python (an edit taken, the picture run again), on a busy machine
 
 
+def show_demo(app) -> None:
+    app.page.locator("#demos button").first.click()
+    app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+
+
+def open_panel(app) -> None:
+    if app.page.locator("#code-panel").is_hidden():
+        app.page.locator("#code-toggle").click()
+    expect(app.page.locator("#code-module")).to_be_enabled(timeout=60_000)
+
+
 @pytest.fixture(scope="module")
 def policy_reports() -> list:
     return []
@@ -34,8 +45,7 @@ def panel_app(dist, policy_reports):
             HeadlessApp(origin + SUB_PATH, "wasm", init_script=CSP_VIOLATIONS,
                         prepare=lambda context: context.on("request", lambda r: requests.append(r.url))) as app:
         app.requests = requests
-        app.page.locator("#demos button").first.click()
-        app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+        show_demo(app)
         yield app
 
 
@@ -82,9 +92,7 @@ def test_the_editor_is_downloaded_only_when_the_panel_opens(panel_app):
 
 def test_an_applied_edit_runs_at_once_and_a_broken_one_is_refused_at_its_line(panel_app, dist, policy_reports):
     app, page = panel_app, panel_app.page
-    if page.locator("#code-panel").is_hidden():
-        page.locator("#code-toggle").click()
-    expect(page.locator("#code-editor .cm-editor")).to_be_visible(timeout=60_000)
+    open_panel(app)
     page.evaluate("window.panelMarker = 'still here'")
     original = (dist / "py" / "boxes.py").read_text()
     best_only = original.replace(NMS_RETURN, "return np.array(keep[:1], dtype=np.int64)")
@@ -103,8 +111,7 @@ def test_an_applied_edit_runs_at_once_and_a_broken_one_is_refused_at_its_line(pa
     expect(page.locator("#code-status")).to_contain_text(f"py/boxes.py was not taken (line {line})", timeout=APP_MS)
     expect(page.locator("#code-error")).to_contain_text("SyntaxError", timeout=APP_MS)
     expect(page.locator("#code-editor .code-error-line")).to_contain_text("def non_max_suppression(:")
-    page.locator("#demos button").first.click()
-    app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
+    show_demo(app)
     assert detections(app) == 1
     # The original back: three boxes again.
     replace_text(app, original)
@@ -112,17 +119,6 @@ def test_an_applied_edit_runs_at_once_and_a_broken_one_is_refused_at_its_line(pa
     app.wait_until("JSON.parse(window.pylens.stats()).result.detections.length === 3")
     expect(page.locator("#code-editor .code-error-line")).to_have_count(0)
     assert page.evaluate("window.cspViolations") == [] and policy_reports == []
-
-
-def show_demo(app) -> None:
-    app.page.locator("#demos button").first.click()
-    app.wait_until("JSON.parse(window.pylens.stats()).result?.image === 'aizoo_demo.jpg'")
-
-
-def open_panel(app) -> None:
-    if app.page.locator("#code-panel").is_hidden():
-        app.page.locator("#code-toggle").click()
-    expect(app.page.locator("#code-module")).to_be_enabled(timeout=60_000)
 
 
 def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, dist, policy_reports, tmp_path):

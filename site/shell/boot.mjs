@@ -4,7 +4,7 @@ import { failed, offer, ready } from "./api.mjs";
 import { on, take } from "./channel.mjs";
 import { applySavedEdits } from "./edits.mjs";
 import { closeFeed, feedShown } from "./media.mjs";
-import { $ } from "./page.mjs";
+import { $, showError } from "./page.mjs";
 
 const status = $("status");
 const say = (detail) => {
@@ -55,8 +55,7 @@ on("failed", (data) => {  // nothing can be analysed: the page says why, and tak
   if (data.shown === false) {  // from site/start.mjs: no Python to show it
     status.textContent = "The app could not start.";
     $("progress").hidden = true;
-    $("error-text").textContent = data.error;
-    $("error").hidden = false;
+    showError(data.error);
   }
   closeFeed(false);
   for (const button of [$("open"), $("open-folder"), $("webcam"), ...$("demos").children]) button.disabled = true;

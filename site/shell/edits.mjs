@@ -4,7 +4,7 @@
 // is not applied: the page says so, and the panel shows it, to apply or revert.
 // The panel itself (site/code.mjs) is imported when the Code button is first pressed.
 import { on, send } from "./channel.mjs";
-import { $ } from "./page.mjs";
+import { $, showError } from "./page.mjs";
 
 const toggle = $("code-toggle");
 let panel = null;  // the code panel's module, once imported
@@ -64,9 +64,8 @@ async function applyKept() {
   }
   markEdited(saved.length);
   if (stale.length) {
-    $("error-text").textContent = `This version of the site changed ${stale.join(", ")} since you edited `
-      + `${stale.length > 1 ? "them" : "it"}, so your edit is not applied: open Code to see it, then apply or revert it.`;
-    $("error").hidden = false;
+    showError(`This version of the site changed ${stale.join(", ")} since you edited `
+      + `${stale.length > 1 ? "them" : "it"}, so your edit is not applied: open Code to see it, then apply or revert it.`);
   }
 }
 
@@ -80,8 +79,7 @@ toggle.addEventListener("click", async () => {
     (await panel).toggle();
   } catch (error) {  // offline before the panel was ever opened: its files are not in this browser yet
     panel = null;
-    $("error-text").textContent = `The code panel could not load (${error.message}). It is downloaded the `
-      + "first time it opens: try again once connected.";
-    $("error").hidden = false;
+    showError(`The code panel could not load (${error.message}). It is downloaded the first time it opens: `
+      + "try again once connected.");
   }
 });
