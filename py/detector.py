@@ -6,22 +6,15 @@ another family is one class and one entry here. The UI and the headless commands
 
 from __future__ import annotations
 
-import functools
-
-import numpy as np
 from pyscript.ffi import to_js
 
 import tfbridge
 from anchors import generate_anchors
-from boxes import decode_boxes
 from cards import DetectorCard
 from clock import now_ms
 from model import CardModel, Progress
 from results import DecodedFrame
-
-# Candidates scoring at most this are dropped before decoding: no threshold the page offers
-# goes lower (the score slider starts here), and most of the 5972 anchors fall below it.
-CANDIDATE_FLOOR = 0.05
+from ssd import decode_candidates
 
 
 class SsdDetector(CardModel):
@@ -59,21 +52,11 @@ class SsdDetector(CardModel):
         inferred = now_ms()
         raw = (await tfbridge.read_array(joined))[0]
         read = now_ms()
-        frame = self.decode(raw)
+        frame = decode_candidates(raw, self.anchors, self.card.variances)
         timings.update(
             preprocess=mark - start, inference=inferred - mark, readback=read - inferred, box_decode=now_ms() - read
         )
         return frame
-
-    def decode(self, raw: np.ndarray) -> DecodedFrame:
-        """[N, 4 + classes] model output -> the candidates above CANDIDATE_FLOOR: their boxes,
-        best class and its score."""
-        class_scores = raw[:, 4:]
-        # Class by class: numpy's row-wise max over so few columns is eight times slower in Pyodide.
-        scores = functools.reduce(np.maximum, class_scores.T)
-        keep = np.flatnonzero(scores > CANDIDATE_FLOOR)
-        boxes = decode_boxes(raw[keep, :4], self.anchors[keep], self.card.variances)
-        return DecodedFrame(boxes, scores[keep], class_scores[keep].argmax(axis=1))
 
 
 DETECTORS: dict[str, type[SsdDetector]] = {"ssd": SsdDetector}  # a card's model.family -> its class

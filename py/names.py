@@ -15,6 +15,9 @@ BACKEND_NAMES = {"webgpu": "WebGPU", "webgl": "WebGL", "wasm": "WebAssembly", "c
 BACKENDS = tuple(BACKEND_NAMES)
 ONNX_BACKENDS = ("ort-webgpu", "ort-wasm")
 ENGINE_NAMES = {"tfjs": "TensorFlow.js", "onnx": "ONNX Runtime Web"}  # as model cards name them
+# The headless commands' backends that run in CPython on onnxruntime, with no browser
+# (tools/pylens_build/cpython/engine.py gives each its execution providers)
+CPYTHON_BACKENDS = ("ort-cpu", "ort-cuda")
 
 # ---- window.pylens: what the headless commands and the tests call (py/api.py answers each)
 DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON

@@ -11,8 +11,8 @@ import pytest
 
 import names
 import samples
-from pylens_build.batch import IMAGE_SUFFIXES
 from pylens_build.fetch import fetch_verified
+from pylens_build.inputs import IMAGE_SUFFIXES
 from pylens_build.models import fetch_photos
 from pylens_build.project import PYODIDE, ROOT, SetupError
 from pylens_build.runtimes import check_lock, ensure_pyodide

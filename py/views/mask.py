@@ -14,10 +14,11 @@ import start
 import tfbridge
 from cards import DetectorCard
 from clock import now_ms
-from detector import CANDIDATE_FLOOR, SsdDetector, load_detector
+from detector import SsdDetector, load_detector
 from draw import draw_detections
 from page import element, fill_menu, show_timings
 from results import DecodedFrame, FrameResult, select_detections
+from ssd import CANDIDATE_FLOOR
 
 if TYPE_CHECKING:
     from views.protocol import ViewContext

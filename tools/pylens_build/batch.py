@@ -1,5 +1,5 @@
-"""Many images through the page: folders expanded to their images, and pages of the app in parallel,
-each in its own headless Chromium, with the results given back in input order."""
+"""Many images through the page: pages of the app in parallel, each in its own headless Chromium,
+with the results given back in input order."""
 
 from __future__ import annotations
 
@@ -10,21 +10,6 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from .headless import HeadlessApp, stop_playwright
-
-# What a folder is searched for (a file named on the command line is taken whatever its name).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
-
-
-def image_paths(arguments: Iterable[str]) -> list[Path]:
-    """Each argument, or a folder's images (recursively, in sorted order) in its place."""
-    paths = []
-    for argument in arguments:
-        path = Path(argument)
-        if path.is_dir():
-            paths += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        else:
-            paths.append(path)
-    return paths
 
 
 def detect_file(app: HeadlessApp, path: Path, backend: str) -> dict:

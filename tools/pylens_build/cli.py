@@ -12,9 +12,7 @@ import sys
 from pathlib import Path
 
 import names
-import summary
 
-from .batch import IMAGE_SUFFIXES, DetectPool, image_paths
 from .bench import run_bench
 from .bench.assets import BENCH_DETECTOR
 from .bench.network import startup_network
@@ -79,32 +77,10 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise SetupError(f"--jobs must be at least 1, not {args.jobs}.")
-    images = image_paths(args.images)
-    if not images:
-        raise SetupError(f"No image in {', '.join(args.images)} (a folder is searched for "
-                         f"{', '.join(sorted(IMAGE_SUFFIXES))}).")
-    if args.csv and not Path(args.csv).parent.is_dir():
-        raise SetupError(f"{Path(args.csv).parent} is not a folder: the CSV cannot be written there.")
     ensure_dev_env()
-    pyodide_dist = prepare_site(self_host=True)
-    labels = detector_labels()
-    rows = []
-    with serving(routes(pyodide_dist)) as url, DetectPool(url, args.backend, min(args.jobs, len(images))) as pool:
-        for line in pool.detect(images):
-            print(json.dumps(line), flush=True)
-            rows.append(summary.summary_row(line, labels))
-    if args.csv:
-        write_atomically(Path(args.csv), summary.csv_text(rows, labels).encode())
-        log(f"wrote {args.csv} ({len(rows)} images)")
-    return 1 if any(row["error"] for row in rows) else 0
+    from .detect import run_detect  # numpy, pyarrow, onnxruntime: the dev environment's, after the line above
 
-
-def detector_labels() -> list[str]:
-    """The detectors' labels, each once, in the order of their cards: the CSV's columns."""
-    return list(dict.fromkeys(label.name for card in model_cards() if card.task == "detection"
-                              for label in card.labels))
+    return run_detect(args, lambda: prepare_site(self_host=True))
 
 
 def style_names() -> list[str]:
@@ -207,11 +183,23 @@ def main(argv: list[str]) -> int:
     test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
     test.set_defaults(run=cmd_test)
     detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
-    detect.add_argument("--backend", choices=names.BACKENDS)
+    detect.add_argument("--backend", choices=(*names.CPYTHON_BACKENDS, *names.BACKENDS),
+                        help="ort-cpu (the default: CPython, onnxruntime, no browser), ort-cuda, or one of the "
+                             "page's in headless Chromium")
+    detect.add_argument("--model", metavar="CARD", help="the detector's card id (default: the page's)")
     detect.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="pages detecting in parallel (the lines still come in input order)")
+                        help="workers: Ray Data's on this machine with ort-cpu (1: this process), pages with a "
+                             "browser backend")
+    detect.add_argument("--cluster", metavar="ADDRESS", help="run the workers on this Ray cluster (ray start --head)")
+    detect.add_argument("--out", metavar="FILE", help="write one row per image as .jsonl, .csv or .parquet, once "
+                        "the run is whole (instead of printing JSON lines)")
+    detect.add_argument("--resume", action="store_true", help="finish an interrupted run into the same --out")
+    detect.add_argument("--score-threshold", type=float, metavar="S", help="ort-cpu: a face's least score "
+                        "(default: the card's)")
+    detect.add_argument("--iou-threshold", type=float, metavar="I", help="ort-cpu: NMS's overlap (default: the card's)")
     detect.add_argument("--csv", metavar="FILE", help="also write one row per image: faces by label, top score, time")
-    detect.add_argument("images", nargs="+", metavar="IMAGE", help="an image, or a folder of them (recursively)")
+    detect.add_argument("images", nargs="+", metavar="INPUT",
+                        help="an image, a folder of them (recursively), a .txt list of inputs, or an s3:// URI")
     detect.set_defaults(run=cmd_detect)
     segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
     segment.add_argument("--backend", choices=names.BACKENDS)

@@ -100,6 +100,14 @@ FIRST_RESULT_LIST = ("sw.js", "const FIRST_RESULT = [];")
 TFJS_WASM = "vendor/tfjs-backend-wasm/tfjs-backend-wasm-threaded-simd.wasm"  # the build an isolated page takes
 
 
+def default_detector(site: Path = ROOT / "site") -> str:
+    """The card id of the detector the page starts with (site/start.mjs's DEFAULT_DETECTOR)."""
+    detector = re.search(r'const DEFAULT_DETECTOR = "([^"]+)";', (site / "start.mjs").read_text())
+    if detector is None:
+        raise SetupError("site/start.mjs no longer names its DEFAULT_DETECTOR, whose files the first visit fetches")
+    return detector[1]
+
+
 def first_result_files(site: Path, pyodide: str) -> list[list[str]]:
     """What the page fetches for its first result, beyond the start's own modules, in the stages the
     start needs it, as URLs relative to the site (Pyodide's may be absolute): Python's runtime and
@@ -107,10 +115,7 @@ def first_result_files(site: Path, pyodide: str) -> list[list[str]]:
     the app's Python and cards; then the default detector."""
     config = tomllib.loads((site / "pyscript.toml").read_text())
     wheels = [name for package in config["packages"] for name in PYODIDE["sha256"] if name.startswith(package + "-")]
-    detector = re.search(r'const DEFAULT_DETECTOR = "([^"]+)";', (site / "start.mjs").read_text())
-    if detector is None:
-        raise SetupError("site/start.mjs no longer names its DEFAULT_DETECTOR, whose files the first visit fetches")
-    folder = f"models/{detector[1]}/"
+    folder = f"models/{default_detector(site)}/"
     weights = [path for group in json.loads((site / folder / "model.json").read_text())["weightsManifest"]
                for path in group["paths"]]
     return [[*(pyodide + name for name in ("pyodide.mjs", "pyodide.asm.js", "pyodide-lock.json", "pyodide.asm.wasm",

@@ -1,0 +1,152 @@
+"""The face-mask pipeline in CPython on onnxruntime (`build.py detect --backend ort-cpu`), run as its
+users run it: the same answers as the original JavaScript pipeline, one row per input in every
+output format, and a run that is killed or interrupted finished by --resume with nothing twice."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import pytest
+
+import samples
+from conftest import ROOT, assert_same_detections
+from pylens_build.cpython.engine import OnnxNetwork, onnx_model
+from pylens_build.cpython.face_mask import FaceMaskPipeline
+from pylens_build.models import ensure_models, model_cards
+from test_cli import detect, photo_folder, without_timings
+
+
+@pytest.fixture(scope="module")
+def detector():
+    card = next(c for c in model_cards() if c.id == "aizoo-face-mask")
+    ensure_models([card])
+    return FaceMaskPipeline(card, OnnxNetwork(card, onnx_model(card), threads=1))
+
+
+@pytest.mark.parametrize("photo", samples.PHOTOS)
+def test_cpython_pipeline_matches_the_reference(detector, reference, photo):
+    result = detector.detect(samples.photo_bytes(photo), photo)
+    expected = reference[photo]
+    assert (result["width"], result["height"]) == (expected["width"], expected["height"])
+    assert_same_detections(result["detections"], expected["detections"])
+    assert set(result["timings_ms"]) == {"image_decode", "preprocess", "inference", "box_decode", "nms"}
+
+
+def test_thresholds_are_the_pipeline_s_own(detector):
+    data = samples.photo_bytes("aizoo_demo.jpg")
+    scores = [d["score"] for d in detector.detect(data, "a.jpg")["detections"]]
+    assert len(scores) == 3
+    high = [d["score"] for d in detector.detect(data, "a.jpg", score_threshold=0.9995)["detections"]]
+    assert high == [score for score in scores if score > 0.9995] and 0 < len(high) < 3
+
+
+def many_photos(folder, copies: int) -> list[str]:
+    """`copies` of each test photo in a folder (links), and the names in the order a run takes them."""
+    folder.mkdir()
+    for copy in range(copies):
+        for name in samples.PHOTOS:
+            (folder / f"{copy:03d}-{name}").symlink_to(samples.photo_path(name))
+    return sorted(str(path) for path in folder.iterdir())
+
+
+def test_outputs_hold_one_row_per_input_in_every_format(tmp_path, reference):
+    images = [str(path) for path in photo_folder(tmp_path / "photos")]
+    printed = detect(str(tmp_path / "photos"))
+    assert printed.returncode == 1, printed.stderr  # the broken image
+    lines = [json.loads(line) for line in printed.stdout.splitlines()]
+    assert [line["image"] for line in lines] == images
+    assert all(line["backend"] == "ort-cpu" for line in lines)
+    for fmt in ("jsonl", "csv", "parquet"):
+        out = tmp_path / f"results.{fmt}"
+        run = detect("--out", str(out), str(tmp_path / "photos"))
+        assert run.returncode == 1 and f"wrote {out} (6 images)" in run.stderr, run.stderr
+        assert not (tmp_path / f"results.{fmt}.journal.jsonl").exists()
+        if fmt == "jsonl":
+            rows = [json.loads(line) for line in out.read_text().splitlines()]
+        elif fmt == "parquet":
+            rows = [{key: value for key, value in row.items() if value is not None}
+                    for row in pq.read_table(out).to_pylist()]
+            for row in rows:
+                row["timings_ms"] = dict(row.get("timings_ms", ()))
+        else:
+            rows = list(csv.DictReader(out.open()))
+            assert [row["image"] for row in rows] == images
+            assert [row["faces"] for row in rows] == [str(len(line.get("detections", ""))) if "detections" in line
+                                                      else "" for line in lines]
+            continue
+        assert [without_timings(row) for row in rows] == [
+            {key: value for key, value in without_timings(line).items() if not (key == "timings_ms")}
+            for line in lines]
+    broken = next(line for line in lines if line["image"].endswith("broken.png"))
+    assert "broken.png is not an image" in broken["error"]
+
+
+def test_usage_errors_of_the_cpython_backend(tmp_path):
+    photo = str(samples.photo_path("fmd_demo2.jpg"))
+    for args, message in (
+        (("--out", str(tmp_path / "r.xlsx"), photo), "r.xlsx: the output is written by its suffix"),
+        (("--resume", photo), "--resume finishes an earlier run into --out FILE"),
+        (("--score-threshold", "1.5", photo), "--score-threshold must be between 0 and 1, not 1.5."),
+        (("--backend", "wasm", "--cluster", "127.0.0.1:1", photo), "--cluster go with the CPython backends"),
+        (("--model", "selfie", photo), "There is no detector 'selfie'"),
+    ):
+        run = detect(*args)
+        assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr, (args, run.stderr)
+
+
+def start_detect(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "detect", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_rows(journal, count: int, process: subprocess.Popen, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not (journal.exists() and journal.read_text().count("\n") >= count):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"fewer than {count} rows in {journal} after {timeout_s} s"
+        time.sleep(0.1)
+
+
+def rows_of(out) -> list[dict]:
+    return [without_timings(json.loads(line)) for line in out.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT])
+def test_a_run_killed_or_interrupted_is_finished_by_resume(tmp_path, stop):
+    images = many_photos(tmp_path / "photos", 40)
+    whole = tmp_path / "whole.jsonl"
+    assert detect("--out", str(whole), str(tmp_path / "photos")).returncode == 0
+    out, journal = tmp_path / "out.jsonl", tmp_path / "out.jsonl.journal.jsonl"
+    process = start_detect("--out", str(out), str(tmp_path / "photos"))
+    wait_for_rows(journal, 20, process)
+    process.send_signal(stop)
+    _, stderr = process.communicate(timeout=60)
+    assert not out.exists()
+    kept = journal.read_text().count("\n")
+    assert 20 <= kept < len(images)
+    if stop == signal.SIGINT:
+        assert process.returncode == 130 and "the same command with --resume does the rest" in stderr, stderr
+        assert "Traceback" not in stderr
+    again = detect("--out", str(out), str(tmp_path / "photos"))
+    assert again.returncode == 1 and "add --resume to finish it" in again.stderr
+    resumed = detect("--out", str(out), "--resume", str(tmp_path / "photos"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {kept} of {len(images)} images were done" in resumed.stderr
+    assert rows_of(out) == rows_of(whole)
+    assert [row["image"] for row in rows_of(out)] == images
+    assert not journal.exists()
+
+
+def test_resume_drops_a_row_cut_short_by_a_crash(tmp_path):
+    images = many_photos(tmp_path / "photos", 1)
+    out, journal = tmp_path / "out.jsonl", tmp_path / "out.jsonl.journal.jsonl"
+    first = {"image": images[0], "backend": "ort-cpu", "width": 1, "height": 1, "detections": [], "timings_ms": {}}
+    journal.write_text(json.dumps(first) + "\n" + json.dumps({"image": images[1]})[:20])
+    run = detect("--out", str(out), "--resume", str(tmp_path / "photos"))
+    assert run.returncode == 0 and "resuming: 1 of 5 images were done" in run.stderr, run.stderr
+    rows = rows_of(out)
+    assert rows[0] == without_timings(first) and [row["image"] for row in rows] == images
