@@ -104,7 +104,8 @@ def start_ray(cluster: str | None) -> None:
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if cluster is None:
         paths = os.pathsep.join(str(ROOT / folder) for folder in ("py", "tools"))
-        ray.init(num_cpus=os.cpu_count(), runtime_env={"env_vars": {"PYTHONPATH": paths}}, **quiet)
+        ray.init(num_cpus=os.cpu_count(), runtime_env={"env_vars": {"PYTHONPATH": paths}},
+                 _node_ip_address="127.0.0.1", **quiet)  # a cluster of this machine alone, on loopback
     else:
         log(f"connecting to the Ray cluster at {cluster}…")
         ray.init(address=cluster, runtime_env={
