@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,7 @@ from pylens_build.server import routes, serving
 from pylens_build.static_site import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
+RAY = str(Path(sys.executable).parent / "ray")
 
 
 def pytest_collection_modifyitems(items):
@@ -203,3 +209,22 @@ def assert_switch_told(page, name: str) -> list[str]:
     assert any(stale for note, _, stale in log if note == f"switching to {name}…"), log
     assert notes.index(f"using {name}") > max(i for i, (_, _, stale) in enumerate(log) if stale), log
     return statuses
+
+
+@pytest.fixture
+def loopback_only():
+    """A command line run in a network namespace that has only loopback; the namespace and every
+    Ray process in it stop with the test."""
+    holder = subprocess.Popen(["unshare", "--net", "sh", "-c", "ip link set lo up && exec sleep 1800"])
+    time.sleep(0.5)
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+           "RAY_DISABLE_USAGE_STATS": "1"}
+
+    def inside(*command: str, **options):
+        return subprocess.Popen(["nsenter", f"--target={holder.pid}", "--net", "--", *command], env=env, cwd=ROOT,
+                                text=True, **options)
+
+    yield inside
+    subprocess.run(["nsenter", f"--target={holder.pid}", "--net", "--", RAY, "stop", "--force"], env=env,
+                   capture_output=True, timeout=120)
+    holder.kill()

@@ -14,14 +14,17 @@ from pylens_build.project import BUILD, ROOT
 
 
 @pytest.mark.browser
-def test_bench_prints_and_writes_every_figure(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1", "--model-frames", "1",
-         "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2", "--batch-images", "4", "--network", "broadband",
-         "--results", str(tmp_path), "--json"],
-        capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+def test_bench_prints_and_writes_every_figure(tmp_path, loopback_only):
+    bench = loopback_only(sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
+                          "--model-frames", "1", "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2",
+                          "--batch-images", "4", "--network", "broadband", "--results", str(tmp_path), "--json",
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = bench.communicate(timeout=900)
+    assert bench.returncode == 0, stderr[-3000:]
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    cpython = figures["batch_cpython"]
+    assert cpython["images"] == 4 and cpython["ray_start_s"] > 0
+    assert set(cpython["images_per_s"]) == {"ort-cpu", "ray --jobs 2"} and min(cpython["images_per_s"].values()) > 0
     assert figures["backend"] == "wasm" and figures["browser"].startswith("Chromium ")
     mask = figures["face_mask"]
     for key in ("predict_ms", "python_pipeline_ms", "js_pipeline_ms", "cold_start_ms", "js_cold_start_ms",
@@ -70,7 +73,7 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     batch = figures["batch"]
     assert batch["images"] == 4 and set(batch["images_per_s"]) == {"1", "2"}
     assert all(per_second > 0 for per_second in batch["images_per_s"].values())
-    assert "images/s" in result.stdout
+    assert "img/s" in stdout and "Ray's start, apart" in stdout
     style = figures["segment_style"]
     assert (style["width"], style["height"], style["style_side"]) == (640, 480, 256)
     assert style["pipeline_ms"] > 0 and style["models_ms"] > 0
@@ -85,7 +88,7 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
         assert set(models[backend]) == set(cards)
         for card_id, run in models[backend].items():
             assert run["engine"] == (engine if "onnx" in cards[card_id].engines else "tfjs") and run["ms"] > 0
-    assert "each model alone" in result.stdout
+    assert "each model alone" in stdout
     # The start as a visitor gets it, over the broadband link: every visit reaches the demo's boxes, the
     # first over the wire with the whole site, the later ones from the service worker's cache; each
     # response before the result between the navigation and the result.
@@ -112,12 +115,12 @@ def test_bench_prints_and_writes_every_figure(tmp_path):
     assert sizes["/pylens/models/" + weights] < sizes["/originals/" + weights]
     assert first["marks"][names.READY] < first["ms"]
     assert broadband["first_visit_ratio"] == pytest.approx(first["ms"] / plain["ms"])
-    assert "start-up as a visitor gets it, broadband" in result.stdout
+    assert "start-up as a visitor gets it, broadband" in stdout
     assert json.loads((tmp_path / "bench-network.json").read_text()) == {"startup_network": network}
     with Image.open(tmp_path / "bench-network.png") as chart:
         assert chart.format == "PNG"
     # The readable table, and the results folder holding the same figures and the chart.
-    assert "plain JavaScript pipeline" in result.stdout and "JS heap growth" in result.stdout
+    assert "plain JavaScript pipeline" in stdout and "JS heap growth" in stdout
     assert json.loads((tmp_path / "bench.json").read_text()) == figures
     with Image.open(tmp_path / "bench.png") as chart:
         assert chart.format == "PNG" and chart.width >= 800

@@ -4,39 +4,16 @@ or a node midway and still writing every input's row exactly once, the same rows
 gives. Every Ray process runs in a network namespace of its own, with loopback alone."""
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from conftest import ROOT
+from conftest import RAY, ROOT
 from test_cli import detect
 from test_cpython import many_photos, rows_of, wait_for_rows
 
-RAY = str(Path(sys.executable).parent / "ray")
-
-
-@pytest.fixture
-def loopback_only():
-    """A command line run in a network namespace that has only loopback; the namespace and every
-    Ray process in it stop with the test."""
-    holder = subprocess.Popen(["unshare", "--net", "sh", "-c", "ip link set lo up && exec sleep 1800"])
-    time.sleep(0.5)
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
-           "RAY_DISABLE_USAGE_STATS": "1"}
-
-    def inside(*command: str, **options):
-        return subprocess.Popen(["nsenter", f"--target={holder.pid}", "--net", "--", *command], env=env, cwd=ROOT,
-                                text=True, **options)
-
-    yield inside
-    subprocess.run(["nsenter", f"--target={holder.pid}", "--net", "--", RAY, "stop", "--force"], env=env,
-                   capture_output=True, timeout=120)
-    holder.kill()
 
 
 def detect_inside(inside, *args: str) -> subprocess.Popen:

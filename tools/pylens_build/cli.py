@@ -17,7 +17,8 @@ from .bench import run_bench
 from .bench.assets import BENCH_DETECTOR
 from .bench.network import startup_network
 from .bench.plain_js import originals_route
-from .bench.report import bench_chart, network_chart, print_bench, print_network
+from .bench.report import bench_chart, network_chart, print_batch, print_bench, print_network
+from .bench.throughput import batch_throughput, cpython_throughput
 from .fetch import write_atomically
 from .headless import HeadlessApp
 from .models import ensure_demos, ensure_models, model_cards
@@ -144,7 +145,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     build_site(site, pyodide_dist)
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
-    if args.only_network:  # the start over the links alone, for trying a start-up change
+    if args.batch:  # build.py detect's throughput alone: pages of the app, and CPython
+        with serving(routes(pyodide_dist)) as url:
+            figures = {"batch": batch_throughput(url, args.backend, args.batch_images or 600),
+                       "batch_cpython": cpython_throughput(args.batch_images or 600)}
+        print_batch(figures)
+        write_atomically(results / "bench-batch.json", (json.dumps(figures, indent=2) + "\n").encode())
+        log(f"wrote {results / 'bench-batch.json'}")
+    elif args.only_network:  # the start over the links alone, for trying a start-up change
         figures = {"startup_network": startup_network(site, pyodide_dist, args.network)}
         print_network(figures["startup_network"])
         write_network(figures["startup_network"], results)
@@ -227,8 +235,11 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--cold-runs", type=int, default=3, help="fresh-browser start-ups of each page (median)")
     bench.add_argument("--loop-seconds", type=float, default=20,
                        help="how long each view's webcam loop runs while the main thread is watched")
-    bench.add_argument("--batch-images", type=int, default=24, metavar="N",
-                       help="images (the demo photos in turn) detected by one page, then by two in parallel")
+    bench.add_argument("--batch-images", type=int, metavar="N",
+                       help="images (the demo photos in turn) detected by one page, then by two in parallel, then "
+                            "in CPython by one process and by two Ray workers (default 24; 600 with --batch)")
+    bench.add_argument("--batch", action="store_true",
+                       help="only build.py detect's images per second; writes bench-batch.json")
     bench.add_argument("--network", type=network_profiles, default=list(DEFAULT_PROFILES), metavar="PROFILE[,PROFILE]",
                        help=f"the links the built site's start is measured over, as a visitor's: {', '.join(PROFILES)} "
                             f"(default {','.join(DEFAULT_PROFILES)})")

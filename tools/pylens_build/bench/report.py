@@ -71,9 +71,7 @@ def print_bench(figures: dict) -> None:
         (f"longest task, segment & stylize webcam loop ({loops['style_frames']} frames)",
          loops["style_longest_task_ms"]),
     ])
-    batch = figures["batch"]
-    print_rows(f"a batch of {batch['images']} photos through build.py detect (the pages already started)", [
-        (f"--jobs {jobs}", per_second, "images/s") for jobs, per_second in batch["images_per_s"].items()])
+    print_batch(figures)
     soaked = mask["soak"]
     print_rows(f"soak: {soaked['frames']} whole frames (pipeline and drawing)", [
         ("tf.js tensors before", soaked["tensors_before"], ""),
@@ -178,6 +176,22 @@ def bench_chart(figures: dict, out: Path) -> None:
     fig.savefig(out, dpi=100)
     plt.close(fig)
 
+
+
+def print_batch(figures: dict) -> None:
+    """build.py detect's images per second: pages of the app, and CPython on onnxruntime."""
+    batch, cpython = figures["batch"], figures["batch_cpython"]
+    print_rows(f"a batch of {batch['images']} photos through build.py detect, images per second", [
+        *((f"browser ({batch['backend']}), --jobs {jobs} (the pages already started)", per_second, "img/s")
+          for jobs, per_second in batch["images_per_s"].items()),
+        *((f"CPython, {how}", per_second, "img/s") for how, per_second in cpython["images_per_s"].items()),
+        ("  Ray's start, apart", cpython["ray_start_s"] * 1000),
+        ("  then its workers' start, to the first rows", cpython["ray_first_rows_s"] * 1000),
+        ("ort-cpu, one process / browser --jobs 2",
+         cpython["images_per_s"]["ort-cpu"] / batch["images_per_s"]["2"], "×"),
+        ("Ray --jobs 2 / ort-cpu, one process",
+         cpython["images_per_s"]["ray --jobs 2"] / cpython["images_per_s"]["ort-cpu"], "×"),
+    ])
 
 
 def print_network(network: dict) -> None:

@@ -1,9 +1,11 @@
-"""Images per second through `build.py detect`'s pool of pages, for one page and for two."""
+"""Images per second through `build.py detect`: its pool of pages, for one page and for two; and in
+CPython on onnxruntime, in one process and on two Ray Data workers, Ray's start timed apart."""
 
 from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 
 from ..batch import DetectPool
 from ..project import BUILD, SetupError
@@ -11,18 +13,63 @@ from ..project import BUILD, SetupError
 JOBS = (1, 2)
 
 
-def batch_throughput(url: str, backend: str, images: int) -> dict:
-    """The demo photos, taken in turn until there are `images`, detected by 1 and by 2 pages; timed
-    from the first image given to the last result, the pages already started."""
+def bench_photos(images: int) -> list[str]:
+    """The demo photos, taken in turn until there are `images`."""
     demos = sorted((BUILD / "demos").glob("*.jpg"))
-    paths = list(itertools.islice(itertools.cycle(demos), images))
+    return [str(path) for path in itertools.islice(itertools.cycle(demos), images)]
+
+
+def check_rows(rows: list[dict]) -> None:
+    failed = [row for row in rows if "error" in row]
+    if failed:
+        raise SetupError(f"the batch bench could not detect {failed[0]['image']}: {failed[0]['error']}")
+
+
+def batch_throughput(url: str, backend: str, images: int) -> dict:
+    """The photos detected by 1 and by 2 pages; timed from the first image given to the last
+    result, the pages already started."""
+    paths = [Path(photo) for photo in bench_photos(images)]
     per_second = {}
     for jobs in JOBS:
         with DetectPool(url, backend, jobs) as pool:
             start = time.perf_counter()
             lines = list(pool.detect(paths))
             per_second[str(jobs)] = len(paths) / (time.perf_counter() - start)
-        failed = [line for line in lines if "error" in line]
-        if failed:
-            raise SetupError(f"the batch bench could not detect {failed[0]['image']}: {failed[0]['error']}")
-    return {"images": len(paths), "images_per_s": per_second}
+        check_rows(lines)
+    return {"images": len(paths), "backend": backend, "images_per_s": per_second}
+
+
+def cpython_throughput(images: int) -> dict:
+    """The same photos in CPython on ort-cpu: in this process, then on Ray's local cluster with two
+    workers (its start, and the workers' sessions, timed apart: from the first row to the last,
+    over the rest)."""
+    import ray
+
+    from ..cpython.engine import onnx_model
+    from ..cpython.runs import DetectJob, in_process, on_ray, start_ray
+    from ..detect import detector_card
+
+    card = detector_card(None)
+    job = DetectJob(card, "ort-cpu", onnx_model(card))
+    inputs = list(enumerate(bench_photos(images)))
+    start = time.perf_counter()
+    rows = [row for batch in in_process(inputs, job) for _, row in batch]
+    one_process = len(rows) / (time.perf_counter() - start)
+    check_rows(rows)
+    start = time.perf_counter()
+    start_ray(None)
+    try:
+        ray_start = time.perf_counter() - start
+        batches = on_ray(inputs, job, 2, None, ordered=False)
+        first = next(batches)
+        first_at = time.perf_counter()
+        rows = [row for batch in batches for _, row in batch]
+        on_two = len(rows) / (time.perf_counter() - first_at)
+        check_rows(rows)
+        rows += [row for _, row in first]
+    finally:
+        ray.shutdown()
+    if len(rows) != len(inputs):
+        raise SetupError(f"the batch bench got {len(rows)} rows from Ray for {len(inputs)} photos")
+    return {"images": len(inputs), "images_per_s": {"ort-cpu": one_process, "ray --jobs 2": on_two},
+            "ray_start_s": ray_start, "ray_first_rows_s": first_at - start - ray_start}

@@ -74,7 +74,9 @@ def on_ray(inputs: list[tuple[int, str]], job: DetectJob, jobs: int, cluster: st
     `ordered`)."""
     import ray  # here: importing Ray takes a second, which a run in one process does not pay
 
-    start_ray(cluster)
+    started_here = not ray.is_initialized()  # else the caller's (the bench times Ray's start apart)
+    if started_here:
+        start_ray(cluster)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
@@ -93,7 +95,8 @@ def on_ray(inputs: list[tuple[int, str]], job: DetectJob, jobs: int, cluster: st
         for batch in rows.iter_batches(batch_size=None, batch_format="numpy"):
             yield [(int(index), json.loads(row)) for index, row in zip(batch["index"], batch["row"], strict=True)]
     finally:
-        ray.shutdown()
+        if started_here:
+            ray.shutdown()
 
 
 def start_ray(cluster: str | None) -> None:
