@@ -7,13 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from conftest import RAY, ROOT
 from test_cli import detect
 from test_cpython import many_photos, rows_of, wait_for_rows
-
 
 
 def detect_inside(inside, *args: str) -> subprocess.Popen:
