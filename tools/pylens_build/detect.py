@@ -22,7 +22,7 @@ from .project import SetupError, log
 from .server import routes, serving
 from .static_site import default_detector
 
-Batches = Iterator[list[tuple[int, dict]]]
+Batches = Iterator[list[dict]]  # rows, a batch at a time
 
 
 def detector_labels() -> list[str]:
@@ -63,27 +63,23 @@ def check(args: argparse.Namespace, backend: str) -> None:
         raise SetupError(f"{Path(args.csv).parent} is not a folder: the CSV cannot be written there.")
 
 
-def cpython_batches(card, backend: str, args, images: list[str], skip) -> Batches:
+def cpython_batches(card, backend: str, args, images: list[str]) -> Batches:
     from .cpython.engine import onnx_model  # onnxruntime, and Ray, only for the runs that use them
     from .cpython.runs import DetectJob, run
 
     ensure_models([card])
     job = DetectJob(card, backend, onnx_model(card), args.score_threshold, args.iou_threshold)
-    return run(images, job, args.jobs, args.cluster, ordered=args.out is None, skip=skip)
+    return run(images, job, args.jobs, args.cluster, ordered=args.out is None)
 
 
-def browser_batches(site: Callable[[], Path], backend: str, jobs: int, images: list[str], skip) -> Batches:
-
+def browser_batches(site: Callable[[], Path], backend: str, jobs: int, images: list[str]) -> Batches:
     uris = [image for image in images if is_uri(image)]
     if uris:
         raise SetupError(f"{uris[0]}: the browser backends read local files; object storage is read by "
                          f"{', '.join(CPYTHON_BACKENDS)}.")
-    todo = [(index, image) for index, image in enumerate(images) if not skip(image)]
-    if not todo:
-        return
-    with serving(routes(site())) as url, DetectPool(url, backend, min(jobs, len(todo))) as pool:
-        for (index, _), line in zip(todo, pool.detect(Path(image) for _, image in todo), strict=True):
-            yield [(index, line)]
+    with serving(routes(site())) as url, DetectPool(url, backend, min(jobs, len(images))) as pool:
+        for line in pool.detect(Path(image) for image in images):
+            yield [line]
 
 
 def run_detect(args: argparse.Namespace, site: Callable[[], Path]) -> int:
@@ -102,10 +98,13 @@ def run_detect(args: argparse.Namespace, site: Callable[[], Path]) -> int:
     done = journal.done if journal else set()
     if journal and done:
         log(f"resuming: {len(done)} of {len(images)} images were done")
-    if backend in CPYTHON_BACKENDS:
-        batches = cpython_batches(card, backend, args, images, done.__contains__)
+    todo = [image for image in images if image not in done]
+    if not todo:
+        batches = iter(())
+    elif backend in CPYTHON_BACKENDS:
+        batches = cpython_batches(card, backend, args, todo)
     else:
-        batches = browser_batches(site, backend, args.jobs, images, done.__contains__)
+        batches = browser_batches(site, backend, args.jobs, todo)
     try:
         rows = take_rows(batches, journal, Progress(len(images), len(done)))
     except KeyboardInterrupt:
@@ -124,8 +123,7 @@ def take_rows(batches: Batches, journal: Journal | None, progress: Progress) -> 
     """The rows as they come: into the journal, else printed as JSON lines (and returned)."""
     printed = []
     try:
-        for batch in batches:
-            rows = [row for _, row in batch]
+        for rows in batches:
             if journal is None:
                 for row in rows:
                     print(json.dumps(row), flush=True)

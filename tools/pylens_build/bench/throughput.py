@@ -51,9 +51,9 @@ def cpython_throughput(images: int) -> dict:
 
     card = detector_card(None)
     job = DetectJob(card, "ort-cpu", onnx_model(card))
-    inputs = list(enumerate(bench_photos(images)))
+    inputs = bench_photos(images)
     start = time.perf_counter()
-    rows = [row for batch in in_process(inputs, job) for _, row in batch]
+    rows = [row for batch in in_process(inputs, job) for row in batch]
     one_process = len(rows) / (time.perf_counter() - start)
     check_rows(rows)
     start = time.perf_counter()
@@ -63,10 +63,10 @@ def cpython_throughput(images: int) -> dict:
         batches = on_ray(inputs, job, 2, None, ordered=False)
         first = next(batches)
         first_at = time.perf_counter()
-        rows = [row for batch in batches for _, row in batch]
+        rows = [row for batch in batches for row in batch]
         on_two = len(rows) / (time.perf_counter() - first_at)
+        rows += first
         check_rows(rows)
-        rows += [row for _, row in first]
     finally:
         ray.shutdown()
     if len(rows) != len(inputs):

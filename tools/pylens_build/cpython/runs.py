@@ -9,7 +9,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +38,8 @@ class DetectJob:
 
 
 class DetectWorker:
-    """One worker's pipeline; called on batches of inputs ({"index", "image"} columns), as Ray Data's
-    map_batches calls a class, it gives their rows as JSON."""
+    """One worker's pipeline; called on a batch of inputs (an "image" column), as Ray Data's
+    map_batches calls a class, it gives their rows as JSON (a "row" column)."""
 
     def __init__(self, job: DetectJob, threads: int = 0) -> None:
         self.job = job
@@ -56,19 +56,19 @@ class DetectWorker:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         rows = [json.dumps(self.row(str(image))) for image in batch["image"]]
-        return {"index": batch["index"], "row": np.array(rows, dtype=object)}
+        return {"row": np.array(rows, dtype=object)}
 
 
-Batches = Iterator[list[tuple[int, dict]]]  # (input index, row), a batch at a time
+Batches = Iterator[list[dict]]  # rows, a batch at a time
 
 
-def in_process(inputs: list[tuple[int, str]], job: DetectJob) -> Batches:
+def in_process(inputs: list[str], job: DetectJob) -> Batches:
     worker = DetectWorker(job)
-    for index, image in inputs:
-        yield [(index, worker.row(image))]
+    for image in inputs:
+        yield [worker.row(image)]
 
 
-def on_ray(inputs: list[tuple[int, str]], job: DetectJob, jobs: int, cluster: str | None, ordered: bool) -> Batches:
+def on_ray(inputs: list[str], job: DetectJob, jobs: int, cluster: str | None, ordered: bool) -> Batches:
     """The inputs through `jobs` workers of Ray Data: on Ray's local cluster (started here, stopped
     after), or on the cluster at `cluster`. Rows come as workers finish blocks (in input order when
     `ordered`)."""
@@ -84,8 +84,7 @@ def on_ray(inputs: list[tuple[int, str]], job: DetectJob, jobs: int, cluster: st
         cpus = int(ray.cluster_resources().get("CPU", 1))
         threads = max(1, cpus // jobs)
         blocks = min(len(inputs), max(2 * jobs, math.ceil(len(inputs) / ROWS_PER_BLOCK)))
-        dataset = ray.data.from_items([{"index": index, "image": image} for index, image in inputs],
-                                      override_num_blocks=blocks)
+        dataset = ray.data.from_items([{"image": image} for image in inputs], override_num_blocks=blocks)
         # A worker reserves less than the CPUs its session uses, so that Ray's own tasks still get a
         # place on a small machine (a worker holding a whole CPU of two starves them, and the run hangs).
         # Ray Data restarts a lost worker and retries its tasks.
@@ -93,7 +92,7 @@ def on_ray(inputs: list[tuple[int, str]], job: DetectJob, jobs: int, cluster: st
                                    compute=ray.data.ActorPoolStrategy(size=jobs), num_cpus=0.75 * threads,
                                    batch_format="numpy")
         for batch in rows.iter_batches(batch_size=None, batch_format="numpy"):
-            yield [(int(index), json.loads(row)) for index, row in zip(batch["index"], batch["row"], strict=True)]
+            yield [json.loads(row) for row in batch["row"]]
     finally:
         if started_here:
             ray.shutdown()
@@ -118,12 +117,8 @@ def start_ray(cluster: str | None) -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
-def run(inputs: list[str], job: DetectJob, jobs: int, cluster: str | None, ordered: bool,
-        skip: Callable[[str], bool] = lambda image: False) -> Batches:
-    """Each input not skipped (by its name), through this process or Ray."""
-    todo = [(index, image) for index, image in enumerate(inputs) if not skip(image)]
-    if not todo:
-        return iter(())
+def run(inputs: list[str], job: DetectJob, jobs: int, cluster: str | None, ordered: bool) -> Batches:
+    """The inputs through this process (one job, no cluster) or Ray."""
     if jobs == 1 and cluster is None:
-        return in_process(todo, job)
-    return on_ray(todo, job, min(jobs, len(todo)), cluster, ordered)
+        return in_process(inputs, job)
+    return on_ray(inputs, job, min(jobs, len(inputs)), cluster, ordered)
