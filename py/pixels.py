@@ -28,6 +28,13 @@ def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     return taken[:, :width] + (taken[:, width:] - taken[:, :width]) * dx[None]
 
 
+def fit_within(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(height, width) of an image made at most `max_side` pixels on its long side: its own when it
+    already is, else scaled down, at least 1 pixel on each side."""
+    scale = min(1.0, max_side / max(height, width))
+    return (height, width) if scale == 1.0 else (max(1, round(height * scale)), max(1, round(width * scale)))
+
+
 def rgb_array(rgba: bytes, width: int, height: int) -> np.ndarray:
     """Opaque RGBA bytes (a Picture's) -> [height, width, 3] uint8 RGB."""
     return np.frombuffer(rgba, np.uint8).reshape(height, width, 4)[:, :, :3]

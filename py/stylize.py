@@ -16,6 +16,7 @@ from pyscript.ffi import to_js
 import tfbridge
 from cards import SegmenterCard, StyleCard
 from model import CardModel
+from pixels import fit_within
 from tfbridge import tf
 
 TARGETS = ("person", "background", "whole")
@@ -64,17 +65,11 @@ class Stylizer(CardModel):
 
     card: StyleCard
 
-    @staticmethod
-    def input_size(height: int, width: int, max_side: int) -> tuple[int, int]:
-        """The network's input size for an image: its own when its long side is at most `max_side`,
-        else `max_side` on the long side."""
-        scale = min(1.0, max_side / max(height, width))
-        return (height, width) if scale == 1.0 else (max(1, round(height * scale)), max(1, round(width * scale)))
-
     def input_batch(self, pixels, max_side: int):
-        """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input, resized bilinearly to `input_size`."""
+        """[H, W, 3] RGB 0…255 -> the model's [1, h, w, 3] input, resized bilinearly to at most
+        `max_side` on the long side (pixels.fit_within)."""
         height, width = pixels.shape[0], pixels.shape[1]
-        size = self.input_size(height, width, max_side)
+        size = fit_within(height, width, max_side)
         if size == (height, width):
             return pixels.expandDims(0)
         return tf().image.resizeBilinear(pixels, to_js(list(size))).expandDims(0)
@@ -83,7 +78,7 @@ class Stylizer(CardModel):
         """[H, W, 3] RGB 0…255 -> stylized [H, W, 3] (the caller disposes it), the network run on
         `input_batch` and its output resized back when the input was made smaller."""
         height, width = pixels.shape[0], pixels.shape[1]
-        small_height, small_width = self.input_size(height, width, max_side)
+        small_height, small_width = fit_within(height, width, max_side)
         outputs = await self.outputs(lambda: self.input_batch(pixels, max_side))
         with tfbridge.tensor_scope():
             # The network's output is 4·⌈h/4⌉ × 4·⌈w/4⌉: keep the part that matches the input.

@@ -1,6 +1,7 @@
-"""The face-mask pipeline in CPython on onnxruntime (`build.py detect --backend ort-cpu`), run as its
-users run it: the same answers as the original JavaScript pipeline, one row per input in every
-output format, and a run that is killed or interrupted finished by --resume with nothing twice."""
+"""The pipelines in CPython on onnxruntime (`build.py detect` and `stylize` on ort-cpu), run as their
+users run them: the same answers as the original JavaScript pipeline and the page, one row per input
+in every output format, and a run that is killed or interrupted finished by --resume with nothing
+twice."""
 
 import csv
 import json
@@ -9,15 +10,19 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 import samples
 from conftest import ROOT, assert_same_detections
 from pylens_build.cpython.engine import OnnxNetwork, onnx_model
 from pylens_build.cpython.face_mask import FaceMaskPipeline
 from pylens_build.models import ensure_models, model_cards
-from test_cli import detect, photo_folder, without_timings
+from test_cli import build_py, detect, photo_folder, without_timings
+from test_conversion import psnr
+from test_segment_style import png_array
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +155,30 @@ def test_resume_drops_a_row_cut_short_by_a_crash(tmp_path):
     assert run.returncode == 0 and "resuming: 1 of 5 images were done" in run.stderr, run.stderr
     rows = rows_of(out)
     assert rows[0] == without_timings(first) and [row["image"] for row in rows] == images
+
+
+@pytest.mark.parametrize(("style", "max_side"), [("wave", 256), ("udnie", 1024)])
+def test_stylize_in_cpython_gives_the_page_s_picture(app, tmp_path, style, max_side):
+    """`build.py stylize` without a mask runs in CPython: the page's picture, within 40 dB, shrunk
+    for the network and enlarged back (256) or at the photo's own size (1024)."""
+    photo = samples.photo_path("fmd_demo2.jpg")
+    out = tmp_path / "out.png"
+    run = build_py("stylize", "--style", style, "--max-side", str(max_side), str(photo), "--out", str(out))
+    assert run.returncode == 0 and "wrote" in run.stderr, run.stderr
+    page = png_array(app.on_image("stylizeImage", photo.read_bytes(), photo.name, f"style-{style}", None, max_side))
+    got = np.asarray(Image.open(out))
+    assert got.shape == page.shape == (330, 464, 3)
+    assert psnr(got, page) >= 40
+
+
+def test_stylize_in_cpython_bad_input(tmp_path):
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a picture")
+    for args, message in (
+        (("--style", "wave", str(notes)), "notes.jpg is not an image this app can read"),
+        (("--backend", "ort-cpu", "--mask", "person", "--style", "wave", str(notes)),
+         "--mask person needs a segmenter"),
+    ):
+        run = build_py("stylize", *args, "--out", str(tmp_path / "s.png"))
+        assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
+        assert not (tmp_path / "s.png").exists()

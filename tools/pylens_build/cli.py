@@ -89,9 +89,8 @@ def style_names() -> list[str]:
     return [card.id.removeprefix("style-").replace("-", "_") for card in model_cards() if card.task == "style"]
 
 
-def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
-    """Shared by segment and stylize: one image through the page, the PNG it gives written to --out."""
-    ensure_dev_env()
+def image_and_out(args: argparse.Namespace) -> tuple[bytes, Path]:
+    """Shared by segment and stylize: the image's bytes, and --out where it can be written."""
     try:
         data = Path(args.image).read_bytes()
     except OSError as exc:
@@ -99,6 +98,13 @@ def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise SetupError(f"{out.parent} is not a folder: the output {out.name} cannot be written there.")
+    return data, out
+
+
+def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
+    """Shared by segment and stylize: one image through the page, the PNG it gives written to --out."""
+    ensure_dev_env()
+    data, out = image_and_out(args)
     pyodide_dist = prepare_site(self_host=True)
     with serving(routes(pyodide_dist)) as url, HeadlessApp(url, args.backend) as app:
         result = app.on_image(method, data, Path(args.image).name, *call_args)
@@ -106,6 +112,23 @@ def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
         raise SetupError(result["error"])
     write_atomically(out, base64.b64decode(result["png"]))
     log(f"wrote {out} ({result['width']}×{result['height']})")
+    return 0
+
+
+def stylize_in_cpython(args: argparse.Namespace, card_id: str) -> int:
+    """The whole image stylized in CPython on onnxruntime, written to --out."""
+    if args.mask:
+        raise SetupError(f"--mask {args.mask} needs a segmenter, which runs in the page: give a browser "
+                         "--backend (or none) with it.")
+    ensure_dev_env()
+    from .cpython.style import stylized_png  # onnxruntime, in the dev environment
+
+    data, out = image_and_out(args)
+    card = next(card for card in model_cards() if card.id == card_id)
+    ensure_models([card])
+    png, (width, height) = stylized_png(card, args.backend or "ort-cpu", data, Path(args.image).name, args.max_side)
+    write_atomically(out, png)
+    log(f"wrote {out} ({width}×{height})")
     return 0
 
 
@@ -118,7 +141,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise SetupError(f"There is no style '{args.style}'; choose one of {', '.join(style_names())}.")
     if args.max_side < 16:
         raise SetupError(f"--max-side must be at least 16 pixels, not {args.max_side}.")
-    return image_to_png(args, names.STYLIZE_IMAGE, "style-" + args.style.replace("_", "-"), args.mask, args.max_side)
+    card_id = "style-" + args.style.replace("_", "-")
+    if args.backend in names.CPYTHON_BACKENDS or (args.backend is None and args.mask is None):
+        return stylize_in_cpython(args, card_id)
+    return image_to_png(args, names.STYLIZE_IMAGE, card_id, args.mask, args.max_side)
 
 
 def network_profiles(text: str) -> list[str]:
@@ -216,7 +242,9 @@ def main(argv: list[str]) -> int:
     segment.add_argument("--out", required=True, metavar="MASK.png")
     segment.set_defaults(run=cmd_segment)
     stylize = sub.add_parser("stylize", help="an image in one of the six styles, whole or by person mask")
-    stylize.add_argument("--backend", choices=names.BACKENDS)
+    stylize.add_argument("--backend", choices=(*names.CPYTHON_BACKENDS, *names.BACKENDS),
+                         help="ort-cpu (the default for a whole image: CPython, onnxruntime), ort-cuda, or one of "
+                              "the page's (the default with --mask)")
     stylize.add_argument("--style", required=True, metavar="NAME",
                          help="la_muse, rain_princess, scream, udnie, wave or wreck (the style cards)")
     stylize.add_argument("--mask", choices=("person", "background"))
