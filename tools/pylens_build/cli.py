@@ -18,7 +18,7 @@ from .bench.assets import BENCH_DETECTOR
 from .bench.network import startup_network
 from .bench.plain_js import originals_route
 from .bench.report import bench_chart, network_chart, print_batch, print_bench, print_network
-from .bench.throughput import batch_throughput, cpython_throughput
+from .bench.throughput import batch_throughput, cpython_style, cpython_throughput
 from .fetch import write_atomically
 from .headless import HeadlessApp
 from .models import ensure_demos, ensure_models, model_cards
@@ -174,7 +174,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.batch:  # build.py detect's throughput alone: pages of the app, and CPython
         with serving(routes(pyodide_dist)) as url:
             figures = {"batch": batch_throughput(url, args.backend, args.batch_images or 600),
-                       "batch_cpython": cpython_throughput(args.batch_images or 600)}
+                       "batch_cpython": cpython_throughput(args.batch_images or 600),
+                       "style_cpython": cpython_style(args.style_frames)}
         print_batch(figures)
         write_atomically(results / "bench-batch.json", (json.dumps(figures, indent=2) + "\n").encode())
         log(f"wrote {results / 'bench-batch.json'}")

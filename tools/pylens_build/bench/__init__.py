@@ -17,7 +17,7 @@ from .assets import BENCH_DETECTOR
 from .frames import bench_face_mask, bench_picture, soak, webcam_loops
 from .plain_js import plain_js_start
 from .startup import app_start, built_site_later_visits, interactive_start, median_run, runtime_floor
-from .throughput import batch_throughput, cpython_throughput
+from .throughput import batch_throughput, cpython_style, cpython_throughput
 
 MODEL_BACKENDS = ("wasm", "ort-wasm")  # each model alone on each engine, on WebAssembly
 
@@ -57,7 +57,8 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
             "segment_style": style, "models": models, "startup": startup,
             "loops": webcam_loops(url, args.backend, args.loop_seconds),
             "batch": batch_throughput(url, args.backend, args.batch_images or 24),
-            "batch_cpython": cpython_throughput(args.batch_images or 24)}
+            "batch_cpython": cpython_throughput(args.batch_images or 24),
+            "style_cpython": cpython_style(args.style_frames)}
 
 
 def machine() -> str:

@@ -192,6 +192,9 @@ def print_batch(figures: dict) -> None:
         ("Ray --jobs 2 / ort-cpu, one process",
          cpython["images_per_s"]["ray --jobs 2"] / cpython["images_per_s"]["ort-cpu"], "×"),
     ])
+    style = figures["style_cpython"]
+    print_rows(f"a 640×480 frame stylized whole in CPython on ort-cpu ({style['style']} at {style['side']} px, "
+               f"median of {style['frames']})", [("decode, network, resize back", style["ms"])])
 
 
 def print_network(network: dict) -> None:

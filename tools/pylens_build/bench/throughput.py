@@ -4,6 +4,7 @@ CPython on onnxruntime, in one process and on two Ray Data workers, Ray's start 
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from pathlib import Path
 
@@ -73,3 +74,26 @@ def cpython_throughput(images: int) -> dict:
         raise SetupError(f"the batch bench got {len(rows)} rows from Ray for {len(inputs)} photos")
     return {"images": len(inputs), "images_per_s": {"ort-cpu": one_process, "ray --jobs 2": on_two},
             "ray_start_s": ray_start, "ray_first_rows_s": first_at - start - ray_start}
+
+
+STYLE = ("style-wave", 256)  # the card and long side of the page's segment-and-stylize bench
+
+
+def cpython_style(frames: int) -> dict:
+    """The page's style bench frame (640×480) stylized whole in CPython on ort-cpu: the median of
+    `frames` after one to warm up, decoding included."""
+    from ..cpython.engine import OnnxNetwork, onnx_model
+    from ..cpython.style import stylize
+    from ..models import model_cards
+    from .frames import bench_picture
+
+    card_id, side = STYLE
+    card = next(card for card in model_cards() if card.id == card_id)
+    network = OnnxNetwork(card, onnx_model(card))
+    data, name = bench_picture()
+    times = []
+    for _ in range(frames + 1):
+        start = time.perf_counter()
+        stylize(network, data, name, side)
+        times.append((time.perf_counter() - start) * 1000)
+    return {"style": card_id, "side": side, "frames": frames, "ms": statistics.median(times[1:])}
