@@ -34,7 +34,7 @@ class Progress:
 
     def _say(self) -> None:
         self._said = time.monotonic()
-        # tqdm's own figures, with the rate of this run's images alone (not those a resume skipped)
-        line = tqdm.format_meter(self.done - self._first, self.total - self._first, self._said - self.start,
-                                 unit="img", ncols=0)
-        print(f"{self.done}/{self.total} images: {line}", file=sys.stderr, flush=True)
+        # tqdm's own figures, the rate of this run's images alone (not those a resume skipped)
+        line = tqdm.format_meter(self.done, self.total, self._said - self.start, unit="img", initial=self._first,
+                                 ascii=True)
+        print(line, file=sys.stderr, flush=True)
