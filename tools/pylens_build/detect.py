@@ -16,7 +16,7 @@ from .batch import DetectPool
 from .fetch import write_atomically
 from .inputs import IMAGE_SUFFIXES, expand, is_uri
 from .models import ensure_models, model_cards
-from .outputs import Journal, journal_of, output_format, write_output
+from .outputs import Journal, journal_of, check_output, write_output
 from .progress import Progress
 from .project import SetupError, log
 from .server import routes, serving
@@ -92,8 +92,8 @@ def run_detect(args: argparse.Namespace, site: Callable[[], Path]) -> int:
         raise SetupError(f"No image in {', '.join(args.images)} (a folder is searched for "
                          f"{', '.join(sorted(IMAGE_SUFFIXES))}).")
     out = Path(args.out) if args.out else None
-    if out:
-        output_format(out)
+    if out is not None:
+        check_output(out)
     journal = Journal(journal_of(out), args.resume) if out else None
     done = journal.done if journal else set()
     if journal and done:

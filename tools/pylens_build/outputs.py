@@ -17,12 +17,12 @@ from .project import SetupError
 FORMATS = (".jsonl", ".csv", ".parquet")
 
 
-def output_format(out: Path) -> str:
+def check_output(out: Path) -> None:
+    """SetupError saying why when `out` has no known format or no folder to be written in."""
     if out.suffix.lower() not in FORMATS:
         raise SetupError(f"{out.name}: the output is written by its suffix, one of {', '.join(FORMATS)}.")
     if not out.parent.is_dir():
         raise SetupError(f"{out.parent} is not a folder: {out.name} cannot be written there.")
-    return out.suffix.lower()
 
 
 def journal_of(out: Path) -> Path:
