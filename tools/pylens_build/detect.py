@@ -16,7 +16,7 @@ from .batch import DetectPool
 from .fetch import write_atomically
 from .inputs import IMAGE_SUFFIXES, expand, is_uri
 from .models import ensure_models, model_cards
-from .outputs import Journal, journal_of, check_output, write_output
+from .outputs import Journal, check_output, journal_of, write_output
 from .progress import Progress
 from .project import SetupError, log
 from .server import routes, serving
