@@ -182,3 +182,20 @@ def test_stylize_in_cpython_bad_input(tmp_path):
         run = build_py("stylize", *args, "--out", str(tmp_path / "s.png"))
         assert run.returncode == 1 and message in run.stderr and "Traceback" not in run.stderr, run.stderr
         assert not (tmp_path / "s.png").exists()
+
+
+def test_inputs_from_a_list_file_and_any_file_name(tmp_path):
+    """@FILE stands for the inputs it lists (a folder among them); a file named on the command line is
+    taken whatever its name, a .txt too."""
+    photos = photo_folder(tmp_path / "photos")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    listed = tmp_path / "inputs"
+    listed.write_text(f"# the photos\n{tmp_path / 'photos' / 'more'}\n\n{photos[0]}\n")
+    run = detect(f"@{listed}", str(notes))
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    more = [str(path) for path in photos if path.parent.name == "more"]
+    assert [line["image"] for line in lines] == [*more, str(photos[0]), str(notes)]
+    assert "notes.txt is not an image" in lines[-1]["error"]
+    run = detect(f"@{tmp_path / 'missing'}")
+    assert run.returncode == 1 and "The list of inputs" in run.stderr and "Traceback" not in run.stderr

@@ -234,7 +234,7 @@ def main(argv: list[str]) -> int:
     detect.add_argument("--iou-threshold", type=float, metavar="I", help="ort-cpu: NMS's overlap (default: the card's)")
     detect.add_argument("--csv", metavar="FILE", help="also write one row per image: faces by label, top score, time")
     detect.add_argument("images", nargs="+", metavar="INPUT",
-                        help="an image, a folder of them (recursively), a .txt list of inputs, or an s3:// URI")
+                        help="an image, a folder of them (recursively), an s3:// URI, or @FILE: the inputs FILE lists")
     detect.set_defaults(run=cmd_detect)
     segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
     segment.add_argument("--backend", choices=names.BACKENDS)

@@ -12,7 +12,6 @@ from .project import SetupError
 
 # What a folder is searched for (a file named on the command line is taken whatever its name).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"})
-LIST_SUFFIXES = (".txt", ".lst")  # a file of inputs, one a line
 
 
 def is_uri(name: str) -> bool:
@@ -20,17 +19,21 @@ def is_uri(name: str) -> bool:
 
 
 def expand(arguments: Iterable[str]) -> Iterator[str]:
-    """Each image the arguments name, in order: a file as given, a folder's or a URI prefix's images
-    (recursively, sorted), a list file's lines (blank ones and `#` comments skipped)."""
+    """Each image the arguments name, in order: a file as given (whatever its name), a folder's or a
+    URI prefix's images (recursively, sorted), and for `@FILE` the inputs FILE lists, one a line
+    (blank lines and `#` comments skipped)."""
     for argument in arguments:
         if is_uri(argument):
             yield from _uri_images(argument)
         elif Path(argument).is_dir():
             yield from (str(p) for p in sorted(Path(argument).rglob("*"))
                         if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        elif argument.endswith(LIST_SUFFIXES) and Path(argument).is_file():
-            with open(argument, encoding="utf-8") as lines:
-                entries = [line.strip() for line in lines]
+        elif argument.startswith("@"):
+            try:
+                with open(argument[1:], encoding="utf-8") as lines:
+                    entries = [line.strip() for line in lines]
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SetupError(f"The list of inputs {argument[1:]} cannot be read ({exc}).") from None
             yield from expand(entry for entry in entries if entry and not entry.startswith("#"))
         else:
             yield argument
