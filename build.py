@@ -7,11 +7,15 @@ and sets up what each command needs.
     python3 build.py build [--self-host] [--out DIR]   write the static site to dist/ (all URLs relative)
     python3 build.py models                            fetch, verify and convert the models of models/*.toml
     python3 build.py pyodide                           fetch and verify a self-hosted Pyodide
-    python3 build.py detect [--backend B] IMAGE...     face-mask detection in headless Chromium, JSON lines
+    python3 build.py detect [--backend B] [--jobs N] [--cluster ADDRESS] [--out FILE] [--resume] INPUT...
+                                                       face-mask detection, JSON lines or a .jsonl/.csv/.parquet
+                                                       file: in CPython on onnxruntime (default; --jobs on Ray
+                                                       Data workers), or in headless Chromium
     python3 build.py segment [--backend B] [--model selfie|meet] IMAGE --out MASK.png
     python3 build.py stylize [--backend B] --style NAME [--mask person|background] [--max-side N] IMAGE --out OUT.png
+                                                       (a whole image in CPython by default, with --mask in the page)
     python3 build.py bench [--backend B] [--frames N] [--style-frames N] [--soak N] [--cold-runs N]
-                           [--network PROFILES] [--only-network] [--results DIR] [--json]
+                           [--network PROFILES] [--only-network] [--batch] [--results DIR] [--json]
                                                        time both pipelines against their models alone and
                                                        a plain JavaScript page; start-up (on localhost, and
                                                        the built site over a throttled link), bytes, soak
