@@ -17,13 +17,13 @@ from pylens_build.project import BUILD, ROOT
 def test_bench_prints_and_writes_every_figure(tmp_path, loopback_only):
     bench = loopback_only(sys.executable, str(ROOT / "build.py"), "bench", "--frames", "3", "--style-frames", "1",
                           "--model-frames", "1", "--soak", "30", "--cold-runs", "1", "--loop-seconds", "2",
-                          "--batch-images", "4", "--network", "broadband", "--results", str(tmp_path), "--json",
+                          "--batch-images", "24", "--network", "broadband", "--results", str(tmp_path), "--json",
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = bench.communicate(timeout=900)
     assert bench.returncode == 0, stderr[-3000:]
     figures = json.loads(stdout.strip().splitlines()[-1])
     cpython = figures["batch_cpython"]
-    assert cpython["images"] == 4 and cpython["ray_start_s"] > 0
+    assert cpython["images"] == 24 and cpython["ray_start_s"] > 0
     assert set(cpython["images_per_s"]) == {"ort-cpu", "ray --jobs 2"} and min(cpython["images_per_s"].values()) > 0
     assert figures["style_cpython"]["ms"] > 0 and figures["style_cpython"]["frames"] == 1
     assert figures["backend"] == "wasm" and figures["browser"].startswith("Chromium ")
@@ -72,7 +72,7 @@ def test_bench_prints_and_writes_every_figure(tmp_path, loopback_only):
     assert loops["mask_longest_task_ms"] > 0 and loops["style_longest_task_ms"] > 0
     assert loops["mask_frames"] > 0 and loops["style_frames"] > 0
     batch = figures["batch"]
-    assert batch["images"] == 4 and set(batch["images_per_s"]) == {"1", "2"}
+    assert batch["images"] == 24 and set(batch["images_per_s"]) == {"1", "2"}
     assert all(per_second > 0 for per_second in batch["images_per_s"].values())
     assert "img/s" in stdout and "Ray's start, apart" in stdout
     style = figures["segment_style"]
