@@ -14,19 +14,21 @@
                                                         model.json) in Keras: IN and OUT as for graph
 
 `build` turns a TensorFlow frozen graph, or a fast-style-transfer checkpoint rebuilt here as a
-TensorFlow graph, into a tf.js graph model (model.json and weight shards), or stores a tf.js
-layers model's weights anew (quantized). Each job is a card's [convert] section ("from", "graph",
-"model", "inputs", "outputs", "quantize", "onnx") with the folder of its verified sources
-("sources") and the folder to write ("out"); a fast-style job may also name a JPEG ("thumbnail")
-to stylize into the style's picker thumbnail, thumbnail.png. With "onnx", the same TensorFlow graph
+TensorFlow graph, into a tf.js graph model (model.json and weight shards), stores a tf.js
+layers model's weights anew (quantized), or copies a tf.js graph model as published. Each job is
+a card's [convert] section ("from", "graph", "model", "inputs", "outputs", "quantize", "onnx")
+with the folder of its verified sources ("sources") and the folder to write ("out"); a fast-style
+job may also name a JPEG ("thumbnail") to stylize into the style's picker thumbnail, thumbnail.png. With "onnx", the same TensorFlow graph
 (or, for a layers model, the Keras model its source files describe) is also written as an ONNX
-model, model.onnx, with the same inputs and outputs and float32 weights.
+model, model.onnx, with the same inputs and outputs and float32 weights; a tf.js graph model goes
+to ONNX through tf2onnx's own tf.js reader.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +36,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+
+np.product = np.prod  # tf2onnx 1.17's tf.js reader still calls np.product, which numpy 2 removed
 import tensorflow as tf  # noqa: E402
 import tf2onnx  # noqa: E402
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2  # noqa: E402
@@ -154,6 +158,23 @@ def write_layers_onnx(model_json: Path, dest: Path) -> None:
     dest.write_bytes(onnx_model.SerializeToString(deterministic=True))
 
 
+def write_tfjs_graph_onnx(model_json: Path, dest: Path) -> None:
+    """A tf.js graph model as an ONNX model, read by tf2onnx's tf.js reader (what its command line's
+    --tfjs runs; tf2onnx.convert.from_tflite takes the same road for TFLite files)."""
+    onnx_model, _ = tf2onnx.convert._convert_common(None, name=str(model_json), tfjs_path=str(model_json),
+                                                    opset=ONNX_OPSET)
+    dest.write_bytes(onnx_model.SerializeToString(deterministic=True))
+
+
+def copy_tfjs_model(sources: Path, model_json: str, out: Path) -> None:
+    """A tf.js model's JSON file and the weight files it names, as published."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(sources / model_json, out / model_json)
+    for group in json.loads((sources / model_json).read_text())["weightsManifest"]:
+        for path in group["paths"]:
+            shutil.copyfile(sources / path, out / path)
+
+
 def run_layers(model_json: Path, image: np.ndarray) -> list[np.ndarray]:
     """A tf.js layers model's outputs in Keras (float32, as its source files hold it), in its order."""
     model = keras_tfjs_loader.load_keras_model(str(model_json))
@@ -173,6 +194,11 @@ def run_graph(graph: Path, input_name: str, output_names: list[str], image: np.n
 def convert(job: dict) -> None:
     sources, out = Path(job["sources"]), Path(job["out"])
     quantization = {job["quantize"]: "*"} if job["quantize"] else None
+    if job["from"] == "tfjs-graph-model":
+        copy_tfjs_model(sources, job["model"], out)
+        if job["onnx"]:
+            write_tfjs_graph_onnx(sources / job["model"], out / "model.onnx")
+        return
     if job["from"] == "tfjs-layers-model":
         tfjs_converter.dispatch_tensorflowjs_to_tensorflowjs_conversion(
             str(sources / job["model"]), str(out), quantization_dtype_map=quantization)

@@ -22,7 +22,8 @@ MODEL_FORMATS = ("tfjs-layers", "tfjs-graph")
 ENGINES = tuple(ENGINE_NAMES)
 ONNX_ENTRY = "model.onnx"
 TASKS = ("detection", "segmentation", "style")
-CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint", "tfjs-layers-model")
+# tfjs-graph-model: a tf.js graph model served as published, its ONNX model written beside it.
+CONVERTERS = ("tf-frozen-graph", "fast-style-checkpoint", "tfjs-layers-model", "tfjs-graph-model")
 QUANTIZATIONS = ("float16", "uint8")
 ACTIVATIONS = ("none", "softmax")
 DETECTOR_FAMILIES = ("ssd",)  # how a detector's outputs become boxes: py/detector.py DETECTORS
@@ -39,12 +40,13 @@ class Sources:
 
 @dataclass(frozen=True)
 class Conversion:
-    """How `build.py models` turns the sources into the served tf.js model: a graph model, or for
-    tfjs-layers-model the same layers model with its weights stored as `quantize`."""
+    """How `build.py models` turns the sources into the served tf.js model: a graph model, for
+    tfjs-layers-model the same layers model with its weights stored as `quantize`, for
+    tfjs-graph-model the sources themselves (only their ONNX model is made)."""
 
     kind: str
     graph: str | None  # tf-frozen-graph: the .pb source file
-    model: str | None  # tfjs-layers-model: the source model's JSON file
+    model: str | None  # tfjs-layers-model, tfjs-graph-model: the source model's JSON file
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]  # node names, in the order of the model's outputs
     quantize: str | None
@@ -53,6 +55,11 @@ class Conversion:
     @property
     def format(self) -> str:
         return "tfjs-layers" if self.kind == "tfjs-layers-model" else "tfjs-graph"
+
+    @property
+    def serves_sources(self) -> bool:
+        """The served tf.js files are the source files, under their own names."""
+        return self.kind == "tfjs-graph-model"
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,9 @@ class ModelCard:
     def served_checksums(self) -> dict[str, str]:
         """sha256 of each served file the card knows: all of them when served as downloaded, the
         pinned ones when converted."""
-        return dict(self.conversion.sha256) if self.conversion else dict(self.sources.sha256)
+        if self.conversion and not self.conversion.serves_sources:
+            return dict(self.conversion.sha256)
+        return dict(self.sources.sha256)
 
 
 @dataclass(frozen=True)
@@ -158,11 +167,13 @@ def _conversion(table: dict, sources: Sources, where: str) -> Conversion:
             raise CardError(f"{where}: graph '{graph}' is not one of the card's source files")
         inputs = fields.names(table, "inputs", where)
         outputs = fields.names(table, "outputs", where)
-    elif kind == "tfjs-layers-model":
+    elif kind in ("tfjs-layers-model", "tfjs-graph-model"):
         model = fields.get(table, "model", str, where)
         if model not in sources.sha256:
             raise CardError(f"{where}: model '{model}' is not one of the card's source files")
-        if quantize is None:
+        if kind == "tfjs-graph-model" and (quantize or "sha256" in table):
+            raise CardError(f"{where}: a tfjs-graph-model is served as published: no 'quantize' or 'sha256'")
+        if kind == "tfjs-layers-model" and quantize is None:
             raise CardError(f"{where}: a tfjs-layers-model conversion stores the weights anew and needs 'quantize'")
     elif "manifest.json" not in sources.sha256:
         raise CardError(f"{where}: a fast-style checkpoint needs 'manifest.json' among the source files")
@@ -259,7 +270,7 @@ def parse_card(text: str, origin: str = "model card") -> ModelCard:
     fmt = fields.choice(model, "format", MODEL_FORMATS, f"{origin}: model")
     conversion = _conversion(data["convert"], sources, f"{origin}: convert") if "convert" in data else None
     if conversion:
-        entry = "model.json"  # what the converter writes
+        entry = conversion.model if conversion.serves_sources else "model.json"  # what the converter writes
         if fmt != conversion.format:
             raise CardError(f"{origin}: model.format of a model converted from {conversion.kind} "
                             f"must be {conversion.format}")

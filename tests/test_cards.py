@@ -11,6 +11,9 @@ FACE_MASK = (MODELS / "aizoo-face-mask.toml").read_text()
 FACE_MASK_GRAPH = (MODELS / "aizoo-face-mask-graph.toml").read_text()
 STYLE = (MODELS / "style-wave.toml").read_text()
 SELFIE = (MODELS / "selfie.toml").read_text()
+# The same model served as downloaded, as a card with no [convert] section gives it: tf.js only.
+SELFIE_AS_PUBLISHED = SELFIE.replace("[convert]\n", "[unused]\n").replace('engines = ["tfjs", "onnx"]',
+                                                                         'entry = "selfie.json"')
 STYLES = ("la_muse", "rain_princess", "scream", "udnie", "wave", "wreck")
 
 
@@ -54,14 +57,18 @@ def test_style_and_segmentation_cards():
     selfie, meet = parse_card(SELFIE), parse_card((MODELS / "meet.toml").read_text())
     assert (selfie.input_width, selfie.input_height, selfie.person_channel, selfie.activation) == (256, 256, 0, "none")
     assert (meet.input_width, meet.input_height, meet.person_channel, meet.activation) == (256, 144, 1, "softmax")
-    assert selfie.entry == "selfie.json" and selfie.served_checksums == selfie.sources.sha256
+    # Served as published (the same files and checksums); build.py models writes model.onnx beside them.
+    assert (selfie.conversion.kind, selfie.conversion.model) == ("tfjs-graph-model", "selfie.json")
+    assert selfie.entry == "selfie.json"
+    assert selfie.format == "tfjs-graph" and selfie.served_checksums == selfie.sources.sha256
 
 
 def test_engines_are_tfjs_and_onnx_where_a_model_is_converted():
     cards = {path.stem: parse_card(path.read_text(), path.name) for path in MODELS.glob("*.toml")}
     with_onnx = {card_id for card_id, card in cards.items() if card.engines == ("tfjs", "onnx")}
-    assert with_onnx == {"aizoo-face-mask", "aizoo-face-mask-graph", *("style-" + s.replace("_", "-") for s in STYLES)}
-    assert all(card.engines == ("tfjs",) for card_id, card in cards.items() if card_id not in with_onnx)
+    assert set(cards) == with_onnx
+    published = parse_card(SELFIE_AS_PUBLISHED)
+    assert published.engines == ("tfjs",) and published.conversion is None and published.entry == "selfie.json"
 
 
 @pytest.mark.parametrize("text, edit, message", [
@@ -75,7 +82,8 @@ def test_engines_are_tfjs_and_onnx_where_a_model_is_converted():
     (FACE_MASK, ("feature_maps = [33, 17, 9, 5, 3]", "feature_maps = [33, 17, 9, 5]"), "one entry per feature map"),
     (FACE_MASK, ("feature_maps = [33, 17", "feature_maps = [-33, 17"), "positive integer"),
     (FACE_MASK, ('"model.json" = "fb84', '"model.json" = "zz84'), "sha256 of 'model.json' must be 64 hexadecimal"),
-    (SELFIE, ('entry = "selfie.json"', 'entry = "other.json"'), "not one of the card's source files"),
+    (SELFIE, ('model = "selfie.json"', 'model = "other.json"'), "not one of the card's source files"),
+    (SELFIE, ('model = "selfie.json"', 'model = "selfie.json"\nquantize = "float16"'), "served as published"),
     (FACE_MASK, ('model = "model.json"', 'model = "other.json"'), "not one of the card's source files"),
     (FACE_MASK, ('quantize = "float16"\n', ""), "needs 'quantize'"),
     (FACE_MASK, ('format = "tfjs-layers"', 'format = "tfjs-graph"'), "from tfjs-layers-model must be tfjs-layers"),
@@ -95,8 +103,9 @@ def test_engines_are_tfjs_and_onnx_where_a_model_is_converted():
     (SELFIE, ("person_channel = 0", "person_channel = -1"), "person_channel must be 0 or more"),
     (STYLE, ('engines = ["tfjs", "onnx"]', 'engines = ["onnx"]'), 'engines must be "tfjs" and then any of onnx'),
     (STYLE, ('engines = ["tfjs", "onnx"]', 'engines = ["tfjs", "tflite"]'), "not \\['tfjs', 'tflite'\\]"),
-    (SELFIE, ('format = "tfjs-graph"', 'format = "tfjs-graph"\nengines = ["tfjs", "onnx"]'),
+    (SELFIE_AS_PUBLISHED, ('entry = "selfie.json"', 'entry = "selfie.json"\nengines = ["tfjs", "onnx"]'),
      "engine \"onnx\" needs a \\[convert\\] section"),
+    (SELFIE_AS_PUBLISHED, ('entry = "selfie.json"', 'entry = "other.json"'), "not one of the card's source files"),
     (FACE_MASK, ('"model.json" = "fb84', '"../x" = "fb84'), "'../x' must be a plain file name"),
     (FACE_MASK, ('"group1-shard1of1.bin" = "ff4b', '".hidden.bin" = "ff4b'), "must be a plain file name"),
     (FACE_MASK, ("max_detections = 100", "max_detections = 0"), "max_detections must be at least 1"),
