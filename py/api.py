@@ -19,9 +19,9 @@ import names
 import tfbridge
 from draw import new_canvas, show_picture
 from intake import decode_picture
+from masks import TARGETS
 from page import element
 from picture import ImageError
-from stylize import TARGETS
 
 if TYPE_CHECKING:
     from backends import Backends

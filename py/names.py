@@ -18,6 +18,8 @@ ENGINE_NAMES = {"tfjs": "TensorFlow.js", "onnx": "ONNX Runtime Web"}  # as model
 # The headless commands' backends that run in CPython on onnxruntime, with no browser
 # (tools/pylens_build/cpython/engine.py gives each its execution providers)
 CPYTHON_BACKENDS = ("ort-cpu", "ort-cuda")
+# The segmenter card that a person mask comes from until one is chosen (the page's menu, build.py stylize)
+DEFAULT_SEGMENTER = "selfie"
 
 # ---- window.pylens: what the headless commands and the tests call (py/api.py answers each)
 DETECT_IMAGE = "detectImage"  # (image bytes, name) -> the result as JSON

@@ -28,6 +28,12 @@ def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     return taken[:, :width] + (taken[:, width:] - taken[:, :width]) * dx[None]
 
 
+def model_input(rgb: np.ndarray, height: int, width: int, scale: float) -> np.ndarray:
+    """[H, W, 3] RGB 0…255 -> a network's [1, height, width, 3] float32 input: resized bilinearly
+    and divided by `scale`."""
+    return (resize_bilinear(rgb, height, width) / np.float32(scale))[None]
+
+
 def fit_within(height: int, width: int, max_side: int) -> tuple[int, int]:
     """(height, width) of an image made at most `max_side` pixels on its long side: its own when it
     already is, else scaled down, at least 1 pixel on each side."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from boxes import decode_boxes
 from cards import DetectorCard
-from pixels import resize_bilinear
+from pixels import model_input
 from results import DecodedFrame
 
 # Candidates scoring at most this are dropped before decoding: no threshold the page offers
@@ -22,8 +22,7 @@ CANDIDATE_FLOOR = 0.05
 def input_batch(rgb: np.ndarray, card: DetectorCard) -> np.ndarray:
     """[H, W, 3] RGB 0…255 -> the network's [1, h, w, 3] float32 input: resized bilinearly to the
     card's input size and divided by its scale."""
-    resized = resize_bilinear(rgb, card.input_height, card.input_width)
-    return (resized / np.float32(card.input_scale))[None]
+    return model_input(rgb, card.input_height, card.input_width, card.input_scale)
 
 
 def decode_candidates(raw: np.ndarray, anchors: np.ndarray, variances) -> DecodedFrame:

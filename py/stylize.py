@@ -4,35 +4,22 @@ Pixels stay in tf.js tensors from capture to the canvas: resizing, normalising, 
 feathering and blending are tf.js operations called from here, and only the final image is
 drawn. The networks' calls (`person_probability`, `stylize`) are awaited and return tensors their
 caller disposes; every other function that makes tensors is called inside
-`tfbridge.tensor_scope` by its caller, which keeps what it returns.
+`tfbridge.tensor_scope` by its caller, which keeps what it returns. py/masks.py does the same
+steps on numpy arrays for CPython.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from pyscript.ffi import to_js
 
 import tfbridge
 from cards import SegmenterCard, StyleCard
+from masks import BlendSettings
 from model import CardModel
 from pixels import fit_within
 from tfbridge import tf
 
-TARGETS = ("person", "background", "whole")
 MASK_TINT = (255.0, 0.0, 200.0)  # the "show mask" overlay colour
-
-
-@dataclass
-class BlendSettings:
-    """What the view's controls say: where the style goes and how the mask is shaped."""
-
-    target: str = "person"  # person, background or whole
-    strength: float = 1.0  # 0 = the original, 1 = fully stylized
-    threshold: float = 0.5  # person probability at the middle of the mask's edge
-    feather: float = 0.2  # width of the edge in probability: 0 = a hard edge
-    style_side: int = 256  # style transfer's working resolution (long side, pixels)
-    show_mask: bool = False
 
 
 class Segmenter(CardModel):

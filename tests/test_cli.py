@@ -114,8 +114,8 @@ def build_py(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_segment_and_stylize_write_pngs(tmp_path, app):
-    """The files hold what the page computes: the person mask, and the background stylized around
-    the untouched person."""
+    """With a browser backend, the files hold what the page computes: the person mask, and the
+    background stylized around the untouched person."""
     photo = samples.photo_path("fmd_demo2.jpg")
     run = build_py("segment", "--backend", "wasm", "--model", "meet", str(photo), "--out", str(tmp_path / "mask.png"))
     assert run.returncode == 0, run.stderr
@@ -123,8 +123,8 @@ def test_segment_and_stylize_write_pngs(tmp_path, app):
     assert (mask.mode, mask.size) == ("L", (464, 330))
     page_mask = png_array(app.on_image("segmentImage", photo.read_bytes(), photo.name, "meet"))
     assert np.abs(np.asarray(mask, np.int16) - page_mask).max() <= 1
-    run = build_py("stylize", "--style", "la_muse", "--mask", "background", "--max-side", "256", str(photo),
-                   "--out", str(tmp_path / "out.png"))
+    run = build_py("stylize", "--backend", "wasm", "--style", "la_muse", "--mask", "background", "--max-side", "256",
+                   str(photo), "--out", str(tmp_path / "out.png"))
     assert run.returncode == 0, run.stderr
     out = Image.open(tmp_path / "out.png")
     assert (out.mode, out.size) == ("RGB", (464, 330))

@@ -92,12 +92,16 @@ def assert_mask_agrees_with_plain_tfjs(app, tfjs_page, model: str, name: str, da
     plain = np.frombuffer(base64.b64decode(tfjs_page.evaluate(PLAIN_MASK, [
         model, base64.b64encode(rgb.tobytes()).decode(), *rgb.shape[:2], card.input_height, card.input_width,
         card.person_channel, card.activation == "softmax"])), np.uint8).reshape(rgb.shape[:2]).astype(bool)
-    ours = mask >= 128  # probability × 255 at least 127.5
-    union = np.logical_or(ours, plain).sum()
+    assert_masks_agree(mask >= 128, plain, 0.95)  # probability × 255 at least 127.5
+
+
+def assert_masks_agree(ours: np.ndarray, theirs: np.ndarray, least_iou: float) -> None:
+    """Two boolean person masks of a picture overlap with IoU ≥ least_iou, or are both all but empty."""
+    union = np.logical_or(ours, theirs).sum()
     if union < 0.001 * ours.size:  # no person (the QR code): IoU means nothing, so the masks must both be empty
-        assert np.logical_xor(ours, plain).sum() <= 0.001 * ours.size
+        assert np.logical_xor(ours, theirs).sum() <= 0.001 * ours.size
     else:
-        assert np.logical_and(ours, plain).sum() / union >= 0.95
+        assert np.logical_and(ours, theirs).sum() / union >= least_iou
 
 
 @pytest.fixture(scope="module")

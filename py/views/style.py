@@ -15,14 +15,15 @@ import tfbridge
 from cards import SegmenterCard, StyleCard
 from clock import now_ms
 from draw import show_rgba
+from masks import BlendSettings
+from names import DEFAULT_SEGMENTER
 from page import element, fill_menu, show_timings
-from stylize import BlendSettings, KeptOutputs, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
+from stylize import KeptOutputs, Segmenter, Stylizer, blend, style_weight, tint_mask, to_rgba
 
 if TYPE_CHECKING:
     from views.protocol import ViewContext
 
 DEFAULT_STYLE = "style-wave"
-DEFAULT_SEGMENTER = "selfie"
 
 
 class StyleView:

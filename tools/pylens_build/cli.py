@@ -115,25 +115,36 @@ def image_to_png(args: argparse.Namespace, method: str, *call_args) -> int:
     return 0
 
 
-def stylize_in_cpython(args: argparse.Namespace, card_id: str) -> int:
-    """The whole image stylized in CPython on onnxruntime, written to --out."""
-    if args.mask:
-        raise SetupError(f"--mask {args.mask} needs a segmenter, which runs in the page: give a browser "
-                         "--backend (or none) with it.")
-    ensure_dev_env()
-    from .cpython.style import stylized_png  # onnxruntime, in the dev environment
+def cards_by_id(*card_ids: str) -> list:
+    cards = {card.id: card for card in model_cards()}
+    return [cards[card_id] for card_id in card_ids]
 
+
+def one_image_in_cpython(args: argparse.Namespace, make_png) -> int:
+    """Shared by segment and stylize in CPython: `make_png(backend, data, name)`'s PNG written to --out."""
     data, out = image_and_out(args)
-    card = next(card for card in model_cards() if card.id == card_id)
-    ensure_models([card])
-    png, (width, height) = stylized_png(card, args.backend or "ort-cpu", data, Path(args.image).name, args.max_side)
+    png, (width, height) = make_png(args.backend or "ort-cpu", data, Path(args.image).name)
     write_atomically(out, png)
     log(f"wrote {out} ({width}×{height})")
     return 0
 
 
+def runs_in_cpython(args: argparse.Namespace, cards: list) -> bool:
+    """A CPython backend asked for, or none asked for and every card needed has an ONNX model."""
+    if args.backend is None:
+        return all("onnx" in card.engines for card in cards)
+    return args.backend in names.CPYTHON_BACKENDS
+
+
 def cmd_segment(args: argparse.Namespace) -> int:
-    return image_to_png(args, names.SEGMENT_IMAGE, args.model)
+    (card,) = cards_by_id(args.model)
+    if not runs_in_cpython(args, [card]):
+        return image_to_png(args, names.SEGMENT_IMAGE, args.model)
+    ensure_dev_env()
+    ensure_models([card])
+    from .cpython.style import mask_png  # onnxruntime, in the dev environment
+
+    return one_image_in_cpython(args, lambda backend, data, name: mask_png(card, backend, data, name))
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
@@ -142,9 +153,15 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if args.max_side < 16:
         raise SetupError(f"--max-side must be at least 16 pixels, not {args.max_side}.")
     card_id = "style-" + args.style.replace("_", "-")
-    if args.backend in names.CPYTHON_BACKENDS or (args.backend is None and args.mask is None):
-        return stylize_in_cpython(args, card_id)
-    return image_to_png(args, names.STYLIZE_IMAGE, card_id, args.mask, args.max_side)
+    cards = cards_by_id(card_id, *([names.DEFAULT_SEGMENTER] if args.mask else []))
+    if not runs_in_cpython(args, cards):
+        return image_to_png(args, names.STYLIZE_IMAGE, card_id, args.mask, args.max_side)
+    ensure_dev_env()
+    ensure_models(cards)
+    from .cpython.style import stylized_png  # onnxruntime, in the dev environment
+
+    return one_image_in_cpython(args, lambda backend, data, name: stylized_png(
+        cards[0], backend, data, name, args.max_side, args.mask or "whole", cards[-1]))
 
 
 def network_profiles(text: str) -> list[str]:
@@ -237,18 +254,22 @@ def main(argv: list[str]) -> int:
                         help="an image, a folder of them (recursively), an s3:// URI, or @FILE: the inputs FILE lists")
     detect.set_defaults(run=cmd_detect)
     segment = sub.add_parser("segment", help="person mask of an image as an 8-bit PNG (probability × 255)")
-    segment.add_argument("--backend", choices=names.BACKENDS)
+    segment.add_argument("--backend", choices=(*names.CPYTHON_BACKENDS, *names.BACKENDS),
+                         help="ort-cpu (the default: CPython, onnxruntime, no browser), ort-cuda, or one of the "
+                              "page's in headless Chromium")
     segment.add_argument("--model", choices=("selfie", "meet"), default="selfie")
     segment.add_argument("image", metavar="IMAGE")
     segment.add_argument("--out", required=True, metavar="MASK.png")
     segment.set_defaults(run=cmd_segment)
     stylize = sub.add_parser("stylize", help="an image in one of the six styles, whole or by person mask")
     stylize.add_argument("--backend", choices=(*names.CPYTHON_BACKENDS, *names.BACKENDS),
-                         help="ort-cpu (the default for a whole image: CPython, onnxruntime), ort-cuda, or one of "
-                              "the page's (the default with --mask)")
+                         help="ort-cpu (the default: CPython, onnxruntime, no browser), ort-cuda, or one of the "
+                              "page's in headless Chromium")
     stylize.add_argument("--style", required=True, metavar="NAME",
                          help="la_muse, rain_princess, scream, udnie, wave or wreck (the style cards)")
-    stylize.add_argument("--mask", choices=("person", "background"))
+    stylize.add_argument("--mask", choices=("person", "background"),
+                         help="stylize only the person or the background, by the mask of the "
+                              f"{names.DEFAULT_SEGMENTER} segmenter")
     stylize.add_argument("--max-side", type=int, default=1024, metavar="N",
                          help="style transfer runs at the image's size up to N pixels on the long side")
     stylize.add_argument("image", metavar="IMAGE")

@@ -193,8 +193,8 @@ def print_batch(figures: dict) -> None:
          cpython["images_per_s"]["ray --jobs 2"] / cpython["images_per_s"]["ort-cpu"], "×"),
     ])
     style = figures["style_cpython"]
-    print_rows(f"a 640×480 frame stylized whole in CPython on ort-cpu ({style['style']} at {style['side']} px, "
-               f"median of {style['frames']})", [("decode, network, resize back", style["ms"])])
+    print_rows(f"a 640×480 frame's person stylized in CPython on ort-cpu ({style['segmenter']}, {style['style']} "
+               f"at {style['side']} px, median of {style['frames']})", [("decode, both networks, blend", style["ms"])])
 
 
 def print_network(network: dict) -> None:
