@@ -26,6 +26,7 @@ def test_bench_prints_and_writes_every_figure(tmp_path, loopback_only):
     assert cpython["images"] == 24 and cpython["ray_start_s"] > 0
     assert set(cpython["images_per_s"]) == {"ort-cpu", "ray --jobs 2"} and min(cpython["images_per_s"].values()) > 0
     assert figures["style_cpython"]["ms"] > 0 and figures["style_cpython"]["frames"] == 1
+    assert figures["style_browser"]["ms"] > 0 and figures["style_browser"]["backend"] == "ort-wasm"
     assert figures["backend"] == "wasm" and figures["browser"].startswith("Chromium ")
     mask = figures["face_mask"]
     for key in ("predict_ms", "python_pipeline_ms", "js_pipeline_ms", "cold_start_ms", "js_cold_start_ms",

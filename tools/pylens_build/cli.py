@@ -18,7 +18,7 @@ from .bench.assets import BENCH_DETECTOR
 from .bench.network import startup_network
 from .bench.plain_js import originals_route
 from .bench.report import bench_chart, network_chart, print_batch, print_bench, print_network
-from .bench.throughput import batch_throughput, cpython_style, cpython_throughput
+from .bench.throughput import batch_throughput, browser_style, cpython_style, cpython_throughput
 from .fetch import write_atomically
 from .headless import HeadlessApp
 from .models import ensure_demos, ensure_models, model_cards
@@ -160,8 +160,9 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     ensure_models(cards)
     from .cpython.style import stylized_png  # onnxruntime, in the dev environment
 
+    style, segmenter = cards[0], cards[1] if args.mask else None
     return one_image_in_cpython(args, lambda backend, data, name: stylized_png(
-        cards[0], backend, data, name, args.max_side, args.mask or "whole", cards[-1]))
+        style, backend, data, name, args.max_side, args.mask or "whole", segmenter))
 
 
 def network_profiles(text: str) -> list[str]:
@@ -192,6 +193,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with serving(routes(pyodide_dist)) as url:
             figures = {"batch": batch_throughput(url, args.backend, args.batch_images or 600),
                        "batch_cpython": cpython_throughput(args.batch_images or 600),
+                       "style_browser": browser_style(url, args.style_frames),
                        "style_cpython": cpython_style(args.style_frames)}
         print_batch(figures)
         write_atomically(results / "bench-batch.json", (json.dumps(figures, indent=2) + "\n").encode())

@@ -17,7 +17,7 @@ from .assets import BENCH_DETECTOR
 from .frames import bench_face_mask, bench_picture, soak, webcam_loops
 from .plain_js import plain_js_start
 from .startup import app_start, built_site_later_visits, interactive_start, median_run, runtime_floor
-from .throughput import batch_throughput, cpython_style, cpython_throughput
+from .throughput import batch_throughput, browser_style, cpython_style, cpython_throughput
 
 MODEL_BACKENDS = ("wasm", "ort-wasm")  # each model alone on each engine, on WebAssembly
 
@@ -58,6 +58,7 @@ def run_bench(args: argparse.Namespace, url: str, url_not_isolated: str, built_s
             "loops": webcam_loops(url, args.backend, args.loop_seconds),
             "batch": batch_throughput(url, args.backend, args.batch_images or 24),
             "batch_cpython": cpython_throughput(args.batch_images or 24),
+            "style_browser": browser_style(url, args.style_frames),
             "style_cpython": cpython_style(args.style_frames)}
 
 

@@ -193,8 +193,12 @@ def print_batch(figures: dict) -> None:
          cpython["images_per_s"]["ray --jobs 2"] / cpython["images_per_s"]["ort-cpu"], "×"),
     ])
     style = figures["style_cpython"]
-    print_rows(f"a 640×480 frame's person stylized in CPython on ort-cpu ({style['segmenter']}, {style['style']} "
-               f"at {style['side']} px, median of {style['frames']})", [("decode, both networks, blend", style["ms"])])
+    rows = [("CPython, ort-cpu (decoding included)", style["ms"])]
+    if "style_browser" in figures:
+        browser = figures["style_browser"]
+        rows.insert(0, (f"browser ({browser['backend']}, drawing included)", browser["ms"]))
+    print_rows(f"a 640×480 frame's person stylized ({style['segmenter']}, {style['style']} at {style['side']} px, "
+               f"median of {style['frames']})", rows)
 
 
 def print_network(network: dict) -> None:

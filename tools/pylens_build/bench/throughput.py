@@ -1,14 +1,19 @@
 """Images per second through `build.py detect`: its pool of pages, for one page and for two; and in
-CPython on onnxruntime, in one process and on two Ray Data workers, Ray's start timed apart."""
+CPython on onnxruntime, in one process and on two Ray Data workers, Ray's start timed apart. The
+segment-and-stylize bench frame, in the page and in CPython."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import statistics
 import time
 from pathlib import Path
 
+import names
+
 from ..batch import DetectPool
+from ..headless import HeadlessApp
 from ..project import BUILD, SetupError
 
 JOBS = (1, 2)
@@ -78,6 +83,19 @@ def cpython_throughput(images: int) -> dict:
 
 
 STYLE = ("style-wave", 256)  # the card and long side of the page's segment-and-stylize bench
+STYLE_BROWSER_BACKEND = "ort-wasm"  # the page's faster engine for the style network here
+
+
+def browser_style(url: str, frames: int) -> dict:
+    """The page's segment-and-stylize bench frame on STYLE_BROWSER_BACKEND: the median of `frames`."""
+    from .frames import bench_picture
+
+    with HeadlessApp(url, STYLE_BROWSER_BACKEND) as app:
+        app.detect(*bench_picture())
+        app.call(names.SHOW_VIEW, "style")
+        style = json.loads(app.call(names.BENCH_SEGMENT_STYLE, frames))
+    return {"backend": STYLE_BROWSER_BACKEND, "segmenter": style["segmenter"], "style": style["style"],
+            "side": style["style_side"], "frames": frames, "ms": style["pipeline_ms"]}
 
 
 def cpython_style(frames: int) -> dict:
