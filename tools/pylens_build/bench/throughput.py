@@ -102,7 +102,6 @@ def cpython_style(frames: int) -> dict:
     """The page's segment-and-stylize bench frame (640×480, the person stylized) in CPython on
     ort-cpu: the median of `frames` after one to warm up, decoding included."""
     from masks import BlendSettings
-    from names import DEFAULT_SEGMENTER
 
     from ..cpython.engine import OnnxNetwork, onnx_model
     from ..cpython.style import picture_rgb, stylized
@@ -111,12 +110,13 @@ def cpython_style(frames: int) -> dict:
 
     card_id, side = STYLE
     cards = {card.id: card for card in model_cards()}
-    stylizer, segmenter = (OnnxNetwork(cards[id_], onnx_model(cards[id_])) for id_ in (card_id, DEFAULT_SEGMENTER))
+    stylizer, segmenter = (OnnxNetwork(cards[card], onnx_model(cards[card]))
+                           for card in (card_id, names.DEFAULT_SEGMENTER))
     data, name = bench_picture()
     times = []
     for _ in range(frames + 1):
         start = time.perf_counter()
         stylized(stylizer, picture_rgb(data, name), BlendSettings(style_side=side), segmenter)
         times.append((time.perf_counter() - start) * 1000)
-    return {"style": card_id, "segmenter": DEFAULT_SEGMENTER, "side": side, "frames": frames,
+    return {"style": card_id, "segmenter": names.DEFAULT_SEGMENTER, "side": side, "frames": frames,
             "ms": statistics.median(times[1:])}
