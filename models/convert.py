@@ -18,10 +18,10 @@ TensorFlow graph, into a tf.js graph model (model.json and weight shards), store
 layers model's weights anew (quantized), or copies a tf.js graph model as published. Each job is
 a card's [convert] section ("from", "graph", "model", "inputs", "outputs", "quantize", "onnx")
 with the folder of its verified sources ("sources") and the folder to write ("out"); a fast-style
-job may also name a JPEG ("thumbnail") to stylize into the style's picker thumbnail, thumbnail.png. With "onnx", the same TensorFlow graph
-(or, for a layers model, the Keras model its source files describe) is also written as an ONNX
-model, model.onnx, with the same inputs and outputs and float32 weights; a tf.js graph model goes
-to ONNX through tf2onnx's own tf.js reader.
+job may also name a JPEG ("thumbnail") to stylize into the style's picker thumbnail, thumbnail.png.
+With "onnx", the same TensorFlow graph (or, for a layers model, the Keras model its source files
+describe) is also written as an ONNX model, model.onnx, with the same inputs and outputs and
+float32 weights; a tf.js graph model goes to ONNX through tf2onnx's own tf.js reader.
 """
 
 from __future__ import annotations
