@@ -106,8 +106,11 @@ def test_usage_errors_of_the_cpython_backend(tmp_path):
 
 
 def start_detect(*args: str) -> subprocess.Popen:
+    """`build.py detect` started as from a terminal, where Ctrl+C reaches it: a shell's background
+    job (a CI run's, say) starts its commands with SIGINT ignored, which Python would keep."""
     return subprocess.Popen([sys.executable, str(ROOT / "build.py"), "detect", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_rows(journal, count: int, process: subprocess.Popen, timeout_s: float = 300) -> None:
