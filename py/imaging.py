@@ -80,3 +80,10 @@ def load_picture(data: bytes, name: str = "The file") -> Picture:
         source_width=source_size[0],
         source_height=source_size[1],
     )
+
+
+def png_bytes(values: np.ndarray, mode: str) -> bytes:
+    """uint8 pixels ([H, W] for mode "L", [H, W, 3] for "RGB") as a PNG file's bytes."""
+    out = io.BytesIO()
+    Image.fromarray(values, mode).save(out, "PNG")
+    return out.getvalue()

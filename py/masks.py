@@ -1,7 +1,7 @@
 """A person mask and the blend by it, on numpy arrays: the settings of the blend, the segmenter's
 input batch, its output as a person probability, the style's share at each pixel and the blend.
 CPython runs these steps; the page runs the same steps as tf.js operations on the device
-(py/stylize.py), and tests/test_masks.py holds the two equal. Pure numpy.
+(py/stylize.py), and tests/test_cpython.py holds the two hosts' masks and pictures equal. Pure numpy.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import samples
-from conftest import ROOT, assert_same_detections
+from conftest import assert_same_detections
 from pylens_build.headless import HeadlessApp
+from test_cards import SELFIE_AS_PUBLISHED
 from test_cli import build_py
 from test_conversion import psnr
 from test_segment_style import assert_masks_agree, jpeg, png_array
@@ -79,11 +80,8 @@ def test_segmenters_give_the_tfjs_mask(ort_app, app, small_photo, segmenter):
 
 def test_a_card_without_an_onnx_model_runs_on_tfjs_and_says_so(site_url, app, small_photo):
     # The selfie card served as a card of a model served as downloaded, with no [convert] section.
-    card = (ROOT / "models" / "selfie.toml").read_text().replace("[convert]\n", "[unused]\n").replace(
-        'engines = ["tfjs", "onnx"]', 'entry = "selfie.json"')
-
     def prepare(context):
-        context.route("**/models/selfie.toml", lambda route: route.fulfill(body=card))
+        context.route("**/models/selfie.toml", lambda route: route.fulfill(body=SELFIE_AS_PUBLISHED))
 
     with HeadlessApp(site_url, "ort-wasm", prepare=prepare, fail_on_error=False) as headless:
         ours = png_array(headless.on_image("segmentImage", small_photo, "face.jpg", "selfie")) >= 128

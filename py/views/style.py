@@ -3,7 +3,6 @@ device; its controls, its models (loaded when first used) and its frame, drawn o
 
 from __future__ import annotations
 
-import io
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -222,14 +221,21 @@ class StyleView:
     async def stylized_png(self, source, style_id: str, target: str, max_side: int) -> bytes:
         """PNG of the source stylized (whole, or only the person or the background at the default
         mask settings), with the style run at the source's size up to max_side on the long side."""
-        image = await self.render(source, {}, BlendSettings(target=target, style_side=max_side), style_id)
-        values = await tfbridge.read_array(image, np.int32)
-        return png_bytes(values[:, :, :3].astype(np.uint8), "RGB")
+        return await rgb_png(await self.render(source, {}, BlendSettings(target=target, style_side=max_side),
+                                               style_id))
 
 
 async def captured(source):
     """A canvas's pixels as a float32 tensor, kept (the style frame's first output)."""
     return tfbridge.kept(lambda: tfbridge.float_pixels(source))
+
+
+async def rgb_png(image) -> bytes:
+    """PNG of an int32 RGBA [H, W, 4] tensor's colours."""
+    values = await tfbridge.read_array(image, np.int32)
+    from imaging import png_bytes  # noqa: PLC0415 — with Pillow, loaded when the picture was decoded
+
+    return png_bytes(values[:, :, :3].astype(np.uint8), "RGB")
 
 
 async def mask_png(segmenter: Segmenter, source) -> bytes:
@@ -239,6 +245,8 @@ async def mask_png(segmenter: Segmenter, source) -> bytes:
     grey = tfbridge.kept(lambda: probability.mul(255).round().cast("int32"))
     tfbridge.dispose([pixels, probability])
     values = await tfbridge.read_array(grey, np.int32)
+    from imaging import png_bytes  # noqa: PLC0415 — with Pillow, loaded when the picture was decoded
+
     return png_bytes(values[:, :, 0].astype(np.uint8), "L")
 
 
@@ -256,11 +264,3 @@ def read_settings(s: BlendSettings) -> str:
     element("style-feather-value").textContent = f"{s.feather:.2f}"
     element("style-side-value").textContent = f"{s.style_side} px"
     return element("style-segmenter").value
-
-
-def png_bytes(values: np.ndarray, mode: str) -> bytes:
-    from PIL import Image  # noqa: PLC0415 — loaded when the picture was decoded (sources.decode_picture)
-
-    out = io.BytesIO()
-    Image.fromarray(values, mode).save(out, "PNG")
-    return out.getvalue()

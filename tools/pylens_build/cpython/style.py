@@ -5,13 +5,10 @@ Segmenter, Stylizer and blend do the same steps with tf.js (py/stylize.py)."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from PIL import Image
 
 import masks
-from imaging import load_picture
+from imaging import load_picture, png_bytes
 from masks import BlendSettings
 from picture import ImageError
 from pixels import fit_within, resize_bilinear, rgb_array
@@ -61,18 +58,12 @@ def stylized(stylizer: OnnxNetwork, rgb: np.ndarray, settings: BlendSettings,
     return np.clip(masks.blend(original, styled, weight), 0, 255).round().astype(np.uint8)
 
 
-def png(values: np.ndarray, mode: str) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(values, mode).save(out, "PNG")
-    return out.getvalue()
-
-
 def mask_png(card, backend: str, data: bytes, name: str) -> tuple[bytes, tuple[int, int]]:
     """`build.py segment`'s 8-bit PNG of the person probability × 255, and its size."""
     rgb = picture_rgb(data, name)
     probability = person_probability(OnnxNetwork(card, onnx_model(card), backend), rgb)
     grey = np.round(probability[:, :, 0] * 255).astype(np.uint8)
-    return png(grey, "L"), (rgb.shape[1], rgb.shape[0])
+    return png_bytes(grey, "L"), (rgb.shape[1], rgb.shape[0])
 
 
 def stylized_png(card, backend: str, data: bytes, name: str, max_side: int, target: str = "whole",
@@ -83,4 +74,4 @@ def stylized_png(card, backend: str, data: bytes, name: str, max_side: int, targ
     segmenter = None if target == "whole" else OnnxNetwork(segmenter_card, onnx_model(segmenter_card), backend)
     out = stylized(OnnxNetwork(card, onnx_model(card), backend), rgb,
                    BlendSettings(target=target, style_side=max_side), segmenter)
-    return png(out, "RGB"), (rgb.shape[1], rgb.shape[0])
+    return png_bytes(out, "RGB"), (rgb.shape[1], rgb.shape[0])
