@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -45,7 +46,8 @@ class HeadlessApi:
                 names.STOP_WEBCAM: self.feed.stop, names.SHOW_VIEW: self.viewer.show,
                 names.BENCH_FACE_MASK: self.bench_detection, names.BENCH_SEGMENT_STYLE: self.bench_style,
                 names.BENCH_MODELS: self.bench_models,
-                names.SOAK: self.soak, names.BATCH_RESULTS: self.batch_results}
+                names.SOAK: self.soak, names.BATCH_RESULTS: self.batch_results,
+                names.PYTHON_MODULES: self.python_modules}
 
     async def on_call(self, message) -> None:
         """A window.pylens call forwarded by the shell: its answer, or the error that stopped it."""
@@ -72,6 +74,9 @@ class HeadlessApi:
 
     async def batch_results(self) -> str:
         return json.dumps(self.viewer.by_role("batch").results())
+
+    async def python_modules(self) -> str:
+        return json.dumps(sorted(sys.modules))
 
     async def detect_image(self, data, name: str) -> str:
         return json.dumps(await self.intake.analyse_bytes(data.to_bytes(), name))

@@ -33,8 +33,9 @@ BENCH_SEGMENT_STYLE = "benchSegmentStyle"  # (frames) -> figures as JSON
 BENCH_MODELS = "benchModels"  # (backends, frames) -> each model's time on each backend, as JSON
 SOAK = "soak"  # (frames) -> tensors before and after, as JSON
 BATCH_RESULTS = "batchResults"  # () -> the Batch view's results, in the order given, as JSON
+PYTHON_MODULES = "pythonModules"  # () -> the modules Python has imported, as JSON (build.py measure-imports)
 API_METHODS = (DETECT_IMAGE, SEGMENT_IMAGE, STYLIZE_IMAGE, START_WEBCAM, STOP_WEBCAM, SHOW_VIEW,
-               BENCH_FACE_MASK, BENCH_SEGMENT_STYLE, BENCH_MODELS, SOAK, BATCH_RESULTS)
+               BENCH_FACE_MASK, BENCH_SEGMENT_STYLE, BENCH_MODELS, SOAK, BATCH_RESULTS, PYTHON_MODULES)
 # The shell (site/shell/api.mjs) answers these itself: `stats()` the app's state as JSON (what the app
 # published last), `ready` and `error` its start.
 

@@ -25,6 +25,7 @@ from .models import ensure_demos, ensure_models, model_cards
 from .project import BUILD, PYODIDE, ROOT, SetupError, log
 from .runtimes import ensure_chromium, ensure_dev_env, ensure_npm, ensure_pyodide, ensure_tfjs_bundle
 from .server import make_server, routes, serving, watched
+from .site_runtime import IMPORTS, RECORD_IMPORTS, write_imports
 from .static_host import DEFAULT_PROFILES, PROFILES
 from .static_site import DIST, build_site
 
@@ -75,6 +76,24 @@ def cmd_test(args: argparse.Namespace) -> int:
     if lint.returncode:
         return lint.returncode
     return subprocess.run([sys.executable, "-m", "pytest", *args.pytest_args], cwd=ROOT).returncode
+
+
+def cmd_measure_imports(args: argparse.Namespace) -> int:
+    """The browser tests on the whole runtime, each page's imports recorded as it closes: the modules
+    the trimmed runtime keeps, written to tools/pylens_build/pyodide/imports.txt."""
+    ensure_dev_env()
+    ensure_chromium()
+    os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+    records = BUILD / "imports.jsonl"
+    records.unlink(missing_ok=True)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-m", "browser", *args.pytest_args], cwd=ROOT,
+                           env={**os.environ, RECORD_IMPORTS: str(records)})
+    if tests.returncode:
+        raise SetupError("the browser tests failed, so what they imported is not all the app imports: "
+                         "imports.txt is left as it was")
+    kept = write_imports(records, Path(os.environ["PYODIDE_DIST"]))
+    log(f"{len(kept)} modules kept, in {IMPORTS.relative_to(ROOT)}")
+    return 0
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
@@ -236,6 +255,9 @@ def main(argv: list[str]) -> int:
     sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
     test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
     test.set_defaults(run=cmd_test)
+    sub.add_parser("measure-imports", help="run the browser tests on the whole Python runtime and keep, in the site's "
+                   "trimmed one, the modules they import (further arguments go to pytest)"
+                   ).set_defaults(run=cmd_measure_imports)
     detect = sub.add_parser("detect", help="detect faces with and without masks; one JSON line per image")
     detect.add_argument("--backend", choices=(*names.CPYTHON_BACKENDS, *names.BACKENDS),
                         help="ort-cpu (the default: CPython, onnxruntime, no browser), ort-cuda, or one of the "
@@ -302,7 +324,7 @@ def main(argv: list[str]) -> int:
     bench.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     bench.set_defaults(run=cmd_bench)
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "test":
+    if extra and args.command not in ("test", "measure-imports"):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import base64
 import json
+import os
 import threading
 import time
 
@@ -12,6 +13,7 @@ import names
 
 from .project import SetupError
 from .runtimes import find_chromium
+from .site_runtime import RECORD_IMPORTS
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -172,6 +174,7 @@ class HeadlessApp:
         return backend
 
     def close(self) -> None:
+        record_imports(self.page)
         self.browser.close()
 
     def __enter__(self) -> HeadlessApp:
@@ -179,6 +182,24 @@ class HeadlessApp:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def record_imports(page) -> None:
+    """With RECORD_IMPORTS set, the modules the page's Python has imported, added to that file as a
+    JSON line, as the page closes."""
+    into = os.environ.get(RECORD_IMPORTS)
+    if not into or page.is_closed():
+        return
+    from playwright.sync_api import Error  # noqa: PLC0415
+
+    try:
+        if not page.evaluate(f"Boolean(window.pylens?.ready && window.pylens.{names.PYTHON_MODULES})"):
+            return
+        modules = page.evaluate(f"window.pylens.{names.PYTHON_MODULES}()")
+    except Error:  # the page went away: what it imported is not known
+        return
+    with open(into, "a") as file:
+        file.write(modules + "\n")
 
 
 def run_script(page, path) -> None:
