@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .project import BUILD, NODE_MODULES, PYODIDE, ROOT
 from .runtimes import TFJS_BUNDLE
+from .site_runtime import ensure_site_runtime
 
 
 def routes(pyodide_dist: Path | None, models: Path = BUILD / "models", source: Path = ROOT) -> list[tuple[str, Path]]:
@@ -33,8 +34,8 @@ def routes(pyodide_dist: Path | None, models: Path = BUILD / "models", source: P
         ("/vendor/ort/", NODE_MODULES / "onnxruntime-web/dist"),
         ("/vendor/", TFJS_BUNDLE.parent),
     ]
-    if pyodide_dist is not None:
-        table.append(("/pyodide/", pyodide_dist))
+    if pyodide_dist is not None:  # the verified Pyodide, as the site serves it
+        table.append(("/pyodide/", ensure_site_runtime(pyodide_dist)))
     table.append(("/", source / "site"))
     return table
 

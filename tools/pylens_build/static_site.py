@@ -15,6 +15,7 @@ from .models import model_cards
 from .project import BUILD, NODE_MODULES, PYODIDE, ROOT, SetupError
 from .runtimes import TFJS_BUNDLE, bundle_module
 from .server import pyscript_config
+from .site_runtime import app_bytecode, ensure_site_runtime
 
 DIST = ROOT / "dist"
 # What the page loads of each npm package, by the served folder it goes to.
@@ -59,13 +60,34 @@ def build_site(dest: Path, pyodide_dist: Path | None) -> None:
     copy(BUILD / "demos", ["*"], "demos")
     for into, (source, patterns) in VENDOR_FILES.items():
         copy(source, patterns, into)
-    if pyodide_dist is not None:
-        copy(pyodide_dist, [*PYODIDE["sha256"], "pyodide-lock.json"], "pyodide")
+    if pyodide_dist is not None:  # trimmed and precompiled, with the runtime as published under full/
+        shutil.copytree(ensure_site_runtime(pyodide_dist), stage / "pyodide")
+        bundle_python(stage, pyodide_dist)
     (stage / ".nojekyll").touch()  # GitHub Pages: serve the files as they are
     write_first_result(stage, "pyodide/" if pyodide_dist is not None else PYODIDE["cdn"])
     stamp_version(stage)
     shutil.rmtree(dest, ignore_errors=True)
     stage.rename(dest)
+
+
+APP_ARCHIVE = "app.zip"
+
+
+def bundle_python(site: Path, pyodide_dist: Path) -> None:
+    """The files PyScript writes for the app (pyscript.toml's [files]: the modules of py/, the model
+    cards) as one archive it unpacks, with each module's bytecode beside it: one request instead of
+    fifty, and no compiling in the visitor's browser. The bytecode is checked against the source as
+    it is imported, so a module edited in the code panel is compiled afresh; py/ is still served
+    file by file, for the code panel to read."""
+    config = site / "pyscript.toml"
+    text = config.read_text()
+    files = tomllib.loads(text)["files"]
+    head, table, rest = text.partition("\n[files]\n")
+    if not table or "\n[" in rest:
+        raise SetupError("site/pyscript.toml no longer ends with its [files] table, which build.py bundles")
+    sources = {Path(into).as_posix(): (site / source).read_bytes() for source, into in files.items()}
+    (site / APP_ARCHIVE).write_bytes(app_bytecode(pyodide_dist, sources))
+    config.write_text(f'{head}{table}"./{APP_ARCHIVE}" = "./*"\n')
 
 
 SHELL_PRELOAD = re.compile(r'\n *<link rel="modulepreload" href="\./shell/[\w-]+\.mjs">')
