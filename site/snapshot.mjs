@@ -1,12 +1,13 @@
 // Makes the memory snapshot of Python that site/start.mjs restores on the next visit, in a worker of
-// its own: the Pyodide that makes a snapshot cannot go on to run the app. It holds Python started
-// and the standard-library modules the app had imported; numpy and Pillow load after a restore, as
+// its own (the Pyodide that makes a snapshot cannot go on to run the app), on the runtime the app
+// runs (`options`: its lock file and standard library). It holds Python started and the
+// standard-library modules the app had imported; numpy and Pillow load after a restore, as
 // compiled libraries cannot be in a snapshot. Answers "kept" once the snapshot is in Cache Storage,
 // else a sentence saying why not.
-onmessage = async ({ data: { pyodide, modules, cache, key } }) => {
+onmessage = async ({ data: { pyodide, options, modules, cache, key } }) => {
   try {
     const { loadPyodide } = await import(pyodide);
-    const python = await loadPyodide({ indexURL: new URL("./", pyodide).href, _makeSnapshot: true });
+    const python = await loadPyodide({ ...options, indexURL: new URL("./", pyodide).href, _makeSnapshot: true });
     python.runPython(modules.map((name) => `import ${name}`).join("\n"));
     const compiled = Object.keys(python._module.LDSO.loadedLibsByName).filter((name) => name.endsWith(".so"));
     if (compiled.length) throw new Error(`these modules load compiled libraries: ${compiled.join(", ")}`);

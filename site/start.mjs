@@ -260,8 +260,14 @@ const pyodide = await import(PYODIDE_MODULE).catch((error) => {
   throw error;
 });
 export const { version } = pyodide;
-const SNAPSHOT = { cache: SITE_CACHE, key: `${SITE_URL}__snapshot/pyodide-${version}` };
-const storedSnapshot = siteCache.then((cache) => cache?.match(SNAPSHOT.key))
+// The site's own Pyodide holds a standard library and packages trimmed to what the app imports and
+// compiled ahead (see tools/pylens_build/site_runtime.py); ?python=full takes them as Pyodide
+// publishes them, from its full/ folder, for code that imports more. The CDN's is the full one.
+const runtime = page.then((url) => (url.searchParams.get("python") === "full" && PYODIDE_URL.startsWith(SITE_URL)
+  ? { name: "full", options: { lockFileURL: PYODIDE_URL + "full/pyodide-lock.json", stdLibURL: PYODIDE_URL + "full/python_stdlib.zip" } }
+  : { name: "site", options: {} }));
+const SNAPSHOT = runtime.then(({ name }) => ({ cache: SITE_CACHE, key: `${SITE_URL}__snapshot/pyodide-${version}-${name}` }));
+const storedSnapshot = Promise.all([siteCache, SNAPSHOT]).then(([cache, { key }]) => cache?.match(key))
   .then((response) => response?.arrayBuffer()).catch(() => undefined);
 let snapshot = "none";  // then "restored", or "dropped" when the stored one did not restore
 
@@ -286,8 +292,9 @@ export async function loadPyodide(options) {
 
 async function startPyodide(options) {
   const stored = await storedSnapshot;
+  const python = (await runtime).options;
   const start = (more) => {
-    const loading = pyodide.loadPyodide({ ...options, ...more, indexURL: PYODIDE_URL });
+    const loading = pyodide.loadPyodide({ ...options, ...python, ...more, indexURL: PYODIDE_URL });
     importTfjs();
     return loading;
   };
@@ -300,7 +307,7 @@ async function startPyodide(options) {
     } catch (error) {
       console.warn("The snapshot of Python did not restore; starting it afresh.", error);
       snapshot = "dropped";
-      await (await siteCache).delete(SNAPSHOT.key);
+      await (await siteCache).delete((await SNAPSHOT).key);
     }
   }
   return start({});
@@ -311,7 +318,8 @@ async function startPyodide(options) {
 async function keepSnapshot(modules) {
   if (snapshot === "restored") return snapshot;
   if (!(await siteCache)) return "none: only the built site keeps a snapshot";
-  return oneJob("snapshot.mjs", { pyodide: PYODIDE_MODULE, modules: [...modules], ...SNAPSHOT },
+  return oneJob("snapshot.mjs", { pyodide: PYODIDE_MODULE, options: (await runtime).options, modules: [...modules],
+    ...(await SNAPSHOT) },
     (event) => `not kept: ${event.message}`);
 }
 

@@ -14,6 +14,7 @@ from conftest import CSP_VIOLATIONS
 from pylens_build.headless import HeadlessApp
 from pylens_build.project import ROOT
 from pylens_build.server import serving
+from pylens_build.site_runtime import kept_imports
 
 pytestmark = pytest.mark.browser
 SUB_PATH = "pylens/"
@@ -119,6 +120,33 @@ def test_an_applied_edit_runs_at_once_and_a_broken_one_is_refused_at_its_line(pa
     app.wait_until("JSON.parse(window.pylens.stats()).result.detections.length === 3")
     expect(page.locator("#code-editor .code-error-line")).to_have_count(0)
     assert page.evaluate("window.cspViolations") == [] and policy_reports == []
+
+
+def test_a_module_the_trimmed_runtime_leaves_out_is_named_and_the_whole_runtime_has_it(panel_app, dist):
+    """The site's Python holds only the modules the app imports: an edit that imports another is
+    refused with an error naming it and saying how to have the whole runtime, which then takes it."""
+    assert "ftplib" not in kept_imports()
+    app, page = panel_app, panel_app.page
+    open_panel(app)
+    original = (dist / "py" / "boxes.py").read_text()
+    future = "from __future__ import annotations\n"
+    importing = original.replace(future, future + "\nimport ftplib\n", 1)
+    replace_text(app, importing)
+    page.locator("#code-apply").click()
+    expect(page.locator("#code-status")).to_contain_text("py/boxes.py was not taken", timeout=APP_MS)
+    expect(page.locator("#code-error")).to_contain_text("No module named 'ftplib'", timeout=APP_MS)
+    expect(page.locator("#code-error")).to_contain_text("?python=full")
+    replace_text(app, original)
+    page.keyboard.press("ControlOrMeta+s")
+    expect(page.locator("#code-error")).to_be_hidden(timeout=APP_MS)
+    with HeadlessApp(app.url.split("?")[0] + "?python=full") as whole:
+        show_demo(whole)
+        open_panel(whole)
+        replace_text(whole, importing)
+        whole.page.keyboard.press("ControlOrMeta+s")
+        expect(whole.page.locator("#code-status")).to_contain_text("Applied: boxes", timeout=APP_MS)
+        expect(whole.page.locator("#code-error")).to_be_hidden()
+        assert detections(whole) == 3
 
 
 def test_an_applied_edit_is_kept_for_the_next_visit_until_reverted(panel_app, dist, policy_reports, tmp_path):
