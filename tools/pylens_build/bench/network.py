@@ -3,7 +3,8 @@ gzip, Pages' cache headers, no COOP/COEP, so the service worker's first-visit re
 through a link of a named profile, in a fresh browser with the automatic backend; wall clock from
 navigation to the demo photo's boxes listed, the demo clicked as soon as the page shows it (again
 after a reload). The app's first, second and third visits and the plain tf.js page's first, with
-the bytes over the wire and the requests of each, and the first visit's requests for the chart."""
+the bytes over the wire and the requests of each, and the first visit's requests for the chart; and
+the runtime floor's page (Pyodide, numpy and Pillow as published) over the same link."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..models import model_cards
 from ..project import SetupError
 from ..server import routes
 from ..static_host import PROFILES, Link, Response, static_hosting
-from .assets import BENCH_DETECTOR, BENCH_IMAGE, PLAIN_JS_PAGE
+from .assets import BENCH_DETECTOR, BENCH_IMAGE, PLAIN_JS_PAGE, RUNTIME_FLOOR_PAGE
 from .plain_js import JS_PIPELINE, js_pipeline_spec, originals_route
 from .startup import marks
 
@@ -39,12 +40,14 @@ def startup_network(site: Path, pyodide_dist: Path, profiles: list[str]) -> dict
     with tempfile.TemporaryDirectory() as pages:  # the plain page beside the site, at the top
         shutil.copyfile(PLAIN_JS_PAGE, Path(pages) / PLAIN_JS_PAGE.name)
         shutil.copyfile(JS_PIPELINE, Path(pages) / "js_pipeline.js")
+        shutil.copyfile(RUNTIME_FLOOR_PAGE, Path(pages) / RUNTIME_FLOOR_PAGE.name)
         table = [("/" + SITE_PATH, site), ("/", Path(pages)), originals_route(detector), *routes(pyodide_dist)]
         for profile in profiles:
             with static_hosting(table, Link(**PROFILES[profile]), compress_first=(site,)) as (url, log):
                 app = app_visits(url + SITE_PATH, log)
                 plain = plain_page_visit(url, log, detector)
-            figures[profile] = {**PROFILES[profile], "app": app, "plain": plain,
+                floor = runtime_floor_visit(url, log)
+            figures[profile] = {**PROFILES[profile], "app": app, "plain": plain, "runtime_floor": floor,
                                 "first_visit_ratio": app["first"]["ms"] / plain["ms"],
                                 "bytes_ratio": app["first"]["bytes"] / plain["bytes"]}
     return figures
@@ -116,6 +119,21 @@ def plain_page_visit(url: str, log: list[Response], card) -> dict:
             canvas.getContext("2d").drawImage(bitmap, 0, 0);
             await jsReference.detect(canvas, bitmap.width, bitmap.height, 0.5, 0.5);
         }""", BENCH_IMAGE.name)
+        done = time.monotonic()
+        return wire(log[logged:], started, done) | {"ms": (done - started) * 1000}
+    finally:
+        browser.close()
+
+
+def runtime_floor_visit(url: str, log: list[Response]) -> dict:
+    """The runtime floor's page (Pyodide, numpy and Pillow as published, nothing else) in a fresh
+    browser: navigation until it has imported numpy and Pillow."""
+    browser = launch_chromium()
+    try:
+        page = browser.new_page()
+        started, logged = time.monotonic(), len(log)
+        page.goto(url + RUNTIME_FLOOR_PAGE.name, wait_until="commit")
+        page.wait_for_function("window.floorReadyAt", polling=20, timeout=HeadlessApp.READY_TIMEOUT_MS)
         done = time.monotonic()
         return wire(log[logged:], started, done) | {"ms": (done - started) * 1000}
     finally:

@@ -217,9 +217,14 @@ def print_network(network: dict) -> None:
             *visit(f"app, second visit (after a first visit of {FIRST_VISIT_S} s)", app["second"]),
             *visit("app, third visit", app["third"]),
             *visit("plain tf.js page, first visit", plain),
+            *visit("runtime floor: Pyodide, numpy and Pillow as published, nothing else", run["runtime_floor"]),
             ("app, first visit / plain tf.js page", run["first_visit_ratio"], "×"),
             ("app / plain tf.js page, bytes before the first result", run["bytes_ratio"], "×"),
         ])
+    profile, run = next(iter(network.items()))
+    files = sorted(run["app"]["first"]["responses"], key=lambda response: -response[4])
+    print_rows(f"the app's first visit over {profile}, bytes over the wire by file (the files of 50 kB and more)", [
+        (path.split("/", 2)[-1], size / 1e6, "MB") for path, *_, size in files if size >= 50_000])
 
 
 def network_chart(network: dict, out: Path) -> None:
