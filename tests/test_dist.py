@@ -74,9 +74,9 @@ def policy_directives(site: Path) -> dict[str, list[str]]:
 
 
 def documented_policy() -> dict[str, list[str]]:
-    """The policy of the self-hosted build as the README's table gives it."""
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("| directive | sources | why |\n| --- | --- | --- |\n")[1].split("\n\n")[0]
+    """The policy of the self-hosted build as docs/deploying.md's table gives it."""
+    page = (ROOT / "docs" / "deploying.md").read_text()
+    table = page.split("| directive | sources | why |\n| --- | --- | --- |\n")[1].split("\n\n")[0]
     rows = [re.match(r"\| `([a-z-]+)` \| `([^`]+)` \|", line) for line in table.splitlines()]
     assert all(rows), table
     return {row[1]: row[2].split() for row in rows}
@@ -85,7 +85,7 @@ def documented_policy() -> dict[str, list[str]]:
 def test_dist_is_self_contained(dist):
     assert (dist / "index.html").is_file() and (dist / ".nojekyll").is_file()
     assert (dist / "pyscript.toml").read_text().startswith('interpreter = "./start.mjs?pyodide=./pyodide/pyodide.mjs"')
-    # Self-hosted, the Content Security Policy is the README's, directive by directive.
+    # Self-hosted, the Content Security Policy is docs/deploying.md's, directive by directive.
     assert policy_directives(dist) == documented_policy()
     for card in model_cards():
         assert (dist / "models" / f"{card.id}.toml").is_file()
