@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
 
-from pylens_build.cli import main  # noqa: E402 — after tools/ is on the path
+from pylens_build.cli import main  # after tools/ is on the path
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

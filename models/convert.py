@@ -35,8 +35,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
+import numpy as np
+import onnx
 
 np.product = np.prod  # tf2onnx 1.17's tf.js reader still calls np.product, which numpy 2 removed
 import tensorflow as tf  # noqa: E402

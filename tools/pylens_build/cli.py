@@ -98,7 +98,7 @@ def cmd_measure_imports(args: argparse.Namespace) -> int:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     ensure_dev_env()
-    from .detect import run_detect  # numpy, pyarrow, onnxruntime: the dev environment's, after the line above
+    from .detect import run_detect  # noqa: PLC0415 — numpy, pyarrow, onnxruntime: the dev environment's, after the line above
 
     return run_detect(args, lambda: prepare_site(self_host=True))
 
@@ -161,7 +161,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         return image_to_png(args, names.SEGMENT_IMAGE, args.model)
     ensure_dev_env()
     ensure_models([card])
-    from .cpython.style import mask_png  # onnxruntime, in the dev environment
+    from .cpython.style import mask_png  # noqa: PLC0415 — onnxruntime, in the dev environment
 
     return one_image_in_cpython(args, lambda backend, data, name: mask_png(card, backend, data, name))
 
@@ -177,7 +177,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         return image_to_png(args, names.STYLIZE_IMAGE, card_id, args.mask, args.max_side)
     ensure_dev_env()
     ensure_models(cards)
-    from .cpython.style import stylized_png  # onnxruntime, in the dev environment
+    from .cpython.style import stylized_png  # noqa: PLC0415 — onnxruntime, in the dev environment
 
     style, segmenter = cards[0], cards[1] if args.mask else None
     return one_image_in_cpython(args, lambda backend, data, name: stylized_png(

@@ -64,8 +64,8 @@ def check(args: argparse.Namespace, backend: str) -> None:
 
 
 def cpython_batches(card, backend: str, args, images: list[str]) -> Batches:
-    from .cpython.engine import onnx_model  # onnxruntime, and Ray, only for the runs that use them
-    from .cpython.runs import DetectJob, run
+    from .cpython.engine import onnx_model  # noqa: PLC0415 — onnxruntime, and Ray, only for the runs that use them
+    from .cpython.runs import DetectJob, run  # noqa: PLC0415
 
     ensure_models([card])
     job = DetectJob(card, backend, onnx_model(card), args.score_threshold, args.iou_threshold)

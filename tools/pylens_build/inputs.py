@@ -54,7 +54,7 @@ def _uri_images(uri: str) -> Iterator[str]:
 def _filesystem(uri: str) -> tuple[fs.FileSystem, str]:
     try:
         return fs.FileSystem.from_uri(uri)
-    except Exception as exc:  # pyarrow's errors name the scheme or the credentials it lacks
+    except Exception as exc:  # noqa: BLE001 — pyarrow's errors name the scheme or the credentials it lacks
         raise SetupError(f"{uri} cannot be read: {exc}") from None
 
 

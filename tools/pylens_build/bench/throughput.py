@@ -49,11 +49,11 @@ def cpython_throughput(images: int) -> dict:
     """The same photos in CPython on ort-cpu: in this process, then on Ray's local cluster with two
     workers (its start, and the workers' sessions, timed apart: from the first row to the last,
     over the rest)."""
-    import ray
+    import ray  # noqa: PLC0415
 
-    from ..cpython.engine import onnx_model
-    from ..cpython.runs import DetectJob, in_process, on_ray, start_ray
-    from ..detect import detector_card
+    from ..cpython.engine import onnx_model  # noqa: PLC0415
+    from ..cpython.runs import DetectJob, in_process, on_ray, start_ray  # noqa: PLC0415
+    from ..detect import detector_card  # noqa: PLC0415
 
     card = detector_card(None)
     job = DetectJob(card, "ort-cpu", onnx_model(card))
@@ -88,7 +88,7 @@ STYLE_BROWSER_BACKEND = "ort-wasm"  # the page's faster engine for the style net
 
 def browser_style(url: str, frames: int) -> dict:
     """The page's segment-and-stylize bench frame on STYLE_BROWSER_BACKEND: the median of `frames`."""
-    from .frames import bench_picture
+    from .frames import bench_picture  # noqa: PLC0415
 
     with HeadlessApp(url, STYLE_BROWSER_BACKEND) as app:
         app.detect(*bench_picture())
@@ -101,12 +101,12 @@ def browser_style(url: str, frames: int) -> dict:
 def cpython_style(frames: int) -> dict:
     """The page's segment-and-stylize bench frame (640×480, the person stylized) in CPython on
     ort-cpu: the median of `frames` after one to warm up, decoding included."""
-    from masks import BlendSettings
+    from masks import BlendSettings  # noqa: PLC0415
 
-    from ..cpython.engine import OnnxNetwork, onnx_model
-    from ..cpython.style import picture_rgb, stylized
-    from ..models import model_cards
-    from .frames import bench_picture
+    from ..cpython.engine import OnnxNetwork, onnx_model  # noqa: PLC0415
+    from ..cpython.style import picture_rgb, stylized  # noqa: PLC0415
+    from ..models import model_cards  # noqa: PLC0415
+    from .frames import bench_picture  # noqa: PLC0415
 
     card_id, side = STYLE
     cards = {card.id: card for card in model_cards()}

@@ -72,7 +72,7 @@ def on_ray(inputs: list[str], job: DetectJob, jobs: int, cluster: str | None, or
     """The inputs through `jobs` workers of Ray Data: on Ray's local cluster (started here, stopped
     after), or on the cluster at `cluster`. Rows come as workers finish blocks (in input order when
     `ordered`)."""
-    import ray  # here: importing Ray takes a second, which a run in one process does not pay
+    import ray  # noqa: PLC0415 — here: importing Ray takes a second, which a run in one process does not pay
 
     started_here = not ray.is_initialized()  # else the caller's (the bench times Ray's start apart)
     if started_here:
@@ -101,7 +101,7 @@ def on_ray(inputs: list[str], job: DetectJob, jobs: int, cluster: str | None, or
 def start_ray(cluster: str | None) -> None:
     """Connect to the cluster at `cluster`, else start Ray's local one on this machine's cores. The
     workers import py/ and tools/: from this tree on this machine, from an upload of it on a cluster."""
-    import ray
+    import ray  # noqa: PLC0415
 
     quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
     if cluster is None:
