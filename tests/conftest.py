@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import secrets
 import subprocess
@@ -9,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from playwright.sync_api import expect
 
 import samples
 from pylens_build.bench.plain_js import PLAIN_TFJS_SCRIPTS, load_js_pipeline
@@ -25,10 +26,39 @@ ROOT = Path(__file__).resolve().parents[1]
 RAY = str(Path(sys.executable).parent / "ray")
 
 
-def pytest_collection_modifyitems(items):
+# The fixtures that set up Pyodide or the page, which a --quick run leaves out with the tests using them
+NEEDS_PYODIDE = {"pyodide_dist", "dist", "site_url", "app"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help="only the tests that need neither Chromium, Pyodide nor the slow mark")
+
+
+def pytest_ignore_collect(collection_path, config):
+    if config.getoption("quick") and collection_path.suffix == ".py" and uses_playwright(collection_path):
+        return True
+    return None
+
+
+def uses_playwright(module: Path) -> bool:
+    """Whether a test module imports Playwright, itself or through another test module."""
+    tree = ast.parse(module.read_text())
+    imported = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
+    return any(name.startswith("playwright") for name in imported) or any(
+        uses_playwright(module.with_name(name + ".py")) for name in imported if name.startswith("test_"))
+
+
+def pytest_collection_modifyitems(config, items):
     for item in items:
         if "app" in getattr(item, "fixturenames", ()) or "site_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    if config.getoption("quick"):
+        left_out = [item for item in items if item.get_closest_marker("browser") or item.get_closest_marker("slow")
+                    or NEEDS_PYODIDE & set(getattr(item, "fixturenames", ()))]
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
 
 
 @pytest.fixture(autouse=True)
@@ -161,6 +191,15 @@ FOCUSABLE = f"{CONTROLS}.map({CONTROL_NAME})"
 FOCUSED = f"(e => e === document.body ? null : {CONTROL_NAME}(e))(document.activeElement)"
 
 
+def assert_masks_agree(ours: np.ndarray, theirs: np.ndarray, least_iou: float) -> None:
+    """Two boolean person masks of a picture overlap with IoU ≥ least_iou, or are both all but empty."""
+    union = np.logical_or(ours, theirs).sum()
+    if union < 0.001 * ours.size:  # no person (the QR code): IoU means nothing, so the masks must both be empty
+        assert np.logical_xor(ours, theirs).sum() <= 0.001 * ours.size
+    else:
+        assert np.logical_and(ours, theirs).sum() / union >= least_iou
+
+
 def tab_order(page) -> list[str]:
     """The controls that Tab goes through from the first one on the page until it comes round again."""
     page.evaluate(f"{CONTROLS}[0].focus()")
@@ -198,6 +237,8 @@ def assert_switch_told(page, name: str) -> list[str]:
     switching, the status that the detector was being built (not downloaded: its files are at
     hand), the old result was greyed meanwhile, and "using" came once the new result was drawn.
     The statuses shown, in order."""
+    from playwright.sync_api import expect  # noqa: PLC0415 — the CPython tests import no Playwright
+
     expect(page.locator("#backend-active")).to_have_text(f"using {name}")
     expect(page.locator("#loading")).to_be_hidden()
     log = page.evaluate("window.stateLog")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
@@ -265,3 +266,19 @@ VARIATIONS: dict[str, Callable[[], Variation]] = {
 @functools.cache
 def variation(name: str) -> Variation:
     return VARIATIONS[name]()
+
+
+def png_array(result: dict) -> np.ndarray:
+    assert "error" not in result, result
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(result["png"]))))
+
+
+def jpeg(img: Image.Image) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def image_bytes(name: str) -> bytes:
+    """A test photo's bytes, or a JPEG of a photo made from them."""
+    return photo_bytes(name) if name in PHOTOS else jpeg(variation(name).image)

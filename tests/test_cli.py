@@ -11,7 +11,7 @@ from PIL import Image
 
 import samples
 from conftest import ROOT, assert_same_detections
-from test_segment_style import png_array
+from samples import png_array
 
 
 def detect(*args: str) -> subprocess.CompletedProcess:

@@ -63,6 +63,7 @@ def tensorflow_outputs(style_inputs, tmp_path_factory) -> dict[str, np.ndarray]:
     return {style: np.load(folder / f"{style}-out.npy") for style in STYLES}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", STYLES)
 def test_tensorflow_rebuild_matches_numpy_formulas(style, style_inputs, tensorflow_outputs):
     variables = fast_style_numpy.load_variables(BUILD / "sources" / style_card(style).sources.mirror)
@@ -183,6 +184,7 @@ def onnx_outputs(card, image: np.ndarray) -> list[np.ndarray]:
     return session.run(None, {session.get_inputs()[0].name: image})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("style", STYLES)
 def test_onnx_style_model_matches_tensorflow(style, style_inputs, tensorflow_outputs):
     card = style_card(style)
@@ -218,6 +220,7 @@ def face_mask_tensorflow_outputs(tmp_path_factory) -> dict[tuple[str, str], list
 FACE_MASK_ONNX = ("aizoo-face-mask", "aizoo-face-mask-graph")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("card_id", FACE_MASK_ONNX)
 @pytest.mark.parametrize("photo", samples.PHOTOS)
 def test_onnx_face_mask_model_matches_tensorflow(card_id, photo, face_mask_tensorflow_outputs):

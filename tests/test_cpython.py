@@ -17,14 +17,14 @@ import pytest
 from PIL import Image
 
 import samples
-from conftest import ROOT, assert_same_detections
+from conftest import ROOT, assert_masks_agree, assert_same_detections
 from pylens_build.cpython.engine import OnnxNetwork, onnx_model
 from pylens_build.cpython.face_mask import FaceMaskPipeline
 from pylens_build.cpython.style import mask_png
 from pylens_build.models import ensure_models, model_cards
+from samples import image_bytes, png_array
 from test_cli import build_py, detect, photo_folder, without_timings
 from test_conversion import psnr
-from test_segment_style import assert_masks_agree, image_bytes, png_array
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +125,7 @@ def rows_of(out) -> list[dict]:
     return [without_timings(json.loads(line)) for line in out.read_text().splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT])
 def test_a_run_killed_or_interrupted_is_finished_by_resume(tmp_path, stop):
     images = many_photos(tmp_path / "photos", 40)

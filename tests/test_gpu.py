@@ -18,9 +18,10 @@ from conftest import RECORD_PAGE_STATE, TFJS_PAGE, assert_same_detections, asser
 from pylens_build.headless import HeadlessApp
 from pylens_build.models import CONVERTER, ensure_convert_env
 from pylens_build.project import BUILD
+from samples import jpeg, png_array
 from test_cli import build_py
 from test_conversion import psnr, style_card
-from test_segment_style import assert_mask_agrees_with_plain_tfjs, jpeg, png_array
+from test_segment_style import assert_mask_agrees_with_plain_tfjs
 from test_webcam import FAKE_CAMERA
 
 GPU_BACKENDS = ("webgl", "webgpu")

@@ -33,6 +33,7 @@ def sources():
     return BUILD / "sources"
 
 
+@pytest.mark.slow
 def test_conversion_is_reproducible_and_cached(tmp_path, sources, capfd):
     cards = [card(c) for c in CONVERTED]
     ensure_models(cards, tmp_path, sources)
@@ -60,6 +61,7 @@ def test_conversion_is_reproducible_and_cached(tmp_path, sources, capfd):
     assert not list(tmp_path.glob(".*"))  # no work folders left behind
 
 
+@pytest.mark.slow
 def test_converted_bytes_other_than_the_card_pins_stop_the_build(tmp_path, sources):
     face_mask = card("aizoo-face-mask")
     made = face_mask.conversion.sha256["group1-shard1of1.bin"]

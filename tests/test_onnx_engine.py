@@ -15,12 +15,12 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import samples
-from conftest import assert_same_detections
+from conftest import assert_masks_agree, assert_same_detections
 from pylens_build.headless import HeadlessApp
+from samples import jpeg, png_array
 from test_cards import SELFIE_AS_PUBLISHED
 from test_cli import build_py
 from test_conversion import psnr
-from test_segment_style import assert_masks_agree, jpeg, png_array
 
 ONNX_BACKENDS = ("ort-wasm", "ort-webgpu")
 STYLES = ("style-la-muse", "style-rain-princess", "style-scream", "style-udnie", "style-wave", "style-wreck")

@@ -9,9 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import RAY, ROOT
 from test_cli import detect
 from test_cpython import many_photos, rows_of, wait_for_rows
+
+pytestmark = pytest.mark.slow
 
 
 def detect_inside(inside, *args: str) -> subprocess.Popen:

@@ -14,11 +14,12 @@ from PIL import Image
 from playwright.sync_api import expect
 
 import samples
-from conftest import FOCUSABLE, RECORD_PAGE_STATE, tab_order
+from conftest import FOCUSABLE, RECORD_PAGE_STATE, assert_masks_agree, tab_order
 from pylens_build.headless import HeadlessApp
 from pylens_build.models import CONVERTER, ensure_convert_env, model_cards
 from pylens_build.project import BUILD
 from pylens_build.server import routes, serving
+from samples import image_bytes, jpeg, png_array
 from test_conversion import psnr
 
 PLAIN_MASK = """async ([model, b64, h, w, inH, inW, channel, softmax]) => {
@@ -60,22 +61,6 @@ def picture_pixels(app, data: bytes, name: str) -> np.ndarray:
     return canvas_pixels(app.page, "picture")
 
 
-def png_array(result: dict) -> np.ndarray:
-    assert "error" not in result, result
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(result["png"]))))
-
-
-def jpeg(img: Image.Image) -> bytes:
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=92)
-    return out.getvalue()
-
-
-def image_bytes(name: str) -> bytes:
-    """A test photo's bytes, or a JPEG of a photo made from them."""
-    return samples.photo_bytes(name) if name in samples.PHOTOS else jpeg(samples.variation(name).image)
-
-
 @pytest.mark.parametrize("model", ["selfie", "meet"])
 @pytest.mark.parametrize("name", sorted([*samples.PHOTOS, *samples.VARIATIONS]))
 def test_mask_agrees_with_plain_tfjs(app, tfjs_page, model, name):
@@ -93,15 +78,6 @@ def assert_mask_agrees_with_plain_tfjs(app, tfjs_page, model: str, name: str, da
         model, base64.b64encode(rgb.tobytes()).decode(), *rgb.shape[:2], card.input_height, card.input_width,
         card.person_channel, card.activation == "softmax"])), np.uint8).reshape(rgb.shape[:2]).astype(bool)
     assert_masks_agree(mask >= 128, plain, 0.95)  # probability × 255 at least 127.5
-
-
-def assert_masks_agree(ours: np.ndarray, theirs: np.ndarray, least_iou: float) -> None:
-    """Two boolean person masks of a picture overlap with IoU ≥ least_iou, or are both all but empty."""
-    union = np.logical_or(ours, theirs).sum()
-    if union < 0.001 * ours.size:  # no person (the QR code): IoU means nothing, so the masks must both be empty
-        assert np.logical_xor(ours, theirs).sum() <= 0.001 * ours.size
-    else:
-        assert np.logical_and(ours, theirs).sum() / union >= least_iou
 
 
 @pytest.fixture(scope="module")

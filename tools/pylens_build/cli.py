@@ -69,8 +69,11 @@ def cmd_pyodide(args: argparse.Namespace) -> int:
 
 def cmd_test(args: argparse.Namespace) -> int:
     ensure_dev_env()
-    ensure_chromium()
-    os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+    if args.quick:  # the pure and CPython tests: no Chromium, no Pyodide, no Playwright imported
+        args.pytest_args = ["--quick", *args.pytest_args]
+    else:
+        ensure_chromium()
+        os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "tools", "py", "models", "tests"],
                           cwd=ROOT)
     if lint.returncode:
@@ -254,6 +257,9 @@ def main(argv: list[str]) -> int:
     sub.add_parser("models", help="fetch, verify and convert the models").set_defaults(run=cmd_models)
     sub.add_parser("pyodide", help="fetch and verify a self-hosted Pyodide").set_defaults(run=cmd_pyodide)
     test = sub.add_parser("test", help="set up and run every test (further arguments go to pytest)")
+    test.add_argument("--quick", action="store_true",
+                      help="only the tests that need neither Chromium nor Pyodide, with no set-up but the virtual "
+                      "environment (the models they use are fetched and converted when missing)")
     test.set_defaults(run=cmd_test)
     sub.add_parser("measure-imports", help="run the browser tests on the whole Python runtime and keep, in the site's "
                    "trimmed one, the modules they import (further arguments go to pytest)"
