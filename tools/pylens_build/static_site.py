@@ -15,7 +15,7 @@ from .models import model_cards
 from .project import BUILD, NODE_MODULES, PYODIDE, ROOT, SetupError
 from .runtimes import TFJS_BUNDLE, bundle_module
 from .server import pyscript_config
-from .site_runtime import app_bytecode, ensure_site_runtime
+from .site_runtime import app_bytecode, ensure_site_runtime, wheel
 
 DIST = ROOT / "dist"
 # What the page loads of each npm package, by the served folder it goes to.
@@ -136,7 +136,7 @@ def first_result_files(site: Path, pyodide: str) -> list[list[str]]:
     tf.js (whose start fits in the wait for the runtime); then the packages PyScript hands Pyodide,
     the app's Python and cards; then the default detector."""
     config = tomllib.loads((site / "pyscript.toml").read_text())
-    wheels = [name for package in config["packages"] for name in PYODIDE["sha256"] if name.startswith(package + "-")]
+    wheels = [wheel(package) for package in config["packages"]]
     folder = f"models/{default_detector(site)}/"
     weights = [path for group in json.loads((site / folder / "model.json").read_text())["weightsManifest"]
                for path in group["paths"]]
