@@ -67,13 +67,18 @@ def cmd_pyodide(args: argparse.Namespace) -> int:
     return 0
 
 
+def prepare_browser_tests() -> None:
+    """Chromium, and the self-hosted site's files, which the tests find through PYODIDE_DIST."""
+    ensure_chromium()
+    os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     ensure_dev_env()
     if args.quick:  # the pure and CPython tests: no Chromium, no Pyodide, no Playwright imported
         args.pytest_args = ["--quick", *args.pytest_args]
     else:
-        ensure_chromium()
-        os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+        prepare_browser_tests()
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "build.py", "tools", "py", "models", "tests"],
                           cwd=ROOT)
     if lint.returncode:
@@ -85,8 +90,7 @@ def cmd_measure_imports(args: argparse.Namespace) -> int:
     """The browser tests on the whole runtime, each page's imports recorded as it closes: the modules
     the trimmed runtime keeps, written to tools/pylens_build/pyodide/imports.txt."""
     ensure_dev_env()
-    ensure_chromium()
-    os.environ["PYODIDE_DIST"] = str(prepare_site(self_host=True))
+    prepare_browser_tests()
     records = BUILD / "imports.jsonl"
     records.unlink(missing_ok=True)
     tests = subprocess.run([sys.executable, "-m", "pytest", "-m", "browser", *args.pytest_args], cwd=ROOT,
